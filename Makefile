@@ -1,0 +1,124 @@
+# nomoat - kernel-enforced egress policy for sandboxed workloads.
+#
+#   make            build everything into build/
+#   make demo       install missing deps, build, run the demonstration
+#   make test       install missing deps, build, run every test (CI)
+#   make bench      install missing deps, build, print the benchmark table
+#   make deps       install missing Debian packages (apt-get)
+#   make V=1 ...    show the commands
+#
+# VMLINUX_H=path    use a fixed vmlinux.h instead of dumping the running
+#                   kernel's BTF (VMLINUX_BTF=path to dump another file).
+
+OUT        ?= build
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+CC         ?= cc
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+VMLINUX_H  ?= $(OUT)/vmlinux.h
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+WARN       := -Wall -Wextra -Werror
+CFLAGS     ?= -O2 -g
+CPPFLAGS   += -Iinclude -Iuser/lib -I$(OUT) -D_GNU_SOURCE
+LDLIBS     += -lbpf -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
+              -Wno-unused-function -Iinclude -I$(dir $(VMLINUX_H))
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all demo test test-unit test-integration bench deps clean install-deps-check
+
+LIB_SRC   := $(wildcard user/lib/*.c)
+CLI_SRC   := $(wildcard user/cli/*.c)
+LIB_OBJ   := $(patsubst user/lib/%.c,$(OUT)/lib/%.o,$(LIB_SRC))
+CLI_OBJ   := $(patsubst user/cli/%.c,$(OUT)/cli/%.o,$(CLI_SRC))
+BPF_HDRS  := $(wildcard bpf/lib/*.h) include/nomoat.h
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
+UNIT_ASAN := $(patsubst tests/unit/%.c,$(OUT)/tests/asan-%,$(UNIT_SRC))
+TLIB_SRC  := $(wildcard tests/lib/*.c)
+ITEST_SRC := $(wildcard tests/integration/*.c)
+
+all: $(OUT)/nomoat $(OUT)/nomoat-bench $(OUT)/tests/integration $(UNIT_BIN)
+
+deps:
+	$(Q)tools/install-deps.sh
+
+$(OUT) $(OUT)/lib $(OUT)/cli $(OUT)/tests:
+	$(Q)mkdir -p $@
+
+# vmlinux.h from the running kernel's BTF; a failed dump leaves no file.
+$(OUT)/vmlinux.h: | $(OUT)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp && mv $@.tmp $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<)) > $@.tmp && mv $@.tmp $@
+
+$(OUT)/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) include/nomoat.h $(OUT)/nomoat.skel.h | $(OUT)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(OUT)/cli/%.o: user/cli/%.c $(wildcard user/cli/*.h) $(wildcard user/lib/*.h) include/nomoat.h | $(OUT)/cli
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli $(CFLAGS) $(WARN) -c $< -o $@
+
+$(OUT)/libnomoat.a: $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)ar rcs $@ $^
+
+$(OUT)/nomoat: $(CLI_OBJ) $(OUT)/libnomoat.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/nomoat-bench: tools/bench.c $(wildcard tests/lib/*.h) $(TLIB_SRC) $(OUT)/libnomoat.a | $(OUT)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) tools/bench.c $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
+
+$(OUT)/tests/integration: $(ITEST_SRC) $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) $(ITEST_SRC) $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
+
+# Unit tests link the library sources directly so the sanitizer build
+# instruments them too.
+$(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_SRC) $(CLI_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli -DNM_UNIT_TEST $(CFLAGS) $(WARN) $< $(LIB_SRC) $(filter-out user/cli/main.c,$(CLI_SRC)) $(LDLIBS) -lcmocka -o $@
+
+$(OUT)/tests/asan-test_%: tests/unit/test_%.c $(LIB_SRC) $(CLI_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli -DNM_UNIT_TEST -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(filter-out user/cli/main.c,$(CLI_SRC)) $(LDLIBS) -lcmocka -o $@
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo.sh $(OUT)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_ASAN)
+	$(Q)tests/run.sh $(OUT)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(OUT)/nomoat-bench
+
+policy/deny-defaults.rules: tools/gen-deny-defaults.sh ../shared/deny-defaults.tsv
+	$(call msg,GEN,$@)
+	$(Q)tools/gen-deny-defaults.sh ../shared/deny-defaults.tsv > $@.tmp && mv $@.tmp $@
+
+clean:
+	$(Q)rm -rf $(OUT)

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Counting every decision and reporting it through the ring buffer. */
+#ifndef NM_BPF_EVENT_H
+#define NM_BPF_EVENT_H
+
+#include "decide.h"
+
+static __always_inline void nm_count(__u32 policy_id, __u8 verdict)
+{
+	__u32 idx;
+	__u64 *v;
+
+	if (policy_id >= NM_MAX_POLICIES || verdict >= NM_V__MAX)
+		return;
+	idx = policy_id * NM_V__MAX + verdict;
+	v = bpf_map_lookup_elem(&nm_stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+/* Deny and would-deny are always reported; the rest by the policy's level.
+ * Without a policy, only denials exist. */
+static __always_inline bool nm_wants_event(const struct nm_policy *pol, __u8 verdict)
+{
+	__u8 level = pol ? pol->events : NM_EV_DENY;
+
+	switch (verdict) {
+	case NM_V_DENY:
+	case NM_V_WOULD_DENY:
+		return true;
+	case NM_V_REDIRECT:
+	case NM_V_WOULD_REDIRECT:
+		return level >= NM_EV_REDIRECT;
+	default:
+		return level >= NM_EV_ALL;
+	}
+}
+
+static __always_inline void nm_emit(const struct nm_req *rq, const struct nm_decision *d,
+				    __u8 verdict, __u32 policy_id, __u64 cgroup_id)
+{
+	struct nm_event *e;
+
+	e = bpf_ringbuf_reserve(&nm_events, sizeof(*e), 0);
+	if (!e) {
+		/* Never silent: the consumer reports this counter. */
+		nm_gstat_inc(NM_G_EVENTS_DROPPED);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = cgroup_id;
+	if (nm_have_pid_helper) {
+		__u64 pt = bpf_get_current_pid_tgid();
+
+		e->pid = pt >> 32;
+		e->tid = (__u32)pt;
+	} else {
+		e->pid = 0;
+		e->tid = 0;
+	}
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->policy_id = policy_id;
+	e->verdict = verdict;
+	e->hook = rq->hook;
+	e->proto = rq->proto;
+	e->family = rq->family;
+	e->reason = d->reason;
+	e->rule_prefixlen = d->rule_prefixlen;
+	e->rule_port = d->rule_port;
+	e->mapped = rq->mapped;
+	e->_pad[0] = e->_pad[1] = e->_pad[2] = 0;
+	__builtin_memcpy(e->orig_addr, rq->addr, 16);
+	e->orig_port = rq->port;
+	if (verdict == NM_V_REDIRECT || verdict == NM_V_WOULD_REDIRECT) {
+		__builtin_memcpy(e->new_addr, d->new_addr, 16);
+		e->new_port = d->new_port;
+	} else {
+		__builtin_memcpy(e->new_addr, rq->addr, 16);
+		e->new_port = rq->port;
+	}
+	if (nm_have_comm_helper)
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	else
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+#endif

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Every map nomoat uses, in one place.  All are pinned by name under the pin
+ * directory, so a second load adopts them and user space works on them with
+ * the daemon down. */
+#ifndef NM_BPF_MAPS_H
+#define NM_BPF_MAPS_H
+
+#include "common.h"
+
+/* Per-socket state: what a redirect changed, so that sockops can record the
+ * flow for the proxy and recvmsg can restore a DNS reply's source. */
+#define NM_SK_REDIRECTED 0x1 /* TCP sent to the proxy, flow not yet stored */
+#define NM_SK_FLOW       0x2 /* nm_flows holds .flow for this socket */
+#define NM_SK_DNS        0x4 /* UDP sent to the DNS endpoint */
+
+struct nm_sk {
+	struct nm_origin orig;
+	__u32 new_addr[4];
+	__u16 new_port;
+	__u8  flags;
+	__u8  _pad;
+	struct nm_flow_key flow;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NM_MAX_POLICIES);
+	__type(key, __u32);
+	__type(value, struct nm_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nm_policies SEC(".maps");
+
+/* Inner tables: key_size/value_size (not __type) so Debian's libbpf 1.1 can
+ * size the map-in-map template. */
+struct nm_rules4_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, NM_MAX_RULES);
+	__uint(key_size, sizeof(struct nm_key4));
+	__uint(value_size, sizeof(struct nm_rule));
+};
+
+struct nm_rules6_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, NM_MAX_RULES);
+	__uint(key_size, sizeof(struct nm_key6));
+	__uint(value_size, sizeof(struct nm_rule));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, NM_MAX_POLICIES);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct nm_rules4_inner);
+} nm_rules4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, NM_MAX_POLICIES);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct nm_rules6_inner);
+} nm_rules6 SEC(".maps");
+
+/* cgroup id -> policy id */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NM_MAX_BINDINGS);
+	__type(key, __u64);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nm_bindings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, NM_RINGBUF_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nm_events SEC(".maps");
+
+/* [policy_id * NM_V__MAX + verdict]; row 0 counts "no policy" */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NM_MAX_POLICIES * NM_V__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nm_stats SEC(".maps");
+
+/* [enum nm_gstat] */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NM_G__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nm_gstats SEC(".maps");
+
+/* Redirected TCP flows, as the proxy sees them.  Not LRU: a live flow's
+ * record is never evicted; a full table refuses new redirects instead. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NM_MAX_FLOWS);
+	__type(key, struct nm_flow_key);
+	__type(value, struct nm_origin);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nm_flows SEC(".maps");
+
+/* [0] = records live in nm_flows (atomic, shared by all CPUs) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nm_flowcnt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct nm_sk);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nm_sk SEC(".maps");
+
+/* Rule reasons: read and written by user space only; created here so that
+ * one load makes every pinned object. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NM_MAX_REASONS);
+	__type(key, struct nm_reason_key);
+	__type(value, struct nm_reason_text);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nm_reasons SEC(".maps");
+
+static __always_inline void nm_gstat_inc(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&nm_gstats, &which);
+
+	if (v)
+		*v += 1;
+}
+
+#endif

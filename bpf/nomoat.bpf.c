@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * nomoat's kernel programs.  The hooks are thin: each is a wrapper around one
+ * inlined function shared by its IPv4 and IPv6 twin.  Semantics are described
+ * in include/nomoat.h and bpf/lib/decide.h.
+ *
+ * Fail-closed paths (return 0 -> EPERM): no bound policy, a bound id without
+ * policy or table, redirect without a proxy endpoint, socket storage or the
+ * flow table exhausted.  Each is counted and reported.
+ */
+#include "lib/flow.h"
+#include "lib/policy.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline bool nm_hook_is_v6(__u8 hook)
+{
+	return hook == NM_HOOK_CONNECT6 || hook == NM_HOOK_SENDMSG6 || hook == NM_HOOK_RECVMSG6;
+}
+
+static __always_inline void nm_read_dst(struct bpf_sock_addr *ctx, __u8 hook, struct nm_req *rq)
+{
+	rq->hook = hook;
+	rq->proto = ctx->protocol;
+	rq->port = (__u16)ctx->user_port;
+	if (!nm_hook_is_v6(hook)) {
+		nm_v4mapped(rq->addr, ctx->user_ip4);
+		rq->family = 4;
+		return;
+	}
+	rq->addr[0] = ctx->user_ip6[0];
+	rq->addr[1] = ctx->user_ip6[1];
+	rq->addr[2] = ctx->user_ip6[2];
+	rq->addr[3] = ctx->user_ip6[3];
+	/* IPv4 inside IPv6 is judged as IPv4 (dual-stack sockets). */
+	if (nm_is_v4mapped(rq->addr)) {
+		rq->family = 4;
+		rq->mapped = 1;
+	} else {
+		rq->family = 6;
+	}
+}
+
+/*
+ * Destination rewrites live in the per-family hooks themselves: if one
+ * function wrote both user_ip4 and user_ip6, the compiler could merge the
+ * stores through a computed context pointer, which the verifier rejects.
+ */
+struct nm_rewrite {
+	__u32 addr[4]; /* v4-mapped for an IPv4 target */
+	__u16 port;    /* network order */
+	__u8  set;
+	__u8  _pad;
+};
+
+static __always_inline int nm_finish4(struct bpf_sock_addr *ctx, int ret, const struct nm_rewrite *rw)
+{
+	if (rw->set) {
+		ctx->user_ip4 = rw->addr[3];
+		ctx->user_port = rw->port;
+	}
+	return ret;
+}
+
+static __always_inline int nm_finish6(struct bpf_sock_addr *ctx, int ret, const struct nm_rewrite *rw)
+{
+	if (rw->set) {
+		ctx->user_ip6[0] = rw->addr[0];
+		ctx->user_ip6[1] = rw->addr[1];
+		ctx->user_ip6[2] = rw->addr[2];
+		ctx->user_ip6[3] = rw->addr[3];
+		ctx->user_port = rw->port;
+	}
+	return ret;
+}
+
+/* Remember what the redirect changed; false when no storage could be had. */
+static __always_inline bool nm_remember(struct bpf_sock_addr *ctx, const struct nm_req *rq,
+					const struct nm_decision *d, __u32 policy_id, __u64 cgid)
+{
+	struct nm_sk *st = bpf_sk_storage_get(&nm_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+
+	if (!st)
+		return false;
+	__builtin_memcpy(st->orig.addr, rq->addr, 16);
+	st->orig.port = rq->port;
+	st->orig.family = rq->family;
+	st->orig.proto = rq->proto;
+	st->orig.policy_id = policy_id;
+	st->orig.cgroup_id = cgid;
+	st->orig.pid = nm_have_pid_helper ? bpf_get_current_pid_tgid() >> 32 : 0;
+	st->orig.uid = (__u32)bpf_get_current_uid_gid();
+	__builtin_memcpy(st->new_addr, d->new_addr, 16);
+	st->new_port = d->new_port;
+	if (rq->proto == IPPROTO_TCP)
+		st->flags = (st->flags & ~NM_SK_DNS) | NM_SK_REDIRECTED;
+	else
+		st->flags |= NM_SK_DNS;
+	return true;
+}
+
+static __always_inline __u8 nm_verdict_of(__u8 action, __u8 mode)
+{
+	bool audit = mode == NM_MODE_AUDIT;
+
+	if (action == NM_ACT_ALLOW)
+		return NM_V_ALLOW;
+	if (action == NM_ACT_REDIRECT)
+		return audit ? NM_V_WOULD_REDIRECT : NM_V_REDIRECT;
+	return audit ? NM_V_WOULD_DENY : NM_V_DENY;
+}
+
+/* connect4/6 and sendmsg4/6: returns 1 to let the call go on, 0 for EPERM. */
+static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, struct nm_rewrite *rw)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	const struct nm_policy *pol;
+	struct nm_decision d = {};
+	struct nm_req rq = {};
+	__u32 policy_id;
+	__u8 verdict;
+
+	nm_read_dst(ctx, hook, &rq);
+	policy_id = nm_find_policy_id();
+	pol = nm_policy_get(policy_id);
+	if (!pol) {
+		/* Attached subtree, no usable policy: fail closed. */
+		d.action = NM_ACT_DENY;
+		d.reason = policy_id ? NM_R_BAD_POLICY : NM_R_NO_POLICY;
+		nm_gstat_inc(policy_id ? NM_G_BAD_POLICY : NM_G_NO_POLICY);
+		nm_count(policy_id, NM_V_DENY);
+		nm_emit(&rq, &d, NM_V_DENY, policy_id, cgid);
+		return 0;
+	}
+
+	nm_decide(policy_id, pol, &rq, &d);
+	if (d.action == NM_ACT_REDIRECT && rq.proto == IPPROTO_TCP &&
+	    pol->mode == NM_MODE_ENFORCE && nm_flows_live() >= NM_MAX_FLOWS) {
+		/* No room to record the original destination: refuse rather
+		 * than hand the proxy a flow it cannot place. */
+		nm_gstat_inc(NM_G_FLOWS_FULL);
+		d.action = NM_ACT_DENY;
+		d.reason = NM_R_FLOWS_FULL;
+	}
+
+	verdict = nm_verdict_of(d.action, pol->mode);
+	nm_count(policy_id, verdict);
+	if (nm_wants_event(pol, verdict))
+		nm_emit(&rq, &d, verdict, policy_id, cgid);
+
+	if (pol->mode == NM_MODE_AUDIT || d.action == NM_ACT_ALLOW)
+		return 1;
+	if (d.action != NM_ACT_REDIRECT)
+		return 0;
+	if (!nm_remember(ctx, &rq, &d, policy_id, cgid)) {
+		nm_gstat_inc(NM_G_FLOWS_FULL);
+		return 0;
+	}
+	__builtin_memcpy(rw->addr, d.new_addr, 16);
+	rw->port = d.new_port;
+	rw->set = 1;
+	return 1;
+}
+
+/* recvmsg4/6: a reply from the DNS endpoint gets the source the application
+ * sent its query to.  Always returns 1 (recvmsg hooks cannot refuse). */
+static __always_inline int nm_recvmsg(struct bpf_sock_addr *ctx, __u8 hook, struct nm_rewrite *rw)
+{
+	struct nm_req src = {};
+	struct nm_sk *st;
+
+	st = bpf_sk_storage_get(&nm_sk, ctx->sk, 0, 0);
+	if (!st || !(st->flags & NM_SK_DNS))
+		return 1;
+	nm_read_dst(ctx, hook, &src);
+	if (src.port != st->new_port || !nm_addr_eq(src.addr, st->new_addr))
+		return 1;
+	__builtin_memcpy(rw->addr, st->orig.addr, 16);
+	rw->port = st->orig.port;
+	rw->set = 1;
+	nm_gstat_inc(NM_G_DNS_RESTORED);
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int nm_connect4(struct bpf_sock_addr *ctx)
+{
+	struct nm_rewrite rw = {};
+
+	return nm_finish4(ctx, nm_sock_addr(ctx, NM_HOOK_CONNECT4, &rw), &rw);
+}
+
+SEC("cgroup/connect6")
+int nm_connect6(struct bpf_sock_addr *ctx)
+{
+	struct nm_rewrite rw = {};
+
+	return nm_finish6(ctx, nm_sock_addr(ctx, NM_HOOK_CONNECT6, &rw), &rw);
+}
+
+SEC("cgroup/sendmsg4")
+int nm_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	struct nm_rewrite rw = {};
+
+	return nm_finish4(ctx, nm_sock_addr(ctx, NM_HOOK_SENDMSG4, &rw), &rw);
+}
+
+SEC("cgroup/sendmsg6")
+int nm_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	struct nm_rewrite rw = {};
+
+	return nm_finish6(ctx, nm_sock_addr(ctx, NM_HOOK_SENDMSG6, &rw), &rw);
+}
+
+SEC("cgroup/recvmsg4")
+int nm_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	struct nm_rewrite rw = {};
+
+	return nm_finish4(ctx, nm_recvmsg(ctx, NM_HOOK_RECVMSG4, &rw), &rw);
+}
+
+SEC("cgroup/recvmsg6")
+int nm_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	struct nm_rewrite rw = {};
+
+	return nm_finish6(ctx, nm_recvmsg(ctx, NM_HOOK_RECVMSG6, &rw), &rw);
+}
+
+SEC("sockops")
+int nm_sockops(struct bpf_sock_ops *ops)
+{
+	switch (ops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		nm_flow_connect_cb(ops);
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		nm_flow_state_cb(ops);
+		break;
+	}
+	return 1;
+}
+
+/* Answer SO_ORIGINAL_DST (iptables REDIRECT convention) and NM_SO_ORIGIN on
+ * the proxy's accepted sockets.  Anything else passes through untouched. */
+SEC("cgroup/getsockopt")
+int nm_getsockopt(struct bpf_sockopt *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	struct nm_flow_key k = {};
+	struct nm_origin *o;
+	void *end = ctx->optval_end;
+
+	if (ctx->level != SOL_IP && ctx->level != SOL_IPV6)
+		return 1;
+	if (ctx->optname != NM_SO_ORIGINAL_DST && ctx->optname != NM_SO_ORIGIN)
+		return 1;
+	if (!sk || sk->protocol != IPPROTO_TCP)
+		return 1;
+	nm_flow_key_sk(sk, &k);
+	o = bpf_map_lookup_elem(&nm_flows, &k);
+	if (!o) {
+		nm_gstat_inc(NM_G_FLOW_MISS);
+		return 1;
+	}
+
+	if (ctx->optname == NM_SO_ORIGIN) {
+		struct nm_origin *out = ctx->optval;
+
+		if ((void *)(out + 1) > end)
+			return 1;
+		*out = *o;
+		ctx->optlen = sizeof(*out);
+	} else if (ctx->level == SOL_IP) {
+		struct sockaddr_in *sin = ctx->optval;
+
+		if ((void *)(sin + 1) > end || o->family != 4)
+			return 1;
+		__builtin_memset(sin, 0, sizeof(*sin));
+		sin->sin_family = AF_INET;
+		sin->sin_port = o->port;
+		sin->sin_addr.s_addr = o->addr[3];
+		ctx->optlen = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = ctx->optval;
+
+		if ((void *)(sin6 + 1) > end)
+			return 1;
+		__builtin_memset(sin6, 0, sizeof(*sin6));
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = o->port;
+		__builtin_memcpy(&sin6->sin6_addr, o->addr, 16);
+		ctx->optlen = sizeof(*sin6);
+	}
+	ctx->retval = 0;
+	return 1;
+}
