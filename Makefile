@@ -35,11 +35,12 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all demo test test-unit test-integration bench deps clean install-deps-check
+.PHONY: all demo test bench deps clean regen-defaults
 
 LIB_SRC   := $(wildcard user/lib/*.c)
 CLI_SRC   := $(wildcard user/cli/*.c)
-LIB_OBJ   := $(patsubst user/lib/%.c,$(OUT)/lib/%.o,$(LIB_SRC))
+LIB_OBJ   := $(patsubst user/lib/%.c,$(OUT)/lib/%.o,$(LIB_SRC)) $(OUT)/lib/deny_defaults.o
+GEN_SRC   := $(OUT)/deny_defaults.c
 CLI_OBJ   := $(patsubst user/cli/%.c,$(OUT)/cli/%.o,$(CLI_SRC))
 BPF_HDRS  := $(wildcard bpf/lib/*.h) include/nomoat.h
 
@@ -49,7 +50,7 @@ UNIT_ASAN := $(patsubst tests/unit/%.c,$(OUT)/tests/asan-%,$(UNIT_SRC))
 TLIB_SRC  := $(wildcard tests/lib/*.c)
 ITEST_SRC := $(wildcard tests/integration/*.c)
 
-all: $(OUT)/nomoat $(OUT)/nomoat-bench $(OUT)/tests/integration $(UNIT_BIN)
+all: $(OUT)/nomoat $(OUT)/tests/integration $(UNIT_BIN) $(if $(wildcard tools/bench.c),$(OUT)/nomoat-bench)
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -68,7 +69,7 @@ $(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(OUT)
 
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<)) > $@.tmp && mv $@.tmp $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,_bpf,$(notdir $<)) > $@.tmp && mv $@.tmp $@
 
 $(OUT)/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) include/nomoat.h $(OUT)/nomoat.skel.h | $(OUT)/lib
 	$(call msg,CC,$@)
@@ -77,6 +78,16 @@ $(OUT)/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) include/nomoat.h $(OUT)/no
 $(OUT)/cli/%.o: user/cli/%.c $(wildcard user/cli/*.h) $(wildcard user/lib/*.h) include/nomoat.h | $(OUT)/cli
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli $(CFLAGS) $(WARN) -c $< -o $@
+
+# The shipped default deny list, compiled in as one string.
+$(OUT)/deny_defaults.c: policy/deny-defaults.rules | $(OUT)
+	$(call msg,GEN,$@)
+	$(Q){ echo '/* generated from $< */'; echo 'const char nm_deny_defaults[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/.*/"&\\n"/' $<; echo ';'; } > $@.tmp && mv $@.tmp $@
+
+$(OUT)/lib/deny_defaults.o: $(OUT)/deny_defaults.c | $(OUT)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -c $< -o $@
 
 $(OUT)/libnomoat.a: $(LIB_OBJ)
 	$(call msg,AR,$@)
@@ -96,13 +107,13 @@ $(OUT)/tests/integration: $(ITEST_SRC) $(TLIB_SRC) $(wildcard tests/lib/*.h) $(O
 
 # Unit tests link the library sources directly so the sanitizer build
 # instruments them too.
-$(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_SRC) $(CLI_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
+$(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_SRC) $(CLI_SRC) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli -DNM_UNIT_TEST $(CFLAGS) $(WARN) $< $(LIB_SRC) $(filter-out user/cli/main.c,$(CLI_SRC)) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli -DNM_UNIT_TEST $(CFLAGS) $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(filter-out user/cli/main.c,$(CLI_SRC)) $(LDLIBS) -lcmocka -o $@
 
-$(OUT)/tests/asan-test_%: tests/unit/test_%.c $(LIB_SRC) $(CLI_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
+$(OUT)/tests/asan-test_%: tests/unit/test_%.c $(LIB_SRC) $(CLI_SRC) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
 	$(call msg,CC-ASAN,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli -DNM_UNIT_TEST -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(filter-out user/cli/main.c,$(CLI_SRC)) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli -DNM_UNIT_TEST -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(filter-out user/cli/main.c,$(CLI_SRC)) $(LDLIBS) -lcmocka -o $@
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -116,9 +127,11 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(OUT)/nomoat-bench
 
-policy/deny-defaults.rules: tools/gen-deny-defaults.sh ../shared/deny-defaults.tsv
-	$(call msg,GEN,$@)
-	$(Q)tools/gen-deny-defaults.sh ../shared/deny-defaults.tsv > $@.tmp && mv $@.tmp $@
+# Regenerate the shipped list from the reference table (TSV=path to override).
+TSV ?= ../shared/deny-defaults.tsv
+regen-defaults:
+	$(Q)tools/gen-deny-defaults.sh $(TSV) > policy/deny-defaults.rules.tmp && \
+	  mv policy/deny-defaults.rules.tmp policy/deny-defaults.rules
 
 clean:
 	$(Q)rm -rf $(OUT)

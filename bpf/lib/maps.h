@@ -22,8 +22,12 @@ struct nm_sk {
 	struct nm_flow_key flow;
 };
 
+/* policy id -> record.  A hash without preallocation: an update replaces
+ * the element under RCU, so a connect sees the old record or the new one,
+ * never a half-written mix (an array would be overwritten in place). */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, NM_MAX_POLICIES);
 	__type(key, __u32);
 	__type(value, struct nm_policy);
@@ -128,6 +132,7 @@ struct {
  * one load makes every pinned object. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, NM_MAX_REASONS);
 	__type(key, struct nm_reason_key);
 	__type(value, struct nm_reason_text);

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian packages nomoat needs to build, test and benchmark,
+# but only those that are missing (apt-get update runs first when needed).
+set -euo pipefail
+
+pkgs=(
+	make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
+	libcmocka-dev liburing-dev libclang-rt-dev
+	iproute2 nftables curl
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+
+if ((${#missing[@]})); then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "nomoat: missing packages: ${missing[*]} (run as root, or: apt-get install ${missing[*]})" >&2
+		exit 1
+	fi
+	echo "nomoat: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The nomoat CLI: bpftool-style "OBJECT VERB ARGS", -j for JSON. */
+#ifndef NM_CLI_H
+#define NM_CLI_H
+
+#include <stdbool.h>
+#include "json.h"
+#include "pins.h"
+
+/* Exit statuses. */
+#define NM_EXIT_OK      0
+#define NM_EXIT_RUNTIME 1
+#define NM_EXIT_USAGE   2
+
+struct nm_cli {
+	const char *pin_dir;
+	bool json, pretty, verbose;
+	struct nm_json j;
+};
+
+/* Run the CLI on argv (argv[0] is the program name); returns the exit
+ * status.  Every verb validates all its input before it touches the
+ * kernel, so a rejected command changes nothing. */
+int nm_cli_main(int argc, char **argv);
+
+/* Options of a verb: "--name VALUE", "--name=VALUE" or a "--flag". */
+struct nm_opt {
+	const char *name;     /* without the dashes */
+	const char **val;     /* set for an option with a value */
+	bool *flag;           /* set for a flag */
+};
+
+/* Split args into options and at most maxpos positional words; "--" ends
+ * option parsing and, with rest != NULL, leaves what follows in *rest.
+ * Returns 0 or a usage error (message recorded, see err.h). */
+int nm_opts_parse(int argc, char **argv, const struct nm_opt *opts, char **pos, int maxpos, int *npos,
+		  char ***rest, int *nrest);
+
+/* Print the recorded error as one line (JSON in -j mode); returns the exit
+ * status for it. */
+int nm_cli_error(struct nm_cli *c);
+/* Record a usage error and return NM_EXIT_USAGE's error code. */
+int nm_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Open the maps, or print why not. */
+int nm_cli_maps(struct nm_cli *c, struct nm_maps *m);
+
+/* Verbs. */
+int nm_cmd_load(struct nm_cli *c, int argc, char **argv);
+int nm_cmd_unload(struct nm_cli *c, int argc, char **argv);
+int nm_cmd_status(struct nm_cli *c, int argc, char **argv);
+int nm_cmd_policy(struct nm_cli *c, int argc, char **argv);
+int nm_cmd_rules(struct nm_cli *c, const char *object, int argc, char **argv);
+int nm_cmd_cgroup(struct nm_cli *c, int argc, char **argv);
+int nm_cmd_check(struct nm_cli *c, int argc, char **argv);
+int nm_cmd_run(struct nm_cli *c, int argc, char **argv);
+int nm_cmd_events(struct nm_cli *c, int argc, char **argv);
+int nm_cmd_stats(struct nm_cli *c, int argc, char **argv);
+
+#endif

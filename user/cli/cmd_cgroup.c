@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* cgroup attach | detach | bind | unbind | list */
+#include "cli.h"
+#include "cgroup.h"
+#include "err.h"
+#include "loader.h"
+#include "policy.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+static int resolve(const char *user, char *abs, size_t len, __u64 *id)
+{
+	int err = nm_cgroup_resolve(user, abs, len);
+
+	if (err == -ENOENT && nm_cgroup2_mount(abs, len))
+		return nm_fail(NM_E_RUNTIME, -ENOENT, "no cgroup v2 mount found (nomoat needs cgroup v2)");
+	if (err)
+		return nm_fail(NM_E_INPUT, err, "cgroup '%s': %s", user,
+			       err == -ENOENT ? "no such cgroup" : err == -EINVAL ? "not on a cgroup v2 mount" : strerror(-err));
+	err = id ? nm_cgroup_id(abs, id) : 0;
+	if (err)
+		return nm_fail(NM_E_RUNTIME, err, "cgroup '%s': cannot read its id: %s", user, strerror(-err));
+	return 0;
+}
+
+struct bind_list_ctx {
+	struct nm_cli *c;
+	const struct nm_maps *m;
+};
+
+static int bind_list_cb(__u64 cg, __u32 pid, void *arg)
+{
+	struct bind_list_ctx *b = arg;
+	struct nm_policy p = { 0 };
+	char path[PATH_MAX];
+
+	if (nm_cgroup_path_of(cg, path, sizeof(path)))
+		path[0] = 0;
+	nm_policy_get(b->m, pid, &p);
+	if (b->c->json) {
+		nm_json_obj(&b->c->j, NULL);
+		nm_json_u64(&b->c->j, "cgroup_id", cg);
+		nm_json_str(&b->c->j, "cgroup", path);
+		nm_json_str(&b->c->j, "policy", p.name);
+		nm_json_u64(&b->c->j, "policy_id", pid);
+		nm_json_obj_end(&b->c->j);
+	} else {
+		printf("  %s (cgroup id %llu) -> %s\n", path[0] ? path : "(cgroup gone)", (unsigned long long)cg,
+		       p.name[0] ? p.name : "(no such policy: fails closed)");
+	}
+	return 0;
+}
+
+static int attach_list_cb(const struct nm_attachment *a, void *arg)
+{
+	struct nm_cli *c = arg;
+
+	if (c->json) {
+		nm_json_obj(&c->j, NULL);
+		nm_json_u64(&c->j, "cgroup_id", a->cgroup_id);
+		nm_json_str(&c->j, "cgroup", a->path);
+		nm_json_str(&c->j, "role", a->origdst_only ? "origdst" : "sandbox");
+		nm_json_obj_end(&c->j);
+	} else {
+		printf("  %s (cgroup id %llu)%s\n", a->path[0] ? a->path : "(cgroup gone)",
+		       (unsigned long long)a->cgroup_id, a->origdst_only ? " origdst only" : "");
+	}
+	return 0;
+}
+
+static int do_list(struct nm_cli *c)
+{
+	struct nm_maps m;
+	struct bind_list_ctx b = { c, &m };
+	int ret = nm_cli_maps(c, &m);
+
+	if (ret)
+		return ret;
+	if (c->json) {
+		nm_json_obj(&c->j, NULL);
+		nm_json_arr(&c->j, "attached");
+	} else {
+		printf("attached:\n");
+	}
+	nm_attach_foreach(c->pin_dir, attach_list_cb, c);
+	if (c->json) {
+		nm_json_arr_end(&c->j);
+		nm_json_arr(&c->j, "bound");
+	} else {
+		printf("bound:\n");
+	}
+	ret = nm_binding_foreach(&m, bind_list_cb, &b);
+	if (c->json) {
+		nm_json_arr_end(&c->j);
+		nm_json_obj_end(&c->j);
+		nm_json_done(&c->j);
+	}
+	nm_maps_close(&m);
+	return ret;
+}
+
+static void done(struct nm_cli *c, const char *verb, const char *path, const char *policy, bool adopted)
+{
+	if (c->json) {
+		nm_json_obj(&c->j, NULL);
+		nm_json_str(&c->j, verb, path);
+		if (policy)
+			nm_json_str(&c->j, "policy", policy);
+		if (adopted)
+			nm_json_bool(&c->j, "already", true);
+		nm_json_obj_end(&c->j);
+		nm_json_done(&c->j);
+	} else {
+		printf("%s %s%s%s%s\n", verb, path, policy ? " -> " : "", policy ? policy : "",
+		       adopted ? " (already, kept)" : "");
+	}
+}
+
+int nm_cmd_cgroup(struct nm_cli *c, int argc, char **argv)
+{
+	const char *verb = argc ? argv[0] : "", *policy = NULL;
+	bool origdst = false, adopted = false;
+	struct nm_opt opts[] = {
+		{ "policy", &policy, NULL },
+		{ "origdst-only", NULL, &origdst },
+		{ NULL, NULL, NULL },
+	};
+	char abs[PATH_MAX], *pos[1];
+	struct nm_maps m;
+	__u64 cgid;
+	__u32 pid;
+	int n, ret;
+
+	if (strcmp(verb, "attach") && strcmp(verb, "detach") && strcmp(verb, "bind") && strcmp(verb, "unbind") &&
+	    strcmp(verb, "list"))
+		return nm_usage("cgroup: unknown verb '%s' (attach, detach, bind, unbind, list)", verb);
+	if (strcmp(verb, "attach"))
+		opts[1].name = NULL;
+	if (strcmp(verb, "bind"))
+		opts[0] = opts[1];
+	ret = nm_opts_parse(argc - 1, argv + 1, opts, pos, 1, &n, NULL, NULL);
+	if (ret)
+		return ret;
+	if (!strcmp(verb, "list"))
+		return n ? nm_usage("cgroup list takes no arguments") : do_list(c);
+	if (n != 1)
+		return nm_usage("cgroup %s needs a cgroup PATH", verb);
+	if (!strcmp(verb, "bind") && !policy)
+		return nm_usage("cgroup bind needs --policy NAME");
+	ret = resolve(pos[0], abs, sizeof(abs), &cgid);
+	if (ret)
+		return ret;
+	if (!strcmp(verb, "attach")) {
+		ret = nm_attach(c->pin_dir, abs, origdst, &adopted);
+		if (!ret)
+			done(c, "attached", abs, NULL, adopted);
+		return ret;
+	}
+	if (!strcmp(verb, "detach")) {
+		ret = nm_detach(c->pin_dir, abs);
+		if (!ret)
+			done(c, "detached", abs, NULL, false);
+		return ret;
+	}
+	ret = nm_cli_maps(c, &m);
+	if (ret)
+		return ret;
+	if (!strcmp(verb, "bind")) {
+		ret = nm_policy_lookup(&m, policy, &pid, NULL);
+		if (!ret)
+			ret = nm_bind(&m, cgid, pid);
+		if (!ret)
+			done(c, "bound", abs, policy, false);
+	} else {
+		ret = nm_unbind(&m, cgid);
+		if (ret == -ENOENT)
+			ret = nm_fail(NM_E_INPUT, ret, "cgroup '%s' is not bound", pos[0]);
+		if (!ret)
+			done(c, "unbound", abs, NULL, false);
+	}
+	nm_maps_close(&m);
+	return ret;
+}

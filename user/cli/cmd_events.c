@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* events [--count N] [--timeout SECONDS], stats */
+#include "cli.h"
+#include "err.h"
+#include "events.h"
+#include "parse.h"
+#include "policy.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int parse_count(const char *opt, const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	if (!s)
+		return 0;
+	if (s[0] < '0' || s[0] > '9')
+		return nm_usage("--%s '%s': not a number", opt, s);
+	*out = strtoul(s, &end, 10);
+	if (errno || *end || *out > max)
+		return nm_usage("--%s '%s': expected a whole number 0..%lu", opt, s, max);
+	return 0;
+}
+
+/* Sum a per-CPU counter. */
+static __u64 percpu_sum(int fd, __u32 key)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 v[ncpu > 0 ? ncpu : 1], s = 0;
+
+	if (ncpu <= 0 || bpf_map_lookup_elem(fd, &key, v))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		s += v[i];
+	return s;
+}
+
+struct ev_ctx {
+	struct nm_cli *c;
+	struct nm_event_fmt fmt;
+	unsigned long seen, want;
+};
+
+static int on_event(void *arg, void *data, size_t len)
+{
+	struct ev_ctx *x = arg;
+
+	if (len < sizeof(struct nm_event))
+		return 0;
+	nm_event_print(&x->fmt, stdout, data);
+	if (x->want && ++x->seen >= x->want)
+		return 1; /* stop consuming */
+	return 0;
+}
+
+static void report_drops(struct nm_cli *c, __u64 dropped, __u64 total)
+{
+	if (c->json) {
+		nm_json_obj(&c->j, NULL);
+		nm_json_str(&c->j, "type", "drops");
+		nm_json_u64(&c->j, "events_dropped", dropped);
+		nm_json_u64(&c->j, "events_dropped_total", total);
+		nm_json_obj_end(&c->j);
+		nm_json_done(&c->j);
+	} else {
+		printf("!! %llu events dropped (ring buffer full; %llu since load)\n", (unsigned long long)dropped,
+		       (unsigned long long)total);
+		fflush(stdout);
+	}
+}
+
+int nm_cmd_events(struct nm_cli *c, int argc, char **argv)
+{
+	const char *count_s = NULL, *timeout_s = NULL;
+	struct nm_opt opts[] = {
+		{ "count", &count_s, NULL },
+		{ "timeout", &timeout_s, NULL },
+		{ NULL, NULL, NULL },
+	};
+	unsigned long timeout = 0;
+	struct ev_ctx x = { .c = c };
+	struct ring_buffer *rb = NULL;
+	struct timespec t0, now;
+	struct nm_maps m;
+	__u64 drops0, drops;
+	int n, ret;
+
+	ret = nm_opts_parse(argc, argv, opts, NULL, 0, &n, NULL, NULL);
+	if (ret)
+		return ret;
+	if (parse_count("count", count_s, 1000000000UL, &x.want) ||
+	    parse_count("timeout", timeout_s, 86400UL * 365, &timeout))
+		return -EINVAL;
+	ret = nm_cli_maps(c, &m);
+	if (ret)
+		return ret;
+	nm_event_fmt_init(&x.fmt, &m, c->json, c->pretty);
+	rb = ring_buffer__new(m.events, on_event, &x, NULL);
+	if (!rb) {
+		ret = nm_fail(NM_E_RUNTIME, -errno, "cannot read the event ring buffer: %s", strerror(errno));
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, on_signal);
+	drops0 = percpu_sum(m.gstats, NM_G_EVENTS_DROPPED);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stop) {
+		int r = ring_buffer__poll(rb, 100);
+
+		if (r == -EINTR)
+			break;
+		if (r < 0) {
+			ret = nm_fail(NM_E_RUNTIME, r, "polling events: %s", strerror(-r));
+			break;
+		}
+		if (x.want && x.seen >= x.want)
+			break;
+		/* Drops are never silent: report them in the stream. */
+		drops = percpu_sum(m.gstats, NM_G_EVENTS_DROPPED);
+		if (drops != drops0) {
+			report_drops(c, drops - drops0, drops);
+			drops0 = drops;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (timeout && (unsigned long)(now.tv_sec - t0.tv_sec) >= timeout) {
+			if (x.want && x.seen < x.want)
+				ret = nm_fail(NM_E_RUNTIME, -ETIMEDOUT, "timed out after %lus with %lu of %lu events",
+					      timeout, x.seen, x.want);
+			break;
+		}
+	}
+out:
+	ring_buffer__free(rb);
+	nm_maps_close(&m);
+	return ret;
+}
+
+static const char *gstat_names[NM_G__MAX] = {
+	[NM_G_EVENTS_DROPPED] = "events_dropped", [NM_G_NO_POLICY] = "no_policy_denials",
+	[NM_G_BAD_POLICY] = "bad_policy_denials", [NM_G_FLOWS_FULL] = "flows_full",
+	[NM_G_FLOW_MISS] = "origdst_misses", [NM_G_FLOW_ADDED] = "flows_added",
+	[NM_G_FLOW_REMOVED] = "flows_removed", [NM_G_DNS_RESTORED] = "dns_sources_restored",
+};
+
+struct stats_ctx {
+	struct nm_cli *c;
+	const struct nm_maps *m;
+};
+
+static void print_row(struct nm_cli *c, const struct nm_maps *m, __u32 id, const char *name)
+{
+	__u64 v[NM_V__MAX];
+
+	for (__u32 i = 0; i < NM_V__MAX; i++)
+		v[i] = percpu_sum(m->stats, id * NM_V__MAX + i);
+	if (c->json) {
+		nm_json_obj(&c->j, NULL);
+		nm_json_str(&c->j, "policy", name);
+		nm_json_u64(&c->j, "policy_id", id);
+		for (__u32 i = 0; i < NM_V__MAX; i++)
+			nm_json_u64(&c->j, nm_verdict_name(i), v[i]);
+		nm_json_obj_end(&c->j);
+	} else {
+		printf("  %-20s", name);
+		for (__u32 i = 0; i < NM_V__MAX; i++)
+			printf(" %s=%llu", nm_verdict_name(i), (unsigned long long)v[i]);
+		printf("\n");
+	}
+}
+
+static int stats_cb(const struct nm_policy *p, void *arg)
+{
+	struct stats_ctx *s = arg;
+
+	print_row(s->c, s->m, p->id, p->name);
+	return 0;
+}
+
+int nm_cmd_stats(struct nm_cli *c, int argc, char **argv)
+{
+	struct nm_maps m;
+	struct stats_ctx s = { c, &m };
+	__u32 zero = 0;
+	__u64 live = 0;
+	int n, ret;
+
+	ret = nm_opts_parse(argc, argv, NULL, NULL, 0, &n, NULL, NULL);
+	if (ret)
+		return ret;
+	ret = nm_cli_maps(c, &m);
+	if (ret)
+		return ret;
+	bpf_map_lookup_elem(m.flowcnt, &zero, &live);
+	if (c->json) {
+		nm_json_obj(&c->j, NULL);
+		nm_json_arr(&c->j, "policies");
+	} else {
+		printf("decisions:\n");
+	}
+	print_row(c, &m, 0, "(no policy)");
+	nm_policy_foreach(&m, stats_cb, &s);
+	if (c->json) {
+		nm_json_arr_end(&c->j);
+		nm_json_obj(&c->j, "global");
+	} else {
+		printf("global:\n");
+	}
+	for (__u32 i = 0; i < NM_G__MAX; i++) {
+		__u64 v = percpu_sum(m.gstats, i);
+
+		if (c->json)
+			nm_json_u64(&c->j, gstat_names[i], v);
+		else
+			printf("  %-22s %llu\n", gstat_names[i], (unsigned long long)v);
+	}
+	if (c->json) {
+		nm_json_u64(&c->j, "flows_live", live);
+		nm_json_obj_end(&c->j);
+		nm_json_obj_end(&c->j);
+		nm_json_done(&c->j);
+	} else {
+		printf("  %-22s %llu\n", "flows_live", (unsigned long long)live);
+	}
+	nm_maps_close(&m);
+	return 0;
+}

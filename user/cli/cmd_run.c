@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* run --policy NAME [--cgroup-parent PATH] -- CMD [ARGS...] */
+#include "cli.h"
+#include "cgroup.h"
+#include "err.h"
+#include "loader.h"
+#include "policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct parent_ctx {
+	const char *want;   /* resolved --cgroup-parent, or NULL */
+	char found[PATH_MAX];
+	int nsandbox;
+	bool covered;       /* want is an attach point or below one */
+};
+
+static int parent_cb(const struct nm_attachment *a, void *arg)
+{
+	struct parent_ctx *p = arg;
+	size_t n = strlen(a->path);
+
+	if (a->origdst_only || !a->path[0])
+		return 0;
+	if (p->nsandbox++ == 0)
+		snprintf(p->found, sizeof(p->found), "%s", a->path);
+	if (p->want && !strncmp(p->want, a->path, n) && (p->want[n] == '/' || !p->want[n]))
+		p->covered = true;
+	return 0;
+}
+
+static volatile sig_atomic_t child_pid;
+
+static void forward(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+int nm_cmd_run(struct nm_cli *c, int argc, char **argv)
+{
+	const char *policy = NULL, *parent = NULL;
+	struct nm_opt opts[] = {
+		{ "policy", &policy, NULL },
+		{ "cgroup-parent", &parent, NULL },
+		{ NULL, NULL, NULL },
+	};
+	struct parent_ctx pc = { 0 };
+	char want[PATH_MAX], cg[PATH_MAX + 64], **cmd;
+	struct sigaction sa = { .sa_handler = forward }, old[3];
+	int n, ncmd, ret, status = 0, pipefd[2], child_err = 0;
+	struct nm_maps m;
+	__u64 cgid;
+	__u32 id;
+	pid_t pid;
+
+	ret = nm_opts_parse(argc, argv, opts, NULL, 0, &n, &cmd, &ncmd);
+	if (ret)
+		return ret;
+	if (!policy)
+		return nm_usage("run needs --policy NAME");
+	if (!cmd || ncmd < 1)
+		return nm_usage("run needs a command after '--' (nomoat run --policy P -- CMD ARGS...)");
+	if (parent) {
+		ret = nm_cgroup_resolve(parent, want, sizeof(want));
+		if (ret)
+			return nm_fail(NM_E_INPUT, ret, "cgroup '%s': %s", parent,
+				       ret == -ENOENT ? "no such cgroup" : strerror(-ret));
+		pc.want = want;
+	}
+	ret = nm_cli_maps(c, &m);
+	if (ret)
+		return ret;
+	ret = nm_policy_lookup(&m, policy, &id, NULL);
+	if (ret)
+		goto out;
+	nm_attach_foreach(c->pin_dir, parent_cb, &pc);
+	if (!parent) {
+		if (pc.nsandbox != 1) {
+			ret = nm_fail(NM_E_INPUT, -EINVAL, "%s: give --cgroup-parent PATH",
+				      pc.nsandbox ? "several attach points" : "no attach point (nomoat cgroup attach PATH)");
+			goto out;
+		}
+		snprintf(want, sizeof(want), "%s", pc.found);
+	} else if (!pc.covered) {
+		/* Refuse rather than run the command unpoliced. */
+		ret = nm_fail(NM_E_INPUT, -EINVAL,
+			      "cgroup '%s' is not at or below an attach point: the command would run unpoliced", parent);
+		goto out;
+	}
+	snprintf(cg, sizeof(cg), "%s/nomoat-run-%d", want, (int)getpid());
+	ret = nm_cgroup_create(cg);
+	if (ret) {
+		ret = nm_fail(NM_E_RUNTIME, ret, "cannot create cgroup %s: %s", cg, strerror(-ret));
+		goto out;
+	}
+	ret = nm_cgroup_id(cg, &cgid);
+	if (!ret)
+		ret = nm_bind(&m, cgid, id);
+	if (ret) {
+		nm_cgroup_destroy(cg);
+		goto out;
+	}
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		ret = nm_fail(NM_E_RUNTIME, -errno, "pipe: %s", strerror(errno));
+		goto cleanup;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		ret = nm_fail(NM_E_RUNTIME, -errno, "fork: %s", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		goto cleanup;
+	}
+	if (pid == 0) {
+		/* Into the cgroup before the command's first instruction. */
+		int e = nm_cgroup_enter(cg, 0);
+
+		close(pipefd[0]);
+		if (!e) {
+			execvp(cmd[0], cmd);
+			e = -errno;
+		}
+		if (write(pipefd[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	child_pid = pid;
+	close(pipefd[1]);
+	for (int i = 0; i < 3; i++)
+		sigaction((int[]){ SIGINT, SIGTERM, SIGHUP }[i], &sa, &old[i]);
+	if (read(pipefd[0], &child_err, sizeof(child_err)) != sizeof(child_err))
+		child_err = 0; /* exec succeeded: the pipe closed */
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	for (int i = 0; i < 3; i++)
+		sigaction((int[]){ SIGINT, SIGTERM, SIGHUP }[i], &old[i], NULL);
+	child_pid = 0;
+	if (child_err) {
+		ret = nm_fail(NM_E_RUNTIME, child_err, "cannot run '%s': %s", cmd[0], strerror(-child_err));
+		goto cleanup;
+	}
+	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+cleanup:
+	nm_unbind(&m, cgid);
+	nm_cgroup_destroy(cg);
+out:
+	nm_maps_close(&m);
+	return ret;
+}

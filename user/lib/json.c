@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "json.h"
+
+#include <inttypes.h>
+
+void nm_json_init(struct nm_json *j, FILE *f, bool pretty)
+{
+	j->f = f;
+	j->pretty = pretty;
+	j->depth = 0;
+	j->first[0] = true;
+}
+
+static void escaped(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\t': fputs("\\t", f); break;
+		case '\r': fputs("\\r", f); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void indent(struct nm_json *j)
+{
+	if (!j->pretty)
+		return;
+	fputc('\n', j->f);
+	for (int i = 0; i < j->depth; i++)
+		fputs("  ", j->f);
+}
+
+static void member(struct nm_json *j, const char *key)
+{
+	if (j->depth > 0) {
+		if (!j->first[j->depth])
+			fputc(',', j->f);
+		indent(j);
+	}
+	j->first[j->depth] = false;
+	if (key) {
+		escaped(j->f, key);
+		fputs(j->pretty ? ": " : ":", j->f);
+	}
+}
+
+static void open_(struct nm_json *j, const char *key, char c)
+{
+	member(j, key);
+	fputc(c, j->f);
+	if (j->depth < NM_JSON_DEPTH - 1)
+		j->depth++;
+	j->first[j->depth] = true;
+}
+
+static void close_(struct nm_json *j, char c)
+{
+	bool empty = j->first[j->depth];
+
+	if (j->depth > 0)
+		j->depth--;
+	if (!empty)
+		indent(j);
+	fputc(c, j->f);
+}
+
+void nm_json_obj(struct nm_json *j, const char *key) { open_(j, key, '{'); }
+void nm_json_obj_end(struct nm_json *j) { close_(j, '}'); }
+void nm_json_arr(struct nm_json *j, const char *key) { open_(j, key, '['); }
+void nm_json_arr_end(struct nm_json *j) { close_(j, ']'); }
+
+void nm_json_str(struct nm_json *j, const char *key, const char *val)
+{
+	member(j, key);
+	escaped(j->f, val ? val : "");
+}
+
+void nm_json_u64(struct nm_json *j, const char *key, uint64_t v)
+{
+	member(j, key);
+	fprintf(j->f, "%" PRIu64, v);
+}
+
+void nm_json_i64(struct nm_json *j, const char *key, int64_t v)
+{
+	member(j, key);
+	fprintf(j->f, "%" PRId64, v);
+}
+
+void nm_json_bool(struct nm_json *j, const char *key, bool v)
+{
+	member(j, key);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void nm_json_done(struct nm_json *j)
+{
+	fputc('\n', j->f);
+	fflush(j->f);
+	j->depth = 0;
+	j->first[0] = true;
+}

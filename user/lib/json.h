@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* A minimal streaming JSON writer: objects, arrays, escaped strings. */
+#ifndef NM_JSON_H
+#define NM_JSON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#define NM_JSON_DEPTH 16
+
+struct nm_json {
+	FILE *f;
+	bool pretty;
+	int depth;
+	bool first[NM_JSON_DEPTH];
+};
+
+void nm_json_init(struct nm_json *j, FILE *f, bool pretty);
+/* key is NULL inside arrays and at the top level. */
+void nm_json_obj(struct nm_json *j, const char *key);
+void nm_json_obj_end(struct nm_json *j);
+void nm_json_arr(struct nm_json *j, const char *key);
+void nm_json_arr_end(struct nm_json *j);
+void nm_json_str(struct nm_json *j, const char *key, const char *val);
+void nm_json_u64(struct nm_json *j, const char *key, uint64_t v);
+void nm_json_i64(struct nm_json *j, const char *key, int64_t v);
+void nm_json_bool(struct nm_json *j, const char *key, bool v);
+/* End of a top-level value: newline, flush (one JSON document a line). */
+void nm_json_done(struct nm_json *j);
+
+#endif

@@ -1,0 +1,651 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "policy.h"
+#include "err.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+/* ---- policies ---------------------------------------------------------- */
+
+int nm_policy_get(const struct nm_maps *m, __u32 id, struct nm_policy *out)
+{
+	if (bpf_map_lookup_elem(m->policies, &id, out))
+		return -errno;
+	return out->in_use ? 0 : -ENOENT;
+}
+
+int nm_policy_foreach(const struct nm_maps *m, int (*fn)(const struct nm_policy *, void *), void *ctx)
+{
+	/* Ids are small: walk them in order rather than in hash order. */
+	for (__u32 id = 1; id < NM_MAX_POLICIES; id++) {
+		struct nm_policy p;
+		int ret;
+
+		if (nm_policy_get(m, id, &p))
+			continue;
+		ret = fn(&p, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+struct find_ctx {
+	const char *name;
+	struct nm_policy found;
+};
+
+static int find_cb(const struct nm_policy *p, void *arg)
+{
+	struct find_ctx *f = arg;
+
+	if (strncmp(p->name, f->name, sizeof(p->name)))
+		return 0;
+	f->found = *p;
+	return 1;
+}
+
+int nm_policy_lookup(const struct nm_maps *m, const char *name, __u32 *id, struct nm_policy *out)
+{
+	struct find_ctx f = { .name = name };
+
+	if (nm_policy_foreach(m, find_cb, &f) != 1)
+		return nm_fail(NM_E_INPUT, -ENOENT, "unknown policy '%s' (see: nomoat policy list)", name);
+	if (id)
+		*id = f.found.id;
+	if (out)
+		*out = f.found;
+	return 0;
+}
+
+static int inner_fd(const struct nm_maps *m, __u32 id, int family)
+{
+	__u32 inner_id;
+	int fd;
+
+	if (bpf_map_lookup_elem(family == 4 ? m->rules4 : m->rules6, &id, &inner_id))
+		return nm_fail(NM_E_RUNTIME, -errno, "policy id %u has no IPv%d table: %s", id, family,
+			       strerror(errno));
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return nm_fail(NM_E_RUNTIME, -errno, "policy id %u IPv%d table: %s", id, family, strerror(errno));
+	return fd;
+}
+
+static int new_table(int family)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	int fd;
+
+	/* Must match nm_rules{4,6}_inner in bpf/lib/maps.h exactly. */
+	fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, family == 4 ? "nm_rules4_t" : "nm_rules6_t",
+			    family == 4 ? sizeof(struct nm_key4) : sizeof(struct nm_key6),
+			    sizeof(struct nm_rule), NM_MAX_RULES, &o);
+	if (fd < 0)
+		return nm_fail(NM_E_RUNTIME, -errno, "cannot create an IPv%d rule table: %s", family,
+			       strerror(errno));
+	return fd;
+}
+
+static int free_id(const struct nm_maps *m, __u32 *id)
+{
+	for (__u32 i = 1; i < NM_MAX_POLICIES; i++) {
+		struct nm_policy p;
+
+		if (bpf_map_lookup_elem(m->policies, &i, &p) && errno == ENOENT) {
+			*id = i;
+			return 0;
+		}
+	}
+	return nm_fail(NM_E_INPUT, -ENOSPC, "policy table full: at most %d policies", NM_MAX_POLICIES - 1);
+}
+
+static void zero_stats(const struct nm_maps *m, __u32 id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *zero;
+
+	if (ncpu <= 0 || !(zero = calloc(ncpu, sizeof(__u64))))
+		return;
+	for (__u32 v = 0; v < NM_V__MAX; v++) {
+		__u32 idx = id * NM_V__MAX + v;
+
+		bpf_map_update_elem(m->stats, &idx, zero, BPF_ANY);
+	}
+	free(zero);
+}
+
+static void drop_reasons(const struct nm_maps *m, __u32 id);
+static int fill_tables(const struct nm_maps *m, __u32 id, int fd4, int fd6, const struct nm_ruleset *rs,
+		       bool fresh);
+
+int nm_policy_create(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules,
+		     __u32 *id_out)
+{
+	struct nm_policy rec = *p;
+	int fd4 = -1, fd6 = -1, err;
+	__u32 id;
+
+	if (nm_policy_lookup(m, p->name, NULL, NULL) == 0)
+		return nm_fail(NM_E_INPUT, -EEXIST, "policy '%s' already exists", p->name);
+	nm_err_clear();
+	err = free_id(m, &id);
+	if (err)
+		return err;
+	fd4 = new_table(4);
+	if (fd4 < 0)
+		return fd4;
+	fd6 = new_table(6);
+	if (fd6 < 0) {
+		err = fd6;
+		goto out;
+	}
+	drop_reasons(m, id); /* leftovers of an earlier policy with this id */
+	if (rules) {
+		err = fill_tables(m, id, fd4, fd6, rules, true);
+		if (err)
+			goto out;
+	}
+	/* Tables first, record last: the kernel never sees a policy without
+	 * its tables.  Until the record exists nothing can use this id. */
+	if (bpf_map_update_elem(m->rules4, &id, &fd4, BPF_ANY) ||
+	    bpf_map_update_elem(m->rules6, &id, &fd6, BPF_ANY)) {
+		err = nm_fail(NM_E_RUNTIME, -errno, "installing the tables of '%s': %s", p->name,
+			      strerror(errno));
+		goto undo;
+	}
+	zero_stats(m, id);
+	rec.id = id;
+	rec.in_use = 1;
+	if (bpf_map_update_elem(m->policies, &id, &rec, BPF_NOEXIST)) {
+		err = nm_fail(NM_E_RUNTIME, -errno, "storing policy '%s': %s", p->name, strerror(errno));
+		goto undo;
+	}
+	*id_out = id;
+	err = 0;
+	goto out;
+undo:
+	bpf_map_delete_elem(m->rules4, &id);
+	bpf_map_delete_elem(m->rules6, &id);
+	drop_reasons(m, id);
+out:
+	/* The outer maps hold their own references to the tables. */
+	if (fd4 >= 0)
+		close(fd4);
+	if (fd6 >= 0)
+		close(fd6);
+	return err;
+}
+
+int nm_policy_update(const struct nm_maps *m, const struct nm_policy *p)
+{
+	struct nm_policy old;
+
+	if (nm_policy_get(m, p->id, &old))
+		return nm_fail(NM_E_INPUT, -ENOENT, "unknown policy '%s'", p->name);
+	/* A hash update swaps the element under RCU: never a torn record. */
+	if (bpf_map_update_elem(m->policies, &p->id, p, BPF_EXIST))
+		return nm_fail(NM_E_RUNTIME, -errno, "updating policy '%s': %s", p->name, strerror(errno));
+	return 0;
+}
+
+struct bound_ctx {
+	__u32 id;
+	int n;
+	__u64 first;
+};
+
+static int bound_cb(__u64 cg, __u32 pid, void *arg)
+{
+	struct bound_ctx *b = arg;
+
+	if (pid == b->id && b->n++ == 0)
+		b->first = cg;
+	return 0;
+}
+
+int nm_policy_delete(const struct nm_maps *m, const char *name)
+{
+	struct bound_ctx b = { 0 };
+	int err;
+
+	err = nm_policy_lookup(m, name, &b.id, NULL);
+	if (err)
+		return err;
+	nm_binding_foreach(m, bound_cb, &b);
+	if (b.n)
+		return nm_fail(NM_E_INPUT, -EBUSY,
+			       "policy '%s' is bound to %d cgroup(s) (cgroup id %llu first): unbind them first",
+			       name, b.n, (unsigned long long)b.first);
+	/* Record first: from here the kernel fails closed for this id. */
+	if (bpf_map_delete_elem(m->policies, &b.id))
+		return nm_fail(NM_E_RUNTIME, -errno, "deleting policy '%s': %s", name, strerror(errno));
+	bpf_map_delete_elem(m->rules4, &b.id);
+	bpf_map_delete_elem(m->rules6, &b.id);
+	drop_reasons(m, b.id);
+	return 0;
+}
+
+/* ---- rules ------------------------------------------------------------- */
+
+static void reason_key(__u32 policy_id, const struct nm_cidr *c, struct nm_reason_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->policy_id = policy_id;
+	k->family = c->family;
+	k->prefixlen = c->prefixlen;
+	k->port = htons(c->port);
+	memcpy(k->addr, c->addr, c->family == 4 ? 4 : 16);
+}
+
+static void set_reason(const struct nm_maps *m, __u32 policy_id, const struct nm_cidr *c, const char *reason)
+{
+	struct nm_reason_key k;
+	struct nm_reason_text t = { 0 };
+
+	reason_key(policy_id, c, &k);
+	if (!reason || !*reason) {
+		bpf_map_delete_elem(m->reasons, &k);
+		return;
+	}
+	snprintf(t.text, sizeof(t.text), "%s", reason);
+	/* A full reason table loses the text, never the rule. */
+	bpf_map_update_elem(m->reasons, &k, &t, BPF_ANY);
+}
+
+void nm_rule_reason(const struct nm_maps *m, __u32 policy_id, const struct nm_cidr *c, char *buf, size_t len)
+{
+	struct nm_reason_key k;
+	struct nm_reason_text t;
+
+	reason_key(policy_id, c, &k);
+	if (bpf_map_lookup_elem(m->reasons, &k, &t))
+		t.text[0] = 0;
+	t.text[sizeof(t.text) - 1] = 0;
+	snprintf(buf, len, "%s", t.text);
+}
+
+static void drop_reasons(const struct nm_maps *m, __u32 id)
+{
+	struct nm_reason_key k, next, *prev = NULL;
+
+	/* Collect-then-delete would need memory; deleting the key just
+	 * visited is safe when the walk restarts from it. */
+	while (bpf_map_get_next_key(m->reasons, prev, &next) == 0) {
+		if (next.policy_id == id) {
+			bpf_map_delete_elem(m->reasons, &next);
+			continue; /* prev unchanged: next key after prev again */
+		}
+		k = next;
+		prev = &k;
+	}
+}
+
+struct rule_kv {
+	union {
+		struct nm_key4 k4;
+		struct nm_key6 k6;
+	};
+	struct nm_rule old;
+	bool had_old;
+};
+
+static void make_key(const struct nm_cidr *c, struct rule_kv *kv)
+{
+	memset(kv, 0, sizeof(*kv));
+	if (c->family == 4)
+		nm_cidr_to_key4(c, &kv->k4);
+	else
+		nm_cidr_to_key6(c, &kv->k6);
+}
+
+static int table_err(int err, const struct nm_policy *p, const struct nm_cidr *c)
+{
+	char t[NM_CIDR_STRLEN];
+
+	nm_format_cidr(c, t, sizeof(t));
+	if (err == -ENOSPC || err == -E2BIG)
+		return nm_fail(NM_E_INPUT, err, "'%s': the IPv%d table of policy '%s' is full (%u rules)", t,
+			       c->family, p ? p->name : "?", NM_MAX_RULES);
+	return nm_fail(NM_E_RUNTIME, err, "'%s': %s", t, strerror(-err));
+}
+
+int nm_rule_add(const struct nm_maps *m, __u32 policy_id, const struct nm_rule_entry *e, __u8 *old_action)
+{
+	struct nm_policy p;
+	struct nm_rule r, old;
+	struct rule_kv kv;
+	int fd, err = 0;
+
+	if (nm_policy_get(m, policy_id, &p))
+		return nm_fail(NM_E_INPUT, -ENOENT, "unknown policy id %u", policy_id);
+	fd = inner_fd(m, policy_id, e->cidr.family);
+	if (fd < 0)
+		return fd;
+	make_key(&e->cidr, &kv);
+	nm_cidr_to_rule(&e->cidr, e->action, 0, &r);
+	*old_action = bpf_map_lookup_elem(fd, &kv, &old) == 0 && old.prefixlen == e->cidr.prefixlen &&
+				      old.port == r.port ? old.action : NM_ACT_NONE;
+	if (bpf_map_update_elem(fd, &kv, &r, BPF_ANY))
+		err = table_err(-errno, &p, &e->cidr);
+	else
+		set_reason(m, policy_id, &e->cidr, e->reason);
+	close(fd);
+	return err;
+}
+
+int nm_rule_del(const struct nm_maps *m, __u32 policy_id, const struct nm_cidr *c, __u8 action)
+{
+	char t[NM_CIDR_STRLEN];
+	struct nm_policy p;
+	struct nm_rule old;
+	struct rule_kv kv;
+	int fd, err = 0;
+
+	if (nm_policy_get(m, policy_id, &p))
+		return nm_fail(NM_E_INPUT, -ENOENT, "unknown policy id %u", policy_id);
+	nm_format_cidr(c, t, sizeof(t));
+	fd = inner_fd(m, policy_id, c->family);
+	if (fd < 0)
+		return fd;
+	make_key(c, &kv);
+	/* An LPM lookup returns the longest match: check it is this rule. */
+	if (bpf_map_lookup_elem(fd, &kv, &old) || old.prefixlen != c->prefixlen || old.port != htons(c->port)) {
+		err = nm_fail(NM_E_INPUT, -ENOENT, "'%s': no such rule in policy '%s'", t, p.name);
+	} else if (action != NM_ACT_NONE && old.action != action) {
+		err = nm_fail(NM_E_INPUT, -ENOENT, "'%s': the rule in policy '%s' is '%s', not '%s'", t, p.name,
+			      nm_action_name(old.action), nm_action_name(action));
+	} else if (bpf_map_delete_elem(fd, &kv)) {
+		err = nm_fail(NM_E_RUNTIME, -errno, "'%s': %s", t, strerror(errno));
+	} else {
+		set_reason(m, policy_id, c, NULL);
+	}
+	close(fd);
+	return err;
+}
+
+/* Write rs into the tables; on failure restore what was there.  fresh: the
+ * tables are new and empty, so there is nothing to look up or restore but
+ * deletion. */
+static int fill_tables(const struct nm_maps *m, __u32 id, int fd4, int fd6, const struct nm_ruleset *rs,
+		       bool fresh)
+{
+	struct rule_kv *undo = NULL;
+	size_t i;
+	int err = 0;
+
+	if (!fresh) {
+		undo = calloc(rs->n ? rs->n : 1, sizeof(*undo));
+		if (!undo)
+			return nm_fail(NM_E_RUNTIME, -ENOMEM, "out of memory");
+	}
+	for (i = 0; i < rs->n; i++) {
+		const struct nm_rule_entry *e = &rs->v[i];
+		int fd = e->cidr.family == 4 ? fd4 : fd6;
+		struct rule_kv kv, *u = undo ? &undo[i] : &kv;
+		struct nm_rule r;
+
+		make_key(&e->cidr, u);
+		if (undo)
+			u->had_old = bpf_map_lookup_elem(fd, u, &u->old) == 0 &&
+				     u->old.prefixlen == e->cidr.prefixlen && u->old.port == htons(e->cidr.port);
+		nm_cidr_to_rule(&e->cidr, e->action, 0, &r);
+		if (bpf_map_update_elem(fd, u, &r, BPF_ANY)) {
+			struct nm_policy p = { 0 };
+
+			nm_policy_get(m, id, &p);
+			err = table_err(-errno, p.name[0] ? &p : NULL, &e->cidr);
+			break;
+		}
+	}
+	if (err) {
+		/* Roll back, newest first so repeated targets end as before. */
+		while (i-- > 0) {
+			const struct nm_rule_entry *e = &rs->v[i];
+			int fd = e->cidr.family == 4 ? fd4 : fd6;
+			struct rule_kv kv;
+
+			if (undo && undo[i].had_old) {
+				bpf_map_update_elem(fd, &undo[i], &undo[i].old, BPF_ANY);
+			} else {
+				make_key(&e->cidr, &kv);
+				bpf_map_delete_elem(fd, &kv);
+			}
+		}
+	} else {
+		for (i = 0; i < rs->n; i++)
+			if (rs->v[i].reason[0] || !fresh)
+				set_reason(m, id, &rs->v[i].cidr, rs->v[i].reason);
+	}
+	free(undo);
+	return err;
+}
+
+int nm_rule_import(const struct nm_maps *m, __u32 policy_id, const struct nm_ruleset *rs)
+{
+	struct nm_policy p;
+	int fd4, fd6, err;
+
+	if (nm_policy_get(m, policy_id, &p))
+		return nm_fail(NM_E_INPUT, -ENOENT, "unknown policy id %u", policy_id);
+	fd4 = inner_fd(m, policy_id, 4);
+	if (fd4 < 0)
+		return fd4;
+	fd6 = inner_fd(m, policy_id, 6);
+	if (fd6 < 0) {
+		close(fd4);
+		return fd6;
+	}
+	err = fill_tables(m, policy_id, fd4, fd6, rs, false);
+	close(fd4);
+	close(fd6);
+	return err;
+}
+
+static int walk_table(const struct nm_maps *m, __u32 policy_id, int family,
+		      int (*fn)(const struct nm_rule_entry *, void *), void *ctx)
+{
+	struct rule_kv cur, next;
+	bool first = true;
+	int fd, ret = 0;
+
+	fd = inner_fd(m, policy_id, family);
+	if (fd < 0)
+		return fd;
+	while (!ret && bpf_map_get_next_key(fd, first ? NULL : (void *)&cur, &next) == 0) {
+		struct nm_rule_entry e = { 0 };
+		struct nm_rule r;
+
+		first = false;
+		cur = next;
+		if (bpf_map_lookup_elem(fd, &cur, &r))
+			continue;
+		if (family == 4)
+			nm_key4_to_cidr(&cur.k4, &e.cidr);
+		else
+			nm_key6_to_cidr(&cur.k6, &e.cidr);
+		e.action = r.action;
+		nm_rule_reason(m, policy_id, &e.cidr, e.reason, sizeof(e.reason));
+		ret = fn(&e, ctx);
+	}
+	close(fd);
+	return ret;
+}
+
+int nm_rule_foreach(const struct nm_maps *m, __u32 policy_id, int (*fn)(const struct nm_rule_entry *, void *),
+		    void *ctx)
+{
+	int ret = walk_table(m, policy_id, 4, fn, ctx);
+
+	return ret ? ret : walk_table(m, policy_id, 6, fn, ctx);
+}
+
+/* ---- rule text --------------------------------------------------------- */
+
+int nm_ruleset_add(struct nm_ruleset *rs, const struct nm_rule_entry *e)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 64;
+		void *v = realloc(rs->v, cap * sizeof(*rs->v));
+
+		if (!v)
+			return nm_fail(NM_E_RUNTIME, -ENOMEM, "out of memory");
+		rs->v = v;
+		rs->cap = cap;
+	}
+	rs->v[rs->n++] = *e;
+	return 0;
+}
+
+void nm_ruleset_free(struct nm_ruleset *rs)
+{
+	free(rs->v);
+	memset(rs, 0, sizeof(*rs));
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = 0;
+	return s;
+}
+
+static int parse_line(char *line, int lineno, const char *origin, struct nm_ruleset *rs)
+{
+	char err[256], *hash, *action, *target, *extra, *save = NULL;
+	struct nm_rule_entry e = { .line = lineno };
+
+	hash = strchr(line, '#');
+	if (hash) {
+		*hash = 0;
+		snprintf(e.reason, sizeof(e.reason), "%s", trim(hash + 1));
+	}
+	line = trim(line);
+	if (!*line)
+		return 0;
+	action = strtok_r(line, " \t", &save);
+	target = strtok_r(NULL, " \t", &save);
+	extra = strtok_r(NULL, " \t", &save);
+	if (nm_parse_action(action, &e.action, err, sizeof(err)))
+		return nm_fail(NM_E_INPUT, -EINVAL, "%s:%d: %s", origin, lineno, err);
+	if (!target)
+		return nm_fail(NM_E_INPUT, -EINVAL, "%s:%d: '%s' needs a target (CIDR or address)", origin,
+			       lineno, action);
+	if (extra)
+		return nm_fail(NM_E_INPUT, -EINVAL, "%s:%d: unexpected '%s' after the target (reasons go after '#')",
+			       origin, lineno, extra);
+	if (nm_parse_cidr(target, &e.cidr, err, sizeof(err)))
+		return nm_fail(NM_E_INPUT, -EINVAL, "%s:%d: %s", origin, lineno, err);
+	return nm_ruleset_add(rs, &e);
+}
+
+int nm_ruleset_parse(const char *text, const char *origin, struct nm_ruleset *rs)
+{
+	const char *p = text;
+	int lineno = 0, err = 0;
+
+	while (*p && !err) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *line;
+
+		lineno++;
+		if (memchr(p, 0, len)) /* cannot happen with strchr, kept simple */
+			break;
+		line = strndup(p, len);
+		if (!line)
+			return nm_fail(NM_E_RUNTIME, -ENOMEM, "out of memory");
+		err = parse_line(line, lineno, origin, rs);
+		free(line);
+		p = nl ? nl + 1 : p + len;
+	}
+	if (err)
+		nm_ruleset_free(rs);
+	return err;
+}
+
+int nm_ruleset_parse_file(const char *path, struct nm_ruleset *rs)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	int err;
+
+	if (!f)
+		return nm_fail(NM_E_INPUT, -errno, "'%s': %s", path, strerror(errno));
+	for (;;) {
+		if (n + 65536 + 1 > cap) {
+			char *b = realloc(buf, cap = cap ? cap * 2 : 1 << 20);
+
+			if (!b) {
+				free(buf);
+				if (f != stdin)
+					fclose(f);
+				return nm_fail(NM_E_RUNTIME, -ENOMEM, "out of memory");
+			}
+			buf = b;
+		}
+		size_t r = fread(buf + n, 1, 65536, f);
+
+		n += r;
+		if (r == 0)
+			break;
+	}
+	if (f != stdin)
+		fclose(f);
+	buf[n] = 0;
+	if (strlen(buf) != n) {
+		free(buf);
+		return nm_fail(NM_E_INPUT, -EINVAL, "'%s': binary data (a NUL byte) in a rules file", path);
+	}
+	err = nm_ruleset_parse(buf, path, rs);
+	free(buf);
+	return err;
+}
+
+/* ---- bindings ---------------------------------------------------------- */
+
+int nm_bind(const struct nm_maps *m, __u64 cgroup_id, __u32 policy_id)
+{
+	if (bpf_map_update_elem(m->bindings, &cgroup_id, &policy_id, BPF_ANY))
+		return nm_fail(errno == E2BIG ? NM_E_INPUT : NM_E_RUNTIME, -errno, "binding cgroup %llu: %s",
+			       (unsigned long long)cgroup_id,
+			       errno == E2BIG ? "the binding table is full" : strerror(errno));
+	return 0;
+}
+
+int nm_unbind(const struct nm_maps *m, __u64 cgroup_id)
+{
+	if (bpf_map_delete_elem(m->bindings, &cgroup_id))
+		return nm_fail(errno == ENOENT ? NM_E_INPUT : NM_E_RUNTIME, -errno, "cgroup %llu: %s",
+			       (unsigned long long)cgroup_id, errno == ENOENT ? "not bound" : strerror(errno));
+	return 0;
+}
+
+int nm_binding_foreach(const struct nm_maps *m, int (*fn)(__u64, __u32, void *), void *ctx)
+{
+	__u64 cur, next;
+	bool first = true;
+	int ret = 0;
+
+	while (!ret && bpf_map_get_next_key(m->bindings, first ? NULL : &cur, &next) == 0) {
+		__u32 pid;
+
+		first = false;
+		cur = next;
+		if (bpf_map_lookup_elem(m->bindings, &cur, &pid) == 0)
+			ret = fn(cur, pid, ctx);
+	}
+	return ret;
+}
