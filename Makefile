@@ -49,8 +49,9 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
 UNIT_ASAN := $(patsubst tests/unit/%.c,$(OUT)/tests/asan-%,$(UNIT_SRC))
 TLIB_SRC  := $(wildcard tests/lib/*.c)
 ITEST_SRC := $(wildcard tests/integration/*.c)
+BENCH_SRC := $(wildcard tools/bench*.c)
 
-all: $(OUT)/nomoat $(OUT)/tests/integration $(UNIT_BIN) $(if $(wildcard tools/bench.c),$(OUT)/nomoat-bench)
+all: $(OUT)/nomoat $(OUT)/tests/integration $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -97,9 +98,9 @@ $(OUT)/nomoat: $(CLI_OBJ) $(OUT)/libnomoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/nomoat-bench: tools/bench.c $(wildcard tests/lib/*.h) $(TLIB_SRC) $(OUT)/libnomoat.a | $(OUT)
+$(OUT)/nomoat-bench: $(BENCH_SRC) $(wildcard tools/*.h) $(OUT)/libnomoat.a | $(OUT)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) tools/bench.c $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
+	$(Q)$(CC) $(CPPFLAGS) -Itools $(CFLAGS) $(WARN) $(BENCH_SRC) $(OUT)/libnomoat.a $(LDLIBS) -lpthread -lm -o $@
 
 $(OUT)/tests/integration: $(ITEST_SRC) $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)/tests
 	$(call msg,LINK,$@)

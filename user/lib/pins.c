@@ -63,7 +63,7 @@ static int open_one(const char *dir, const char *name, int *fd)
 
 		if (err == -ENOENT)
 			return nm_fail(NM_E_RUNTIME, err,
-				       "%s not found: is nomoat loaded (nomoat load, or nomoatd running) and is the pin dir right?",
+				       "%s not found: is nomoat loaded (nomoat load) and is the pin dir right?",
 				       p);
 		return nm_fail(NM_E_RUNTIME, err, "%s: %s", p, strerror(-err));
 	}
