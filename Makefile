@@ -51,7 +51,7 @@ TLIB_SRC  := $(wildcard tests/lib/*.c)
 ITEST_SRC := $(wildcard tests/integration/*.c)
 BENCH_SRC := $(wildcard tools/bench*.c)
 
-all: $(OUT)/nomoat $(OUT)/tests/integration $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
+all: $(OUT)/nomoat $(OUT)/nomoat-testnet $(OUT)/tests/integration $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -105,6 +105,10 @@ $(OUT)/nomoat-bench: $(BENCH_SRC) $(wildcard tools/*.h) $(OUT)/libnomoat.a | $(O
 $(OUT)/tests/integration: $(ITEST_SRC) $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) $(ITEST_SRC) $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
+
+$(OUT)/nomoat-testnet: tools/testnet.c $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) tools/testnet.c $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
 
 # Unit tests link the library sources directly so the sanitizer build
 # instruments them too.

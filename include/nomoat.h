@@ -52,7 +52,7 @@
 #define NM_MAX_REASONS       65536      /* free-text rule reasons (user only) */
 #define NM_MAX_CGROUP_DEPTH  64         /* ancestor levels searched */
 #define NM_POLICY_NAME_LEN   32
-#define NM_REASON_LEN        128
+#define NM_REASON_LEN        256
 #define NM_RINGBUF_BYTES     (4u << 20)
 
 /* ---- getsockopt answers for the proxy ---------------------------------- */

@@ -124,8 +124,8 @@ void nm_event_print(struct nm_event_fmt *f, FILE *out, const struct nm_event *e)
 		nm_json_done(&j);
 		return;
 	}
-	fprintf(out, "%s %-14s %-8s %-3s %s", when, nm_verdict_name(e->verdict), nm_hook_name(e->hook),
-		nm_proto_name(e->proto), dst);
+	fprintf(out, "%s %-14s %-8s %-3s %s%s", when, nm_verdict_name(e->verdict), nm_hook_name(e->hook),
+		nm_proto_name(e->proto), e->mapped ? "::ffff:" : "", dst);
 	if (strcmp(dst, ndst))
 		fprintf(out, " -> %s", ndst);
 	fprintf(out, " %s%s%s policy=%s cgroup=%s pid=%u uid=%u comm=%s", nm_reason_name(e->reason),

@@ -242,7 +242,8 @@ static int check_overlap(const struct nm_attachment *a, void *arg)
 int nm_attach(const char *dir, const char *cg, bool origdst_only, bool *adopted)
 {
 	char ld[PATH_MAX], p[PATH_MAX + 64];
-	int cgfd = -1, err = 0, made = 0;
+	bool made[NM_PROG__MAX] = { false };
+	int cgfd = -1, err = 0;
 	struct overlap_ctx o = { .path = cg };
 	__u64 cgid;
 
@@ -296,17 +297,29 @@ int nm_attach(const char *dir, const char *cg, bool origdst_only, bool *adopted)
 			nm_fail(NM_E_RUNTIME, err, "cannot pin %s: %s", p, strerror(-err));
 			goto fail;
 		}
-		made++;
+		made[i] = true;
 	}
 	close(cgfd);
 	return 0;
 fail:
 	if (cgfd >= 0)
 		close(cgfd);
-	/* All or nothing: if this call attached anything, undo all of it
-	 * (links present before the call were adopted and are kept). */
-	if (made || !*adopted)
-		detach_id(dir, cgid);
+	/* All or nothing: undo what this call attached; links that were
+	 * there before it (adopted) stay. */
+	for (int i = 0; i < NM_PROG__MAX; i++) {
+		int fd;
+
+		if (!made[i])
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", ld, nm_progs[i].name);
+		fd = bpf_obj_get(p);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+		unlink(p);
+	}
+	rmdir(ld); /* fails, as it should, if adopted links remain */
 	return err;
 }
 
