@@ -40,7 +40,7 @@ static const char usage_text[] =
 "  cgroup bind PATH --policy NAME | unbind PATH | list\n"
 "  check ADDR [PORT] --policy NAME [--proto tcp|udp]\n"
 "  run --policy NAME [--cgroup-parent PATH] -- CMD [ARGS...]\n"
-"  events [--count N] [--timeout SECONDS]\n"
+"  events [--count N] [--timeout SECONDS] [--backlog]\n"
 "  stats\n"
 "\n"
 "Exit status: 0 done, 1 the system failed, 2 bad input (nothing changed).\n";

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -55,17 +56,21 @@ struct ev_ctx {
 	struct nm_cli *c;
 	struct nm_event_fmt fmt;
 	unsigned long seen, want;
+	bool skipping; /* draining what was queued before we started */
 };
+
+/* libbpf stops consuming (and keeps the rest queued) on a negative return. */
+#define NM_EV_STOP (-ECANCELED)
 
 static int on_event(void *arg, void *data, size_t len)
 {
 	struct ev_ctx *x = arg;
 
-	if (len < sizeof(struct nm_event))
+	if (x->skipping || len < sizeof(struct nm_event))
 		return 0;
 	nm_event_print(&x->fmt, stdout, data);
 	if (x->want && ++x->seen >= x->want)
-		return 1; /* stop consuming */
+		return NM_EV_STOP;
 	return 0;
 }
 
@@ -88,9 +93,11 @@ static void report_drops(struct nm_cli *c, __u64 dropped, __u64 total)
 int nm_cmd_events(struct nm_cli *c, int argc, char **argv)
 {
 	const char *count_s = NULL, *timeout_s = NULL;
+	bool backlog = false;
 	struct nm_opt opts[] = {
 		{ "count", &count_s, NULL },
 		{ "timeout", &timeout_s, NULL },
+		{ "backlog", NULL, &backlog },
 		{ NULL, NULL, NULL },
 	};
 	unsigned long timeout = 0;
@@ -119,12 +126,21 @@ int nm_cmd_events(struct nm_cli *c, int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, on_signal);
+	/* A stream starts now: what was queued before is skipped unless
+	 * --backlog asks for it. */
+	if (!backlog) {
+		x.skipping = true;
+		ring_buffer__consume(rb);
+		x.skipping = false;
+	}
 	drops0 = percpu_sum(m.gstats, NM_G_EVENTS_DROPPED);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "nomoat: streaming events (Ctrl-C stops)\n");
 	while (!stop) {
 		int r = ring_buffer__poll(rb, 100);
 
-		if (r == -EINTR)
+		if (r == -EINTR || r == NM_EV_STOP)
 			break;
 		if (r < 0) {
 			ret = nm_fail(NM_E_RUNTIME, r, "polling events: %s", strerror(-r));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * probe.h - one connection attempt, the way an application makes it, run as
+ * netprobe.h - one connection attempt, the way an application makes it, run as
  * a child process inside a given cgroup and network namespace with an
  * overall time bound; the outcome comes back over a pipe.
  *

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Run every test nomoat has: the unit test binaries (plain and sanitizer
+# builds; cmocka prints its own results, each binary counts as one suite by
+# its exit code), then the integration tests (one count per case).
+#
+#   tests/run.sh [BUILD_DIR]        (default: build)
+#
+# Prints a final line "N passed, N failed" and exits non-zero if anything
+# failed or could not run.  Needs root (network namespaces, cgroups, BPF).
+set -u
+
+out=${1:-build}
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "tests/run.sh: must run as root: the integration tests create network namespaces and" >&2
+	echo "cgroups and load BPF programs (try: sudo $0 $out)" >&2
+	exit 2
+fi
+if [[ ! -d $out ]]; then
+	echo "tests/run.sh: no build directory '$out' (run make first)" >&2
+	exit 2
+fi
+
+passed=0
+failed=0
+failed_names=()
+
+# Unit suites: every build/tests/test_* and build/tests/asan-test_*.
+shopt -s nullglob
+units=("$out"/tests/test_* "$out"/tests/asan-test_*)
+shopt -u nullglob
+if ((${#units[@]} == 0)); then
+	echo "tests/run.sh: no unit test binaries in $out/tests" >&2
+	failed=$((failed + 1))
+	failed_names+=("unit tests (none built)")
+fi
+for t in "${units[@]}"; do
+	[[ -x $t && -f $t ]] || continue
+	name=$(basename "$t")
+	echo "=== unit: $name"
+	# A hung suite must not hang the run.
+	if timeout 300 "$t"; then
+		passed=$((passed + 1))
+		echo "=== unit: $name: passed"
+	else
+		rc=$?
+		failed=$((failed + 1))
+		failed_names+=("$name (exit $rc)")
+		echo "=== unit: $name: FAILED (exit $rc)"
+	fi
+done
+
+# Integration: counts its own cases; its last line is "N passed, N failed".
+itest="$out/tests/integration"
+echo "=== integration: $itest"
+if [[ ! -x $itest ]]; then
+	echo "tests/run.sh: $itest is missing (make $itest)" >&2
+	failed=$((failed + 1))
+	failed_names+=("integration (not built)")
+else
+	log=$(mktemp)
+	# SIGTERM first (the harness cleans up its namespaces, cgroups and
+	# pins on it), SIGKILL 20 s later.
+	timeout -k 20 900 "$itest" "$out/nomoat" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	rm -f "$log"
+	if [[ -n $summary ]]; then
+		ip=${summary%% passed*}
+		if_=${summary#*, }
+		if_=${if_%% failed}
+		passed=$((passed + ip))
+		failed=$((failed + if_))
+		if ((if_ > 0)); then
+			failed_names+=("integration: $if_ case(s)")
+		fi
+		if ((rc != 0 && if_ == 0)); then
+			failed=$((failed + 1))
+			failed_names+=("integration (exit $rc with no failed case)")
+		fi
+	else
+		failed=$((failed + 1))
+		failed_names+=("integration (exit $rc, no summary line)")
+	fi
+fi
+
+echo
+if ((${#failed_names[@]})); then
+	echo "failed: ${failed_names[*]}"
+fi
+echo "$passed passed, $failed failed"
+((failed == 0))
