@@ -99,17 +99,6 @@ static __always_inline bool nm_remember(struct bpf_sock_addr *ctx, const struct 
 	return true;
 }
 
-static __always_inline __u8 nm_verdict_of(__u8 action, __u8 mode)
-{
-	bool audit = mode == NM_MODE_AUDIT;
-
-	if (action == NM_ACT_ALLOW)
-		return NM_V_ALLOW;
-	if (action == NM_ACT_REDIRECT)
-		return audit ? NM_V_WOULD_REDIRECT : NM_V_REDIRECT;
-	return audit ? NM_V_WOULD_DENY : NM_V_DENY;
-}
-
 /* connect4/6 and sendmsg4/6: returns 1 to let the call go on, 0 for EPERM. */
 static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, struct nm_rewrite *rw)
 {

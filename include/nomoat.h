@@ -133,6 +133,16 @@ enum nm_gstat {
 	NM_G__MAX,
 };
 
+/* The verdict reported for an action under a mode (kernel and 'check'). */
+static inline __u8 nm_verdict_of(__u8 action, __u8 mode)
+{
+	if (action == NM_ACT_ALLOW)
+		return NM_V_ALLOW;
+	if (action == NM_ACT_REDIRECT)
+		return mode == NM_MODE_AUDIT ? NM_V_WOULD_REDIRECT : NM_V_REDIRECT;
+	return mode == NM_MODE_AUDIT ? NM_V_WOULD_DENY : NM_V_DENY;
+}
+
 /* ---- map values and keys ----------------------------------------------- */
 struct nm_ep4 {
 	__u32 addr;  /* network order; 0 with port 0 = unset */

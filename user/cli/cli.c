@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "cli.h"
 #include "err.h"
+#include "loader.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -120,6 +121,25 @@ int nm_opts_parse(int argc, char **argv, const struct nm_opt *opts, char **pos, 
 		}
 		if (!**o->val)
 			return nm_usage("option '--%s' needs a non-empty value", o->name);
+	}
+	return 0;
+}
+
+int nm_cli_print_attachment(const struct nm_attachment *a, void *arg)
+{
+	struct nm_cli *c = arg;
+	const char *role = a->origdst_only ? "origdst" : "sandbox";
+
+	if (c->json) {
+		nm_json_obj(&c->j, NULL);
+		nm_json_u64(&c->j, "cgroup_id", a->cgroup_id);
+		nm_json_str(&c->j, "cgroup", a->path);
+		nm_json_str(&c->j, "role", role);
+		nm_json_u64(&c->j, "links", a->nlinks);
+		nm_json_obj_end(&c->j);
+	} else {
+		printf("  %-8s %s (cgroup id %llu, %d links)\n", role, a->path[0] ? a->path : "(cgroup gone)",
+		       (unsigned long long)a->cgroup_id, a->nlinks);
 	}
 	return 0;
 }

@@ -42,6 +42,10 @@ int nm_cli_error(struct nm_cli *c);
 /* Record a usage error and return NM_EXIT_USAGE's error code. */
 int nm_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+struct nm_attachment;
+/* Print one attach point (an nm_attach_foreach callback; arg is the cli). */
+int nm_cli_print_attachment(const struct nm_attachment *a, void *arg);
+
 /* Open the maps, or print why not. */
 int nm_cli_maps(struct nm_cli *c, struct nm_maps *m);
 

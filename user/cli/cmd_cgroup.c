@@ -54,23 +54,6 @@ static int bind_list_cb(__u64 cg, __u32 pid, void *arg)
 	return 0;
 }
 
-static int attach_list_cb(const struct nm_attachment *a, void *arg)
-{
-	struct nm_cli *c = arg;
-
-	if (c->json) {
-		nm_json_obj(&c->j, NULL);
-		nm_json_u64(&c->j, "cgroup_id", a->cgroup_id);
-		nm_json_str(&c->j, "cgroup", a->path);
-		nm_json_str(&c->j, "role", a->origdst_only ? "origdst" : "sandbox");
-		nm_json_obj_end(&c->j);
-	} else {
-		printf("  %s (cgroup id %llu)%s\n", a->path[0] ? a->path : "(cgroup gone)",
-		       (unsigned long long)a->cgroup_id, a->origdst_only ? " origdst only" : "");
-	}
-	return 0;
-}
-
 static int do_list(struct nm_cli *c)
 {
 	struct nm_maps m;
@@ -85,7 +68,7 @@ static int do_list(struct nm_cli *c)
 	} else {
 		printf("attached:\n");
 	}
-	nm_attach_foreach(c->pin_dir, attach_list_cb, c);
+	nm_attach_foreach(c->pin_dir, nm_cli_print_attachment, c);
 	if (c->json) {
 		nm_json_arr_end(&c->j);
 		nm_json_arr(&c->j, "bound");

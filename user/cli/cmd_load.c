@@ -53,24 +53,6 @@ int nm_cmd_unload(struct nm_cli *c, int argc, char **argv)
 	return 0;
 }
 
-static int status_attach_cb(const struct nm_attachment *a, void *arg)
-{
-	struct nm_cli *c = arg;
-
-	if (c->json) {
-		nm_json_obj(&c->j, NULL);
-		nm_json_u64(&c->j, "cgroup_id", a->cgroup_id);
-		nm_json_str(&c->j, "cgroup", a->path);
-		nm_json_str(&c->j, "role", a->origdst_only ? "origdst" : "sandbox");
-		nm_json_u64(&c->j, "links", a->nlinks);
-		nm_json_obj_end(&c->j);
-	} else {
-		printf("  %-8s %s (cgroup id %llu, %d links)\n", a->origdst_only ? "origdst" : "sandbox",
-		       a->path[0] ? a->path : "(cgroup gone)", (unsigned long long)a->cgroup_id, a->nlinks);
-	}
-	return 0;
-}
-
 int nm_cmd_status(struct nm_cli *c, int argc, char **argv)
 {
 	struct nm_features fs;
@@ -97,7 +79,7 @@ int nm_cmd_status(struct nm_cli *c, int argc, char **argv)
 		}
 		nm_json_arr_end(&c->j);
 		nm_json_arr(&c->j, "attached");
-		nm_attach_foreach(c->pin_dir, status_attach_cb, c);
+		nm_attach_foreach(c->pin_dir, nm_cli_print_attachment, c);
 		nm_json_arr_end(&c->j);
 		nm_json_obj_end(&c->j);
 		nm_json_done(&c->j);
@@ -109,7 +91,7 @@ int nm_cmd_status(struct nm_cli *c, int argc, char **argv)
 			printf("  [%s] %s%s\n", fs.f[i].present ? "yes" : " no", fs.f[i].name,
 			       fs.f[i].required ? "" : " (optional)");
 		printf("attached:\n");
-		nm_attach_foreach(c->pin_dir, status_attach_cb, c);
+		nm_attach_foreach(c->pin_dir, nm_cli_print_attachment, c);
 	}
 	return nm_probe_require(&fs) ? nm_fail(NM_E_RUNTIME, -ENOTSUP, "%s", nm_err_msg()) : 0;
 }

@@ -77,17 +77,6 @@ static int lookup(const struct nm_maps *m, __u32 id, const struct nm_cidr *dst, 
 	return found ? 1 : 0;
 }
 
-static __u8 verdict_of(__u8 action, __u8 mode)
-{
-	bool audit = mode == NM_MODE_AUDIT;
-
-	if (action == NM_ACT_ALLOW)
-		return NM_V_ALLOW;
-	if (action == NM_ACT_REDIRECT)
-		return audit ? NM_V_WOULD_REDIRECT : NM_V_REDIRECT;
-	return audit ? NM_V_WOULD_DENY : NM_V_DENY;
-}
-
 int nm_check(const struct nm_maps *m, __u32 id, const struct nm_cidr *dst, __u8 proto, struct nm_check *o)
 {
 	bool v4 = dst->family == 4, tcp = proto == IPPROTO_TCP, udp = proto == IPPROTO_UDP;
@@ -144,6 +133,6 @@ int nm_check(const struct nm_maps *m, __u32 id, const struct nm_cidr *dst, __u8 
 			}
 		}
 	}
-	o->verdict = verdict_of(o->action, p.mode);
+	o->verdict = nm_verdict_of(o->action, p.mode);
 	return 0;
 }
