@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* nomoat-bench: signals, clocks, child processes, commands and netns. */
+#include "bench.h"
+#include "cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BENCH_MAX_CHILDREN 32
+#define BENCH_MAX_ARGS     16
+
+volatile sig_atomic_t bench_stop;
+
+static pid_t children[BENCH_MAX_CHILDREN];
+
+static void on_signal(int sig)
+{
+	bench_stop = sig;
+}
+
+void bench_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+void bench_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+void bench_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("nomoat-bench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- children ---------------------------------------------------------- */
+
+static void child_track(pid_t pid)
+{
+	for (int i = 0; i < BENCH_MAX_CHILDREN; i++) {
+		if (!children[i]) {
+			children[i] = pid;
+			return;
+		}
+	}
+	/* Cannot happen with the few children made here; never lose one. */
+	bench_err("too many children: killing %d", (int)pid);
+	kill(pid, SIGKILL);
+}
+
+static void child_untrack(pid_t pid)
+{
+	for (int i = 0; i < BENCH_MAX_CHILDREN; i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
+/* Reap pid if it has ended: 1 reaped, 0 still running, -errno. */
+static int try_reap(pid_t pid, int *st)
+{
+	pid_t r = waitpid(pid, st, WNOHANG);
+
+	if (r == pid)
+		return 1;
+	if (r < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
+int bench_wait(pid_t pid, int timeout_ms, int *status)
+{
+	uint64_t end = bench_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	int st = 0, r;
+
+	/* Poll every millisecond: children here end quickly or get killed. */
+	while ((r = try_reap(pid, &st)) == 0 && bench_now_ns() < end)
+		bench_sleep_ms(1);
+	if (r == 0) {
+		kill(pid, SIGKILL);
+		/* SIGKILL ends it promptly; still bounded (5 s). */
+		end = bench_now_ns() + 5000000000ull;
+		while ((r = try_reap(pid, &st)) == 0 && bench_now_ns() < end)
+			bench_sleep_ms(1);
+		r = r < 0 ? r : -ETIMEDOUT;
+	}
+	child_untrack(pid);
+	if (r < 0)
+		return r;
+	if (status)
+		*status = st;
+	return 0;
+}
+
+void bench_children_kill(void)
+{
+	for (int i = 0; i < BENCH_MAX_CHILDREN; i++) {
+		if (children[i] > 0) {
+			kill(children[i], SIGKILL);
+			bench_wait(children[i], 2000, NULL);
+		}
+	}
+}
+
+/* In a fresh child: default signals, die with the parent. */
+static void child_setup(pid_t parent)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(125);
+}
+
+static int netns_enter(const char *name)
+{
+	char p[PATH_MAX];
+	int fd, err = 0;
+
+	snprintf(p, sizeof(p), "/run/netns/%s", name);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+pid_t bench_spawn(const char *cgroup, const char *netns, int cpu, int (*fn)(void *), void *arg)
+{
+	pid_t parent = getpid(), pid;
+	int err;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		child_track(pid);
+		return pid;
+	}
+	child_setup(parent);
+	/* The cgroup first: joining the netns must not change which cgroup
+	 * the sockets are charged to. */
+	if (cgroup && (err = nm_cgroup_enter(cgroup, 0))) {
+		bench_err("cannot enter cgroup %s: %s", cgroup, strerror(-err));
+		_exit(126);
+	}
+	if (netns && (err = netns_enter(netns))) {
+		bench_err("cannot enter netns %s: %s", netns, strerror(-err));
+		_exit(126);
+	}
+	if (cpu >= 0 && (err = pin_cpu(cpu)))
+		bench_err("cannot pin to CPU %d: %s (going on unpinned)", cpu, strerror(-err));
+	_exit(fn(arg));
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+static void cmdline(const char *const *argv, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (int i = 0; argv[i] && n < len; i++)
+		n += snprintf(buf + n, len - n, "%s%s", i ? " " : "", argv[i]);
+}
+
+static void exec_child(const char *const *argv, bool quiet)
+{
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (null >= 0) {
+		dup2(null, STDOUT_FILENO);
+		if (quiet)
+			dup2(null, STDERR_FILENO);
+	}
+	execvp(argv[0], (char *const *)argv);
+	if (!quiet)
+		bench_err("cannot run %s: %s", argv[0], strerror(errno));
+	_exit(127);
+}
+
+int bench_run(int timeout_ms, bool quiet, const char *arg0, ...)
+{
+	const char *argv[BENCH_MAX_ARGS + 1] = { arg0 };
+	pid_t parent = getpid(), pid;
+	char line[512];
+	int n = 1, status, err;
+	va_list ap;
+
+	va_start(ap, arg0);
+	while (n < BENCH_MAX_ARGS && (argv[n] = va_arg(ap, const char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	cmdline(argv, line, sizeof(line));
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		bench_err("fork for '%s': %s", line, strerror(errno));
+		return err;
+	}
+	if (pid == 0) {
+		child_setup(parent);
+		exec_child(argv, quiet);
+	}
+	child_track(pid);
+	err = bench_wait(pid, timeout_ms, &status);
+	if (err) {
+		if (!quiet)
+			bench_err("'%s': %s", line, err == -ETIMEDOUT ? "timed out, killed" : strerror(-err));
+		return err;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (!quiet) {
+		if (WIFEXITED(status))
+			bench_err("'%s' failed: exit status %d", line, WEXITSTATUS(status));
+		else
+			bench_err("'%s' failed: killed by signal %d", line, WTERMSIG(status));
+	}
+	return -EIO;
+}
+
+int bench_netns_add(const char *name)
+{
+	int err = bench_run(10000, false, "ip", "netns", "add", name, NULL);
+
+	if (err)
+		return err;
+	err = bench_run(10000, false, "ip", "-n", name, "link", "set", "lo", "up", NULL);
+	if (err)
+		bench_netns_del(name);
+	return err;
+}
+
+int bench_netns_del(const char *name)
+{
+	return bench_run(10000, true, "ip", "netns", "del", name, NULL);
+}
