@@ -54,6 +54,10 @@
 #define NM_POLICY_NAME_LEN   32
 #define NM_REASON_LEN        256
 #define NM_RINGBUF_BYTES     (4u << 20)
+/* Events wake the consumer only past this backlog; consumers also read
+ * every NM_EVENTS_POLL_MS (so an event waits at most that long). */
+#define NM_RINGBUF_WAKE_BYTES (64u << 10)
+#define NM_EVENTS_POLL_MS    100
 
 /* ---- getsockopt answers for the proxy ---------------------------------- */
 /* The iptables REDIRECT convention: SOL_IP/SO_ORIGINAL_DST returns a

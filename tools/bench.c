@@ -574,7 +574,7 @@ static void print_header(const struct bench *b)
 	printf("nomoat-bench  %s\n", date);
 	printf("kernel %s %s, %ld CPUs online (%s), libbpf %u.%u\n", u.release, u.machine,
 	       sysconf(_SC_NPROCESSORS_ONLN), model, libbpf_major_version(), libbpf_minor_version());
-	printf("prefixes: random, distinct, host bits clear, deny (IPv4 /8-/32 outside 127/8, IPv6 /16-/128"
+	printf("prefixes: random, distinct, host bits clear, deny (IPv4 /20-/32 outside 127/8, IPv6 /16-/128"
 	       " in 2000::/3),\n          plus allow 127.0.0.1, default deny; seed %#llx\n",
 	       (unsigned long long)b->seed);
 	printf("cycle: socket+connect to 127.0.0.1 (server accepts, closes), read EOF, close; in test netns;\n"

@@ -74,6 +74,8 @@ static int consume_until_reply(struct ring_buffer *rb, struct bench_client *c, u
 	while (!bench_stop && bench_now_ns() < deadline) {
 		int n = ring_buffer__poll(rb, 20);
 
+		if (n >= 0) /* the kernel wakes us only past a backlog */
+			n = ring_buffer__consume(rb);
 		if (n < 0 && n != -EINTR) {
 			bench_err("polling the ring buffer: %s", strerror(-n));
 			return n;

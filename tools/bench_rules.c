@@ -84,7 +84,9 @@ static void random_v4(struct bench_rng *rng, struct nm_cidr *c)
 
 	memset(c, 0, sizeof(*c));
 	c->family = 4;
-	c->prefixlen = 8 + (x >> 40) % 25;
+	/* /20../32, as in real block lists: short prefixes would soon cover
+	 * the whole space and leave an interval set (nftables) nothing to hold */
+	c->prefixlen = 20 + (x >> 40) % 13;
 	memcpy(c->addr, &x, 4);
 	if (c->addr[0] == 127)
 		c->addr[0] = 255; /* keep loopback out, without a retry loop */

@@ -189,7 +189,7 @@ static void test_shipped_defaults(void **state)
 	assert_true(rs.n >= 30);
 	for (size_t i = 0; i < rs.n; i++) {
 		assert_int_equal(rs.v[i].action, NM_ACT_DENY);
-		assert_true(rs.v[i].reason[0] != 0);
+		assert_true(rs.v[i].reason && rs.v[i].reason[0]);
 		if (rs.v[i].cidr.family == 4 && nm_cidr_contains(&rs.v[i].cidr, meta, 80))
 			metadata = true;
 		if (rs.v[i].cidr.family == 6 && nm_cidr_contains(&rs.v[i].cidr, ec2, 80))

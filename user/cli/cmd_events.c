@@ -138,8 +138,12 @@ int nm_cmd_events(struct nm_cli *c, int argc, char **argv)
 	if (isatty(STDERR_FILENO))
 		fprintf(stderr, "nomoat: streaming events (Ctrl-C stops)\n");
 	while (!stop) {
-		int r = ring_buffer__poll(rb, 100);
+		int r = ring_buffer__poll(rb, NM_EVENTS_POLL_MS);
 
+		/* The kernel wakes us only past a backlog: read what is
+		 * there after every poll, timed out or not. */
+		if (r >= 0)
+			r = ring_buffer__consume(rb);
 		if (r == -EINTR || r == NM_EV_STOP)
 			break;
 		if (r < 0) {

@@ -83,7 +83,7 @@ int nm_cmd_rules(struct nm_cli *c, const char *object, int argc, char **argv)
 	bool is_rule = !strcmp(object, "rule");
 	struct nm_rule_entry e = { 0 };
 	struct nm_ruleset rs = { 0 };
-	char err[NM_ERR_LEN], *pos[1];
+	char err[NM_ERR_LEN], *pos[1], rbuf[NM_REASON_LEN];
 	struct nm_maps m;
 	__u8 action = NM_ACT_NONE, old = NM_ACT_NONE;
 	__u32 id;
@@ -108,8 +108,10 @@ int nm_cmd_rules(struct nm_cli *c, const char *object, int argc, char **argv)
 		if (nm_parse_cidr(pos[0], &e.cidr, err, sizeof(err)))
 			return nm_usage("%s", err);
 		e.action = action;
-		if (reason)
-			snprintf(e.reason, sizeof(e.reason), "%s", reason);
+		if (reason) {
+			snprintf(rbuf, sizeof(rbuf), "%s", reason);
+			e.reason = rbuf;
+		}
 	} else if (!strcmp(verb, "import")) {
 		ret = nm_ruleset_parse_file(pos[0], &rs);
 		if (ret)

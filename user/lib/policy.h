@@ -23,8 +23,8 @@ int nm_policy_foreach(const struct nm_maps *m, int (*fn)(const struct nm_policy 
 struct nm_rule_entry {
 	struct nm_cidr cidr;
 	__u8 action;
-	char reason[NM_REASON_LEN];
-	int line; /* source line when parsed from text */
+	int line;     /* source line when parsed from text */
+	char *reason; /* NULL or "": none; in a ruleset, owned by it */
 };
 
 struct nm_ruleset {
@@ -50,7 +50,8 @@ int nm_policy_update(const struct nm_maps *m, const struct nm_policy *p);
 /* Refused while a cgroup is bound to it. */
 int nm_policy_delete(const struct nm_maps *m, const char *name);
 
-/* Add or replace one rule; *old_action is NM_ACT_NONE if it was new. */
+/* Add or replace one rule; *old_action is NM_ACT_NONE if it was new.  A
+ * rule given without a reason keeps the reason it had. */
 int nm_rule_add(const struct nm_maps *m, __u32 policy_id, const struct nm_rule_entry *e, __u8 *old_action);
 /* Delete one rule; with action != NM_ACT_NONE it must have that action. */
 int nm_rule_del(const struct nm_maps *m, __u32 policy_id, const struct nm_cidr *c, __u8 action);
