@@ -104,8 +104,9 @@ int nm_cgroup_id(const char *abs_path, __u64 *id)
 	return 0;
 }
 
-static __u64 walk_want;
-static char walk_found[PATH_MAX];
+/* nftw() has no user pointer: the walk state is per thread. */
+static __thread __u64 walk_want;
+static __thread char walk_found[PATH_MAX];
 
 static int walk_cb(const char *p, const struct stat *st, int type, struct FTW *ftw)
 {
