@@ -426,6 +426,8 @@ static void run_rows(const struct row *rows, size_t n)
 /* ---- fixture rows: nothing attached, every probe reaches its server ------ */
 static const struct row fixture_rows[] = {
 	{ "fixture: reach", "outside", TCP(NMT_META4, 80), .line = "HELLO 169.254.169.254:80" },
+	{ "fixture: reach", "outside", UDP(NMT_META6, 5300), .line = "HELLO [fd00:ec2::254]:5300",
+	  .src = "[fd00:ec2::254]:5300" },
 	{ "fixture: reach", "outside", TCP(NMT_INTERNAL4, 80), .line = "HELLO 10.1.2.3:80" },
 	{ "fixture: reach", "outside", TCP(NMT_INTERNAL4, 8080), .line = "HELLO 10.1.2.3:8080" },
 	{ "fixture: reach", "outside", TCP(NMT_PRIVATE4, 80), .line = "HELLO 192.168.7.7:80" },
@@ -630,6 +632,10 @@ static const struct row policy_rows[] = {
 	{ "deny", MAIN, MMSG(NMT_META4, 5300, NMT_META4, 5300), .err = EPERM },
 	{ "deny", MAIN, UDPM(NMT_META4, 5300), .err = EPERM },
 	{ "deny", MAIN, UDP(NMT_INTERNAL4, 5300), .err = EPERM },
+	{ "deny", MAIN, UDPM(NMT_INTERNAL4, 5300), .err = EPERM },
+	{ "deny", MAIN, UDPC(NMT_META6, 5300), .err = EPERM, .check = "p-main" },
+	{ "deny", MAIN, UDP(NMT_META6, 5300), .err = EPERM },
+	{ "deny", MAIN, MMSG(NMT_META6, 5300, NMT_META6, 5300), .err = EPERM },
 	/* UDP: an allowed host:port. */
 	{ "allow", MAIN, UDPC(NMT_NET4, 5300), .line = "HELLO 11.22.33.44:5300", .src = "11.22.33.44:5300",
 	  .check = "p-main" },
@@ -667,6 +673,7 @@ static const struct row policy_rows[] = {
 	/* TCP Fast Open: the data-carrying SYN is judged like connect. */
 	{ "deny", MAIN, TFO(NMT_META4, 80), .err = EPERM },
 	{ "deny", MAIN, TFO(NMT_META6, 80), .err = EPERM },
+	{ "deny", MAIN, TFO(NMT_INTERNAL4, 80), .err = EPERM },
 	{ "redirect", MAIN, TFO(NMT_NET4, 80), .line = "PROXY orig=11.22.33.44:80", .proxy_policy = "p-main" },
 	{ "redirect", MAIN, TFO(NMT_NET6, 80), .line = "PROXY orig=[2a00:1:2:3::44]:80",
 	  .proxy_policy = "p-main" },
@@ -674,6 +681,7 @@ static const struct row policy_rows[] = {
 	/* io_uring's connect goes through the same hook. */
 	{ "deny", MAIN, URING(NMT_META4, 80), .err = EPERM },
 	{ "deny", MAIN, URING(NMT_META6, 80), .err = EPERM },
+	{ "deny", MAIN, URING(NMT_INTERNAL4, 80), .err = EPERM },
 	{ "redirect", MAIN, URING(NMT_NET4, 80), .line = "PROXY orig=11.22.33.44:80", .proxy_policy = "p-main" },
 	{ "allow", MAIN, URING(NMT_NET4B, 80), .line = "HELLO 11.22.33.45:80" },
 	/* The default action deny, no rules. */

@@ -301,6 +301,8 @@ static int world_main(void *p)
 	if (!err)
 		err = open_sock(l, NMT_NET6, NMT_UDP_PORT, SOCK_DGRAM, SVC_UDP_HELLO);
 	if (!err)
+		err = open_sock(l, NMT_META6, NMT_UDP_PORT, SOCK_DGRAM, SVC_UDP_HELLO);
+	if (!err)
 		err = open_sock(l, NMT_WORLD4, NMT_DNS_PORT, SOCK_DGRAM, SVC_UDP_DNS);
 	if (!err)
 		err = open_sock(l, NMT_WORLD6, NMT_DNS_PORT, SOCK_DGRAM, SVC_UDP_DNS);

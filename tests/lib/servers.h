@@ -8,8 +8,8 @@
  *   10.1.2.3:8080: on accept, write "HELLO <local-addr>:<local-port>\n"
  *   (v6 as [addr]:port) and close.
  *   UDP :53 and :5300 on 11.22.33.44, 10.1.2.3, 169.254.169.254 and
- *   [2a00:1:2:3::44]: answer each datagram with "HELLO <addr>:<port>" from
- *   the address it was sent to.
+ *   [2a00:1:2:3::44], and :5300 on [fd00:ec2::254]: answer each datagram
+ *   with "HELLO <addr>:<port>" from the address it was sent to.
  *   UDP 10.250.0.1:5353 and [fd00:250::1]:5353, the test DNS endpoint:
  *   answer "DNS " followed by the payload.
  *
