@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* nomoat-bench: signals, clocks, child processes, commands and netns. */
+#include "netns.h"
 #include "bench.h"
 #include "cgroup.h"
 
@@ -146,21 +147,6 @@ static void child_setup(pid_t parent)
 		_exit(125);
 }
 
-static int netns_enter(const char *name)
-{
-	char p[PATH_MAX];
-	int fd, err = 0;
-
-	snprintf(p, sizeof(p), "/run/netns/%s", name);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (setns(fd, CLONE_NEWNET))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 static int pin_cpu(int cpu)
 {
 	cpu_set_t set;
@@ -190,7 +176,7 @@ pid_t bench_spawn(const char *cgroup, const char *netns, int cpu, int (*fn)(void
 		bench_err("cannot enter cgroup %s: %s", cgroup, strerror(-err));
 		_exit(126);
 	}
-	if (netns && (err = netns_enter(netns))) {
+	if (netns && (err = nm_netns_enter(netns))) {
 		bench_err("cannot enter netns %s: %s", netns, strerror(-err));
 		_exit(126);
 	}

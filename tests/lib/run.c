@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "netns.h"
 
 int nmt_verbose;
 
@@ -363,21 +364,6 @@ int nmt_run_quiet(const char *fmt, ...)
 }
 
 /* ---- namespaces and cgroups -------------------------------------------- */
-int nmt_netns_enter(const char *name)
-{
-	char p[PATH_MAX];
-	int fd, err = 0;
-
-	snprintf(p, sizeof(p), "/run/netns/%s", name);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (setns(fd, CLONE_NEWNET))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 pid_t nmt_spawn(const char *cgroup, const char *netns, int (*fn)(void *), void *arg)
 {
 	pid_t pid;
@@ -402,7 +388,7 @@ pid_t nmt_spawn(const char *cgroup, const char *netns, int (*fn)(void *), void *
 			}
 		}
 		if (netns) {
-			err = nmt_netns_enter(netns);
+			err = nm_netns_enter(netns);
 			if (err) {
 				fprintf(stderr, "nmt: child: enter netns %s: %s\n", netns,
 					strerror(-err));

@@ -56,9 +56,6 @@ pid_t nmt_cmd_start(char *const argv[], int *outfd, int *errfd);
 size_t nmt_read_all(int fd, char *buf, size_t len, int timeout_ms);
 
 /* ---- namespaces and cgroups -------------------------------------------- */
-/* setns() into /run/netns/NAME; 0 or -errno. */
-int nmt_netns_enter(const char *name);
-
 /*
  * Fork a child that moves itself into cgroup (an absolute cgroup2 path, or
  * NULL to stay) FIRST, then enters netns (a name under /run/netns, or NULL),
