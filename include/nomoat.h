@@ -120,7 +120,7 @@ enum nm_reason {
 	NM_R_NO_PROXY,       /* redirect, but no proxy endpoint for the family */
 	NM_R_UDP_REDIRECT,   /* redirect on UDP (not port 53): denied */
 	NM_R_FLOWS_FULL,     /* original-destination table full */
-	NM_R_PROTO,          /* neither TCP nor UDP (e.g. SCTP): denied */
+	NM_R_PROTO,          /* redirect of neither TCP nor UDP (e.g. a ping socket): denied */
 	NM_R__MAX,
 };
 

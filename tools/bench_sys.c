@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* nomoat-bench: signals, clocks, child processes, commands and netns. */
-#include "netns.h"
 #include "bench.h"
 #include "cgroup.h"
+#include "netns.h"
 
 #include <errno.h>
 #include <fcntl.h>

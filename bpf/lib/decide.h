@@ -142,7 +142,7 @@ static __always_inline void nm_decide(__u32 policy_id, const struct nm_policy *p
 		return;
 	if (!tcp) {
 		d->action = NM_ACT_DENY;
-		d->reason = NM_R_UDP_REDIRECT;
+		d->reason = udp ? NM_R_UDP_REDIRECT : NM_R_PROTO;
 	} else if (!nm_target(&pol->proxy4, &pol->proxy6, rq, d)) {
 		d->action = NM_ACT_DENY;
 		d->reason = NM_R_NO_PROXY;

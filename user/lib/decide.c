@@ -126,7 +126,7 @@ int nm_check(const struct nm_maps *m, __u32 id, const struct nm_cidr *dst, __u8 
 		if (o->action == NM_ACT_REDIRECT) {
 			if (!tcp) {
 				o->action = NM_ACT_DENY;
-				o->reason = NM_R_UDP_REDIRECT;
+				o->reason = udp ? NM_R_UDP_REDIRECT : NM_R_PROTO;
 			} else if (!target(&p.proxy4, &p.proxy6, dst->family, o)) {
 				o->action = NM_ACT_DENY;
 				o->reason = NM_R_NO_PROXY;

@@ -54,7 +54,8 @@ static void iso_time(__s64 real_ns, char *buf, size_t len)
 /* The rule that matched, rebuilt from the address and the rule's prefix. */
 static bool event_rule(const struct nm_event *e, struct nm_cidr *c)
 {
-	if (e->reason != NM_R_RULE && e->reason != NM_R_UDP_REDIRECT && e->reason != NM_R_NO_PROXY)
+	if (e->reason != NM_R_RULE && e->reason != NM_R_UDP_REDIRECT && e->reason != NM_R_PROTO &&
+	    e->reason != NM_R_NO_PROXY)
 		return false;
 	if (e->reason != NM_R_RULE && !e->rule_prefixlen && !e->rule_port)
 		return false;
