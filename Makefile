@@ -42,6 +42,10 @@ CLI_SRC   := $(wildcard user/cli/*.c)
 LIB_OBJ   := $(patsubst user/lib/%.c,$(OUT)/lib/%.o,$(LIB_SRC)) $(OUT)/lib/deny_defaults.o
 GEN_SRC   := $(OUT)/deny_defaults.c
 CLI_OBJ   := $(patsubst user/cli/%.c,$(OUT)/cli/%.o,$(CLI_SRC))
+DMN_SRC   := $(wildcard user/daemon/*.c)
+DMN_OBJ   := $(patsubst user/daemon/%.c,$(OUT)/daemon/%.o,$(DMN_SRC))
+# what unit tests link besides the library: everything but the two mains
+UNIT_LINK := $(filter-out user/cli/main.c,$(CLI_SRC)) $(filter-out user/daemon/main.c,$(DMN_SRC))
 BPF_HDRS  := $(wildcard bpf/lib/*.h) include/nomoat.h
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -51,12 +55,12 @@ TLIB_SRC  := $(wildcard tests/lib/*.c)
 ITEST_SRC := $(wildcard tests/integration/*.c)
 BENCH_SRC := $(wildcard tools/bench*.c)
 
-all: $(OUT)/nomoat $(OUT)/nomoat-testnet $(OUT)/tests/integration $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
+all: $(OUT)/nomoat $(if $(DMN_SRC),$(OUT)/nomoatd) $(OUT)/nomoat-testnet $(OUT)/tests/integration $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
 
 deps:
 	$(Q)tools/install-deps.sh
 
-$(OUT) $(OUT)/lib $(OUT)/cli $(OUT)/tests:
+$(OUT) $(OUT)/lib $(OUT)/cli $(OUT)/daemon $(OUT)/tests:
 	$(Q)mkdir -p $@
 
 # vmlinux.h from the running kernel's BTF; a failed dump leaves no file.
@@ -90,6 +94,14 @@ $(OUT)/lib/deny_defaults.o: $(OUT)/deny_defaults.c | $(OUT)/lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -c $< -o $@
 
+$(OUT)/daemon/%.o: user/daemon/%.c $(wildcard user/daemon/*.h) $(wildcard user/lib/*.h) include/nomoat.h | $(OUT)/daemon
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Iuser/daemon $(CFLAGS) $(WARN) -c $< -o $@
+
+$(OUT)/nomoatd: $(DMN_OBJ) $(OUT)/libnomoat.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
 $(OUT)/libnomoat.a: $(LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
@@ -112,13 +124,13 @@ $(OUT)/nomoat-testnet: tools/testnet.c $(TLIB_SRC) $(wildcard tests/lib/*.h) $(O
 
 # Unit tests link the library sources directly so the sanitizer build
 # instruments them too.
-$(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_SRC) $(CLI_SRC) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
+$(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli -DNM_UNIT_TEST $(CFLAGS) $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(filter-out user/cli/main.c,$(CLI_SRC)) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli -Iuser/daemon -DNM_UNIT_TEST $(CFLAGS) $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) -lcmocka -o $@
 
-$(OUT)/tests/asan-test_%: tests/unit/test_%.c $(LIB_SRC) $(CLI_SRC) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
+$(OUT)/tests/asan-test_%: tests/unit/test_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
 	$(call msg,CC-ASAN,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli -DNM_UNIT_TEST -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(filter-out user/cli/main.c,$(CLI_SRC)) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli -Iuser/daemon -DNM_UNIT_TEST -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) -lcmocka -o $@
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
