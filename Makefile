@@ -55,7 +55,7 @@ TLIB_SRC  := $(wildcard tests/lib/*.c)
 ITEST_SRC := $(wildcard tests/integration/*.c)
 BENCH_SRC := $(wildcard tools/bench*.c)
 
-all: $(OUT)/nomoat $(if $(DMN_SRC),$(OUT)/nomoatd) $(OUT)/nomoat-testnet $(OUT)/tests/integration $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
+all: $(OUT)/nomoat $(if $(wildcard user/daemon/main.c),$(OUT)/nomoatd) $(OUT)/nomoat-testnet $(OUT)/tests/integration $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
 
 deps:
 	$(Q)tools/install-deps.sh

@@ -122,7 +122,7 @@ static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, st
 		return 0;
 	}
 
-	nm_decide(policy_id, pol, &rq, &d);
+	nm_decide(pol, &rq, &d);
 	if (d.action == NM_ACT_REDIRECT && rq.proto == IPPROTO_TCP &&
 	    pol->mode == NM_MODE_ENFORCE && nm_flows_live() >= NM_MAX_FLOWS) {
 		/* No room to record the original destination: refuse rather

@@ -46,6 +46,12 @@
 
 /* ---- limits ------------------------------------------------------------ */
 #define NM_MAX_POLICIES      256        /* ids 1..255 */
+/* Rule tables are double-buffered: policy id N owns table slots 2N and
+ * 2N+1; its record names the live one (nm_policy.gen).  A reload fills the
+ * other slot, then swaps the record (one atomic update), so a connect sees
+ * the old settings and tables or the new ones, never a mix. */
+#define NM_MAX_TABLES        (2 * NM_MAX_POLICIES)
+#define NM_GEN(id, flip)     ((id) * 2 + (flip))
 #define NM_MAX_RULES         (1u << 21) /* per family per policy */
 #define NM_MAX_BINDINGS      65536      /* cgroup -> policy */
 #define NM_MAX_FLOWS         65536      /* live redirected TCP flows */
@@ -167,6 +173,7 @@ struct nm_policy {
 	__u8  default_action; /* enum nm_action, never NONE */
 	__u8  mode;           /* enum nm_mode */
 	__u8  events;         /* enum nm_evlevel */
+	__u32 gen;            /* live table slot in nm_rules4/6: NM_GEN(id, 0|1) */
 	struct nm_ep4 proxy4;
 	struct nm_ep6 proxy6;
 	struct nm_ep4 dns4;
@@ -265,7 +272,7 @@ struct nm_event {
 /* Compile-time ABI checks (the BPF side includes the same header). */
 _Static_assert(sizeof(struct nm_ep4) == 8, "nm_ep4");
 _Static_assert(sizeof(struct nm_ep6) == 20, "nm_ep6");
-_Static_assert(sizeof(struct nm_policy) == 8 + 8 + 20 + 8 + 20 + 32, "nm_policy");
+_Static_assert(sizeof(struct nm_policy) == 8 + 4 + 8 + 20 + 8 + 20 + 32, "nm_policy");
 _Static_assert(sizeof(struct nm_key4) == 12, "nm_key4");
 _Static_assert(sizeof(struct nm_key6) == 24, "nm_key6");
 _Static_assert(sizeof(struct nm_rule) == 8, "nm_rule");

@@ -65,9 +65,12 @@ static __always_inline bool nm_target(const struct nm_ep4 *ep4, const struct nm_
 	return true;
 }
 
-static __always_inline void nm_rule_lookup(__u32 policy_id, const struct nm_policy *pol,
-					   const struct nm_req *rq, struct nm_decision *d)
+static __always_inline void nm_rule_lookup(const struct nm_policy *pol, const struct nm_req *rq,
+					   struct nm_decision *d)
 {
+	/* The table slot comes from the same record as every setting used
+	 * here, so a reload's swap is seen whole or not at all. */
+	__u32 gen = pol->gen;
 	const struct nm_rule *r;
 	void *tbl;
 
@@ -78,7 +81,7 @@ static __always_inline void nm_rule_lookup(__u32 policy_id, const struct nm_poli
 		};
 
 		__builtin_memcpy(k.addr, &rq->addr[3], 4);
-		tbl = bpf_map_lookup_elem(&nm_rules4, &policy_id);
+		tbl = bpf_map_lookup_elem(&nm_rules4, &gen);
 		if (!tbl)
 			goto no_table;
 		r = bpf_map_lookup_elem(tbl, &k);
@@ -89,7 +92,7 @@ static __always_inline void nm_rule_lookup(__u32 policy_id, const struct nm_poli
 		};
 
 		__builtin_memcpy(k.addr, rq->addr, 16);
-		tbl = bpf_map_lookup_elem(&nm_rules6, &policy_id);
+		tbl = bpf_map_lookup_elem(&nm_rules6, &gen);
 		if (!tbl)
 			goto no_table;
 		r = bpf_map_lookup_elem(tbl, &k);
@@ -114,8 +117,8 @@ no_table:
 	d->reason = NM_R_BAD_POLICY;
 }
 
-static __always_inline void nm_decide(__u32 policy_id, const struct nm_policy *pol,
-				      const struct nm_req *rq, struct nm_decision *d)
+static __always_inline void nm_decide(const struct nm_policy *pol, const struct nm_req *rq,
+				      struct nm_decision *d)
 {
 	bool v4 = rq->family == 4;
 	bool tcp = rq->proto == IPPROTO_TCP;
@@ -137,7 +140,7 @@ static __always_inline void nm_decide(__u32 policy_id, const struct nm_policy *p
 		return;
 	}
 
-	nm_rule_lookup(policy_id, pol, rq, d);
+	nm_rule_lookup(pol, rq, d);
 	if (d->action != NM_ACT_REDIRECT)
 		return;
 	if (!tcp) {

@@ -54,7 +54,7 @@ struct nm_rules6_inner {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, NM_MAX_POLICIES);
+	__uint(max_entries, NM_MAX_TABLES);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct nm_rules4_inner);
@@ -62,7 +62,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, NM_MAX_POLICIES);
+	__uint(max_entries, NM_MAX_TABLES);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct nm_rules6_inner);

@@ -1325,6 +1325,125 @@ static void case_import(void)
 	cli("allow del 11.22.33.44:80 --policy p-live");
 }
 
+
+/* ---- atomic reload under a connect storm --------------------------------- */
+/*
+ * Two sandboxes connect to 11.22.33.44:80 in a loop while the policy flips
+ * between two versions, settings and rules together (`policy set --rules`):
+ *   A: proxy 10.250.0.1:3128, redirect 11.22.33.44:80, default deny
+ *   B: no proxy, allow 11.22.33.44:80, default redirect
+ * plus 2000 unrelated deny rules each.  A connect sees A (the proxy answers)
+ * or B (the host answers).  B's settings with A's table would be a redirect
+ * without a proxy (EPERM), a missing table fails closed (EPERM): anything but
+ * the two answers is a connect that saw neither version.
+ */
+#define STORM_MS     3000
+#define STORM_CHILDREN 2
+
+struct storm_res {
+	int a, b, other;
+	char first_other[200];
+};
+
+static int storm_child(void *arg)
+{
+	int fd = *(int *)arg;
+	struct nmt_probe p = TCP(NMT_NET4, 80);
+	struct storm_res res = { 0 };
+	long long end = nmt_now_ms() + STORM_MS;
+
+	for (int i = 0; i < 200000 && nmt_now_ms() < end; i++) {
+		struct nmt_probe_res r;
+
+		nmt_probe_exec(&p, &r);
+		if (!r.err && !strncmp(r.line, "PROXY orig=11.22.33.44:80", 25))
+			res.a++;
+		else if (!r.err && !strcmp(r.line, "HELLO 11.22.33.44:80"))
+			res.b++;
+		else if (res.other++ == 0)
+			nmt_probe_res_str(&r, res.first_other, sizeof(res.first_other));
+	}
+	return write(fd, &res, sizeof(res)) == sizeof(res) ? 0 : 1;
+}
+
+static bool storm_file(const char *path, const char *first)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return false;
+	fprintf(f, "%s\n", first);
+	for (int i = 0; i < 2000; i++)
+		fprintf(f, "deny 172.%d.%d.0/24\n", 16 + i / 256, i % 256);
+	return fclose(f) == 0;
+}
+
+static void case_reload_storm(void)
+{
+	const char *desc = "reload: connects during 'policy set --rules' swaps see the old or the new version, never neither";
+	char fa[PATH_MAX], fb[PATH_MAX], cgp[PATH_MAX], why[512] = "";
+	struct storm_res total = { 0 };
+	pid_t kids[STORM_CHILDREN] = { 0 };
+	int pipes[STORM_CHILDREN][2], swaps = 0, bad_swaps = 0;
+
+	snprintf(fa, sizeof(fa), "/tmp/nomoat-test-%d-a.rules", (int)F.main_pid);
+	snprintf(fb, sizeof(fb), "/tmp/nomoat-test-%d-b.rules", (int)F.main_pid);
+	cg_path("agents/reload", cgp, sizeof(cgp));
+	if (!storm_file(fa, "redirect 11.22.33.44:80") || !storm_file(fb, "allow 11.22.33.44:80") ||
+	    (mkdir(cgp, 0755) && errno != EEXIST) ||
+	    cli("policy create p-reload --default deny --proxy4 10.250.0.1:3128 --rules %s", fa) ||
+	    cli("cgroup bind %s --policy p-reload", cgp)) {
+		verdict(false, desc, "set-up failed: %s", oneline(cli_err));
+		goto out;
+	}
+	for (int i = 0; i < STORM_CHILDREN; i++) {
+		pipes[i][0] = pipes[i][1] = -1;
+		if (pipe(pipes[i]))
+			continue;
+		kids[i] = nmt_spawn(cgp, F.topo.cns, storm_child, &pipes[i][1]);
+		close(pipes[i][1]);
+	}
+	for (long long end = nmt_now_ms() + STORM_MS - 300; nmt_now_ms() < end && swaps < 400; swaps++) {
+		int rc = swaps % 2 ? cli("policy set p-reload --default deny --proxy4 10.250.0.1:3128 --rules %s", fa)
+				   : cli("policy set p-reload --default redirect --proxy4 none --rules %s", fb);
+
+		bad_swaps += rc != 0;
+	}
+	for (int i = 0; i < STORM_CHILDREN; i++) {
+		struct storm_res r = { 0 };
+
+		if (kids[i] > 0) {
+			if (nmt_read_all(pipes[i][0], (char *)&r, sizeof(r), STORM_MS + 5000) < sizeof(r) - 1)
+				r.other = -1000000;
+			nmt_wait(kids[i], 5000);
+		}
+		if (pipes[i][0] >= 0)
+			close(pipes[i][0]);
+		total.a += r.a;
+		total.b += r.b;
+		total.other += r.other;
+		if (!total.first_other[0] && r.first_other[0])
+			snprintf(total.first_other, sizeof(total.first_other), "%s", r.first_other);
+	}
+	if (bad_swaps)
+		snprintf(why, sizeof(why), "%d of %d swaps failed: %s", bad_swaps, swaps, oneline(cli_err));
+	else if (total.other)
+		snprintf(why, sizeof(why), "%d connects saw neither version (first: %s); %d saw A, %d saw B",
+			 total.other, total.first_other, total.a, total.b);
+	else if (!total.a || !total.b || swaps < 4)
+		snprintf(why, sizeof(why), "the storm did not span the swaps: %d swaps, %d saw A, %d saw B", swaps,
+			 total.a, total.b);
+	verdict(!*why, desc, "%s", why);
+	printf("#   reload storm: %d swaps, %d connects saw A, %d saw B, %d neither\n", swaps, total.a, total.b,
+	       total.other);
+out:
+	cli("cgroup unbind %s", cgp);
+	rmdir(cgp);
+	cli("policy delete p-reload");
+	unlink(fa);
+	unlink(fb);
+}
+
 /* `nomoat unload`: the pins go, and a connect denied before now reaches its
  * server (from the test netns only). */
 static void case_unload(void)
@@ -1512,6 +1631,7 @@ int main(int argc, char **argv)
 		case_stats();
 		RUN_ROWS(live_rows);
 		case_import();
+		case_reload_storm();
 		case_cli_gone();
 		case_run();
 		case_cli_errors();

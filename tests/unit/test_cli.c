@@ -48,6 +48,8 @@ static const struct cli_case cases[] = {
 	{ "policy create a --rules /nonexistent/file", 2, "/nonexistent/file" },
 	{ "policy create a b", 2, "'b'" },
 	{ "policy set a --with-defaults", 2, "'--with-defaults'" },
+	{ "policy set a --rules /nonexistent/file", 2, "/nonexistent/file" },
+	{ "rule replace --policy p", 2, "FILE" },
 	{ "policy show", 2, "NAME" },
 	{ "policy list extra", 2, "no arguments" },
 	{ "deny add 10.0.0.1/8 --policy p", 2, "host bits set" },

@@ -140,8 +140,10 @@ static int cmd_create(struct nm_cli *c, int argc, char **argv, bool create)
 	int n, ret;
 	__u32 id;
 
-	if (!create) /* set: no initial rules */
-		opts[7].name = NULL;
+	if (!create) { /* set: --rules replaces the table, no --with-defaults */
+		opts[7] = opts[8];
+		opts[8].name = NULL;
+	}
 	ret = nm_opts_parse(argc, argv, opts, pos, 1, &n, NULL, NULL);
 	if (ret)
 		return ret;
@@ -169,10 +171,11 @@ static int cmd_create(struct nm_cli *c, int argc, char **argv, bool create)
 		ret = nm_policy_lookup(&m, pos[0], NULL, &p);
 		if (!ret)
 			ret = apply_settings(&s, &p);
+		/* With --rules, settings and table change in one swap. */
 		if (!ret)
-			ret = nm_policy_update(&m, &p);
+			ret = rules_file ? nm_policy_replace(&m, &p, &rs) : nm_policy_update(&m, &p);
 		if (!ret && !c->json)
-			printf("policy %s updated\n", p.name);
+			printf("policy %s updated%s\n", p.name, rules_file ? ", rules replaced" : "");
 	}
 	if (!ret && c->json) {
 		print_policy(c, &p, -1, -1);

@@ -89,9 +89,10 @@ int nm_cmd_rules(struct nm_cli *c, const char *object, int argc, char **argv)
 	__u32 id;
 	int n, ret;
 
-	if (is_rule ? strcmp(verb, "list") && strcmp(verb, "import")
+	if (is_rule ? strcmp(verb, "list") && strcmp(verb, "import") && strcmp(verb, "replace")
 		    : strcmp(verb, "add") && strcmp(verb, "del") && strcmp(verb, "list"))
-		return nm_usage("%s: unknown verb '%s' (%s)", object, verb, is_rule ? "list, import" : "add, del, list");
+		return nm_usage("%s: unknown verb '%s' (%s)", object, verb,
+				is_rule ? "list, import, replace" : "add, del, list");
 	if (strcmp(verb, "add"))
 		opts[1].name = NULL; /* --reason only when adding */
 	ret = nm_opts_parse(argc - 1, argv + 1, opts, pos, 1, &n, NULL, NULL);
@@ -112,7 +113,8 @@ int nm_cmd_rules(struct nm_cli *c, const char *object, int argc, char **argv)
 			snprintf(rbuf, sizeof(rbuf), "%s", reason);
 			e.reason = rbuf;
 		}
-	} else if (!strcmp(verb, "import")) {
+	} else {
+		/* import, replace: the whole file is checked before anything */
 		ret = nm_ruleset_parse_file(pos[0], &rs);
 		if (ret)
 			return ret;
@@ -125,16 +127,22 @@ int nm_cmd_rules(struct nm_cli *c, const char *object, int argc, char **argv)
 		goto close;
 	if (!strcmp(verb, "list")) {
 		ret = do_list(c, &m, id, action);
-	} else if (!strcmp(verb, "import")) {
-		ret = nm_rule_import(&m, id, &rs);
+	} else if (!strcmp(verb, "import") || !strcmp(verb, "replace")) {
+		bool replace = verb[0] == 'r';
+		struct nm_policy p;
+
+		ret = replace ? nm_policy_get(&m, id, &p) : 0;
+		if (!ret)
+			ret = replace ? nm_policy_replace(&m, &p, &rs) : nm_rule_import(&m, id, &rs);
 		if (!ret && c->json) {
 			nm_json_obj(&c->j, NULL);
-			nm_json_u64(&c->j, "imported", rs.n);
+			nm_json_u64(&c->j, replace ? "replaced" : "imported", rs.n);
 			nm_json_str(&c->j, "policy", policy);
 			nm_json_obj_end(&c->j);
 			nm_json_done(&c->j);
 		} else if (!ret) {
-			printf("imported %zu rules into policy %s\n", rs.n, policy);
+			printf("%s %zu rules %s policy %s\n", replace ? "replaced the rules with" : "imported", rs.n,
+			       replace ? "in" : "into", policy);
 		}
 	} else if (!strcmp(verb, "add")) {
 		ret = nm_rule_add(&m, id, &e, &old);

@@ -52,16 +52,16 @@ static bool target(const struct nm_ep4 *e4, const struct nm_ep6 *e6, int family,
 	return true;
 }
 
-static int lookup(const struct nm_maps *m, __u32 id, const struct nm_cidr *dst, struct nm_rule *r)
+static int lookup(const struct nm_maps *m, __u32 gen, const struct nm_cidr *dst, struct nm_rule *r)
 {
 	__u32 inner;
 	int fd, found;
 
-	if (bpf_map_lookup_elem(dst->family == 4 ? m->rules4 : m->rules6, &id, &inner))
+	if (bpf_map_lookup_elem(dst->family == 4 ? m->rules4 : m->rules6, &gen, &inner))
 		return -ENOENT;
 	fd = bpf_map_get_fd_by_id(inner);
 	if (fd < 0)
-		return nm_fail(NM_E_RUNTIME, -errno, "rule table of policy %u: %s", id, strerror(errno));
+		return nm_fail(NM_E_RUNTIME, -errno, "rule table %u: %s", gen, strerror(errno));
 	if (dst->family == 4) {
 		struct nm_key4 k = { .prefixlen = NM_KEY4_HOSTPORT_LEN, .port = htons(dst->port) };
 
@@ -100,7 +100,7 @@ int nm_check(const struct nm_maps *m, __u32 id, const struct nm_cidr *dst, __u8 
 		o->action = NM_ACT_REDIRECT;
 		o->reason = NM_R_DNS;
 	} else {
-		found = lookup(m, id, dst, &r);
+		found = lookup(m, p.gen, dst, &r);
 		if (found < 0 && nm_err_kind() == NM_E_RUNTIME && found != -ENOENT)
 			return found;
 		if (found < 0) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -64,17 +65,21 @@ int nm_policy_lookup(const struct nm_maps *m, const char *name, __u32 *id, struc
 	return 0;
 }
 
+/* The live table of a policy for a family (an fd to close). */
 static int inner_fd(const struct nm_maps *m, __u32 id, int family)
 {
+	struct nm_policy p;
 	__u32 inner_id;
 	int fd;
 
-	if (bpf_map_lookup_elem(family == 4 ? m->rules4 : m->rules6, &id, &inner_id))
-		return nm_fail(NM_E_RUNTIME, -errno, "policy id %u has no IPv%d table: %s", id, family,
+	if (nm_policy_get(m, id, &p))
+		return nm_fail(NM_E_INPUT, -ENOENT, "unknown policy id %u", id);
+	if (bpf_map_lookup_elem(family == 4 ? m->rules4 : m->rules6, &p.gen, &inner_id))
+		return nm_fail(NM_E_RUNTIME, -errno, "policy '%s' has no IPv%d table: %s", p.name, family,
 			       strerror(errno));
 	fd = bpf_map_get_fd_by_id(inner_id);
 	if (fd < 0)
-		return nm_fail(NM_E_RUNTIME, -errno, "policy id %u IPv%d table: %s", id, family, strerror(errno));
+		return nm_fail(NM_E_RUNTIME, -errno, "policy '%s' IPv%d table: %s", p.name, family, strerror(errno));
 	return fd;
 }
 
@@ -122,14 +127,50 @@ static void zero_stats(const struct nm_maps *m, __u32 id)
 }
 
 static void drop_reasons(const struct nm_maps *m, __u32 id);
+static void drop_tables(const struct nm_maps *m, __u32 gen);
+static void set_reasons(const struct nm_maps *m, __u32 id, const struct nm_ruleset *rs);
 static int fill_fresh(const struct nm_maps *m, __u32 id, int fd4, int fd6, const struct nm_ruleset *rs);
 static int fill_live(const struct nm_maps *m, __u32 id, int fd4, int fd6, const struct nm_ruleset *rs);
+
+/* New tables holding rules, installed at table slot gen (not yet live:
+ * nothing names gen until a record does). */
+static int build_tables(const struct nm_maps *m, __u32 id, __u32 gen, const struct nm_ruleset *rules,
+			const char *name)
+{
+	int fd4, fd6, err = 0;
+
+	fd4 = new_table(4);
+	if (fd4 < 0)
+		return fd4;
+	fd6 = new_table(6);
+	if (fd6 < 0) {
+		close(fd4);
+		return fd6;
+	}
+	if (rules)
+		err = fill_fresh(m, id, fd4, fd6, rules);
+	if (!err && (bpf_map_update_elem(m->rules4, &gen, &fd4, BPF_ANY) ||
+		     bpf_map_update_elem(m->rules6, &gen, &fd6, BPF_ANY))) {
+		err = nm_fail(NM_E_RUNTIME, -errno, "installing the tables of '%s': %s", name, strerror(errno));
+		drop_tables(m, gen);
+	}
+	/* The outer maps hold their own references to the tables. */
+	close(fd4);
+	close(fd6);
+	return err;
+}
+
+static void drop_tables(const struct nm_maps *m, __u32 gen)
+{
+	bpf_map_delete_elem(m->rules4, &gen);
+	bpf_map_delete_elem(m->rules6, &gen);
+}
 
 int nm_policy_create(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules,
 		     __u32 *id_out)
 {
 	struct nm_policy rec = *p;
-	int fd4 = -1, fd6 = -1, err;
+	int err;
 	__u32 id;
 
 	if (nm_policy_lookup(m, p->name, NULL, NULL) == 0)
@@ -138,49 +179,61 @@ int nm_policy_create(const struct nm_maps *m, const struct nm_policy *p, const s
 	err = free_id(m, &id);
 	if (err)
 		return err;
-	fd4 = new_table(4);
-	if (fd4 < 0)
-		return fd4;
-	fd6 = new_table(6);
-	if (fd6 < 0) {
-		err = fd6;
-		goto out;
-	}
 	drop_reasons(m, id); /* leftovers of an earlier policy with this id */
-	if (rules) {
-		err = fill_fresh(m, id, fd4, fd6, rules);
-		if (err)
-			goto out;
-	}
 	/* Tables first, record last: the kernel never sees a policy without
 	 * its tables.  Until the record exists nothing can use this id. */
-	if (bpf_map_update_elem(m->rules4, &id, &fd4, BPF_ANY) ||
-	    bpf_map_update_elem(m->rules6, &id, &fd6, BPF_ANY)) {
-		err = nm_fail(NM_E_RUNTIME, -errno, "installing the tables of '%s': %s", p->name,
-			      strerror(errno));
-		goto undo;
-	}
+	err = build_tables(m, id, NM_GEN(id, 0), rules, p->name);
+	if (err)
+		return err;
 	zero_stats(m, id);
 	rec.id = id;
 	rec.in_use = 1;
+	rec.gen = NM_GEN(id, 0);
 	if (bpf_map_update_elem(m->policies, &id, &rec, BPF_NOEXIST)) {
 		err = nm_fail(NM_E_RUNTIME, -errno, "storing policy '%s': %s", p->name, strerror(errno));
-		goto undo;
+		drop_tables(m, NM_GEN(id, 0));
+		drop_reasons(m, id);
+		return err;
 	}
+	if (rules)
+		set_reasons(m, id, rules);
 	*id_out = id;
-	err = 0;
-	goto out;
-undo:
-	bpf_map_delete_elem(m->rules4, &id);
-	bpf_map_delete_elem(m->rules6, &id);
-	drop_reasons(m, id);
-out:
-	/* The outer maps hold their own references to the tables. */
-	if (fd4 >= 0)
-		close(fd4);
-	if (fd6 >= 0)
-		close(fd6);
-	return err;
+	return 0;
+}
+
+int nm_policy_replace(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules)
+{
+	struct nm_policy old, rec = *p;
+	struct timespec grace = { 0, NM_REPLACE_GRACE_MS * 1000000L };
+	__u32 gen;
+	int err;
+
+	if (nm_policy_lookup(m, p->name, NULL, &old))
+		return nm_fail(NM_E_INPUT, -ENOENT, "unknown policy '%s'", p->name);
+	gen = NM_GEN(old.id, (old.gen & 1) ^ 1);
+	/* A failure here leaves the live policy exactly as it was. */
+	err = build_tables(m, old.id, gen, rules, p->name);
+	if (err)
+		return err;
+	rec.id = old.id;
+	rec.in_use = 1;
+	rec.gen = gen;
+	/* The swap: one RCU replacement of the record, settings and table
+	 * slot together. */
+	if (bpf_map_update_elem(m->policies, &rec.id, &rec, BPF_EXIST)) {
+		err = nm_fail(NM_E_RUNTIME, -errno, "swapping policy '%s': %s", p->name, strerror(errno));
+		drop_tables(m, gen);
+		return err;
+	}
+	/* A connect that read the old record just before the swap may still
+	 * look up the old tables: free them only after every such program
+	 * has long finished (they run for microseconds). */
+	nanosleep(&grace, NULL);
+	drop_tables(m, old.gen);
+	drop_reasons(m, old.id);
+	if (rules)
+		set_reasons(m, old.id, rules);
+	return 0;
 }
 
 int nm_policy_update(const struct nm_maps *m, const struct nm_policy *p)
@@ -226,8 +279,8 @@ int nm_policy_delete(const struct nm_maps *m, const char *name)
 	/* Record first: from here the kernel fails closed for this id. */
 	if (bpf_map_delete_elem(m->policies, &b.id))
 		return nm_fail(NM_E_RUNTIME, -errno, "deleting policy '%s': %s", name, strerror(errno));
-	bpf_map_delete_elem(m->rules4, &b.id);
-	bpf_map_delete_elem(m->rules6, &b.id);
+	drop_tables(m, NM_GEN(b.id, 0));
+	drop_tables(m, NM_GEN(b.id, 1));
 	drop_reasons(m, b.id);
 	return 0;
 }
@@ -479,7 +532,8 @@ static int batch_write(int fd, const struct batch *b, size_t *done)
 }
 
 /* Fill brand-new tables.  Nothing can see them yet, so a failure needs no
- * undo: the caller drops the tables. */
+ * undo: the caller drops the tables.  Reasons are the caller's, once the
+ * tables are live. */
 static int fill_fresh(const struct nm_maps *m, __u32 id, int fd4, int fd6, const struct nm_ruleset *rs)
 {
 	int err = 0;
@@ -505,8 +559,8 @@ static int fill_fresh(const struct nm_maps *m, __u32 id, int fd4, int fd6, const
 		free(b.keys);
 		free(b.vals);
 	}
-	if (!err)
-		set_reasons(m, id, rs);
+	(void)m;
+	(void)id;
 	return err;
 }
 

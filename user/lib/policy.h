@@ -45,6 +45,12 @@ void nm_ruleset_free(struct nm_ruleset *rs);
  * are complete.  Returns the new id in *id. */
 int nm_policy_create(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules,
 		     __u32 *id);
+/* Replace a policy's settings and its whole rule table (rules may be NULL:
+ * empty tables) as one atomic swap: new tables are built aside, then one
+ * record update makes them and the settings live together; the old tables
+ * are freed NM_REPLACE_GRACE_MS later.  On failure nothing changed. */
+#define NM_REPLACE_GRACE_MS 50
+int nm_policy_replace(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules);
 /* Replace a policy's settings (atomically for the kernel). */
 int nm_policy_update(const struct nm_maps *m, const struct nm_policy *p);
 /* Refused while a cgroup is bound to it. */
