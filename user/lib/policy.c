@@ -166,73 +166,127 @@ static void drop_tables(const struct nm_maps *m, __u32 gen)
 	bpf_map_delete_elem(m->rules6, &gen);
 }
 
+int nm_policy_stage(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules,
+		    struct nm_staged *st)
+{
+	struct nm_policy old;
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	st->rec = *p;
+	st->rules = rules;
+	if (nm_policy_lookup(m, p->name, NULL, &old) == 0) {
+		st->rec.id = old.id;
+		st->old_gen = old.gen;
+		st->rec.gen = NM_GEN(old.id, (old.gen & 1) ^ 1);
+	} else {
+		__u32 id;
+
+		nm_err_clear();
+		st->fresh = true;
+		err = free_id(m, &id);
+		if (err)
+			return err;
+		/* Reserve the id with a record the kernel treats as absent
+		 * (in_use 0: fail closed), so later stagings get other ids. */
+		memset(&old, 0, sizeof(old));
+		old.id = id;
+		snprintf(old.name, sizeof(old.name), "%s", p->name);
+		if (bpf_map_update_elem(m->policies, &id, &old, BPF_NOEXIST))
+			return nm_fail(NM_E_RUNTIME, -errno, "reserving an id for '%s': %s", p->name,
+				       strerror(errno));
+		drop_reasons(m, id); /* leftovers of an earlier policy with this id */
+		zero_stats(m, id);
+		st->rec.id = id;
+		st->rec.gen = NM_GEN(id, 0);
+	}
+	st->rec.in_use = 1;
+	/* A failure here leaves the live policy exactly as it was. */
+	err = build_tables(m, st->rec.id, st->rec.gen, rules, p->name);
+	if (err && st->fresh)
+		bpf_map_delete_elem(m->policies, &st->rec.id);
+	return err;
+}
+
+void nm_policy_abort(const struct nm_maps *m, struct nm_staged *st)
+{
+	drop_tables(m, st->rec.gen);
+	if (st->fresh)
+		bpf_map_delete_elem(m->policies, &st->rec.id);
+}
+
+int nm_policy_commit(const struct nm_maps *m, struct nm_staged *st)
+{
+	/* The swap: one RCU replacement of the record, settings and table
+	 * slot together. */
+	if (bpf_map_update_elem(m->policies, &st->rec.id, &st->rec, BPF_EXIST))
+		return nm_fail(NM_E_RUNTIME, -errno, "making policy '%s' live: %s", st->rec.name, strerror(errno));
+	st->committed = true;
+	return 0;
+}
+
+void nm_policy_finish(const struct nm_maps *m, struct nm_staged *st, size_t n)
+{
+	struct timespec grace = { 0, NM_REPLACE_GRACE_MS * 1000000L };
+	bool any_old = false;
+
+	for (size_t i = 0; i < n; i++)
+		any_old |= st[i].committed && !st[i].fresh;
+	/* A connect that read an old record just before its swap may still
+	 * look up the old tables: free them only after every such program
+	 * has long finished (they run for microseconds). */
+	if (any_old)
+		nanosleep(&grace, NULL);
+	for (size_t i = 0; i < n; i++) {
+		if (!st[i].committed)
+			continue;
+		if (!st[i].fresh) {
+			drop_tables(m, st[i].old_gen);
+			drop_reasons(m, st[i].rec.id);
+		}
+		if (st[i].rules)
+			set_reasons(m, st[i].rec.id, st[i].rules);
+	}
+}
+
 int nm_policy_create(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules,
 		     __u32 *id_out)
 {
-	struct nm_policy rec = *p;
+	struct nm_staged st;
 	int err;
-	__u32 id;
 
 	if (nm_policy_lookup(m, p->name, NULL, NULL) == 0)
 		return nm_fail(NM_E_INPUT, -EEXIST, "policy '%s' already exists", p->name);
 	nm_err_clear();
-	err = free_id(m, &id);
+	err = nm_policy_stage(m, p, rules, &st);
 	if (err)
 		return err;
-	drop_reasons(m, id); /* leftovers of an earlier policy with this id */
-	/* Tables first, record last: the kernel never sees a policy without
-	 * its tables.  Until the record exists nothing can use this id. */
-	err = build_tables(m, id, NM_GEN(id, 0), rules, p->name);
-	if (err)
-		return err;
-	zero_stats(m, id);
-	rec.id = id;
-	rec.in_use = 1;
-	rec.gen = NM_GEN(id, 0);
-	if (bpf_map_update_elem(m->policies, &id, &rec, BPF_NOEXIST)) {
-		err = nm_fail(NM_E_RUNTIME, -errno, "storing policy '%s': %s", p->name, strerror(errno));
-		drop_tables(m, NM_GEN(id, 0));
-		drop_reasons(m, id);
+	err = nm_policy_commit(m, &st);
+	if (err) {
+		nm_policy_abort(m, &st);
 		return err;
 	}
-	if (rules)
-		set_reasons(m, id, rules);
-	*id_out = id;
+	nm_policy_finish(m, &st, 1);
+	*id_out = st.rec.id;
 	return 0;
 }
 
 int nm_policy_replace(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules)
 {
-	struct nm_policy old, rec = *p;
-	struct timespec grace = { 0, NM_REPLACE_GRACE_MS * 1000000L };
-	__u32 gen;
+	struct nm_staged st;
 	int err;
 
-	if (nm_policy_lookup(m, p->name, NULL, &old))
+	if (nm_policy_lookup(m, p->name, NULL, NULL))
 		return nm_fail(NM_E_INPUT, -ENOENT, "unknown policy '%s'", p->name);
-	gen = NM_GEN(old.id, (old.gen & 1) ^ 1);
-	/* A failure here leaves the live policy exactly as it was. */
-	err = build_tables(m, old.id, gen, rules, p->name);
+	err = nm_policy_stage(m, p, rules, &st);
 	if (err)
 		return err;
-	rec.id = old.id;
-	rec.in_use = 1;
-	rec.gen = gen;
-	/* The swap: one RCU replacement of the record, settings and table
-	 * slot together. */
-	if (bpf_map_update_elem(m->policies, &rec.id, &rec, BPF_EXIST)) {
-		err = nm_fail(NM_E_RUNTIME, -errno, "swapping policy '%s': %s", p->name, strerror(errno));
-		drop_tables(m, gen);
+	err = nm_policy_commit(m, &st);
+	if (err) {
+		nm_policy_abort(m, &st);
 		return err;
 	}
-	/* A connect that read the old record just before the swap may still
-	 * look up the old tables: free them only after every such program
-	 * has long finished (they run for microseconds). */
-	nanosleep(&grace, NULL);
-	drop_tables(m, old.gen);
-	drop_reasons(m, old.id);
-	if (rules)
-		set_reasons(m, old.id, rules);
+	nm_policy_finish(m, &st, 1);
 	return 0;
 }
 

@@ -45,6 +45,26 @@ void nm_ruleset_free(struct nm_ruleset *rs);
  * are complete.  Returns the new id in *id. */
 int nm_policy_create(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules,
 		     __u32 *id);
+/* Applying several policies all or nothing, in two phases:
+ *   stage  builds each policy's new tables aside (a new policy reserves an
+ *          id with a record the kernel ignores); nothing visible changes;
+ *   commit makes one staged policy live with a single record update;
+ *   finish frees the replaced tables after the grace period, and sets the
+ *          rule reasons; abort drops a staged policy that was not committed.
+ * Stage everything first; if any stage fails, abort them all. */
+struct nm_staged {
+	struct nm_policy rec;             /* what commit writes (id, gen set) */
+	__u32 old_gen;                    /* the slot live before */
+	bool fresh;                       /* a new policy */
+	bool committed;
+	const struct nm_ruleset *rules;
+};
+int nm_policy_stage(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules,
+		    struct nm_staged *st);
+int nm_policy_commit(const struct nm_maps *m, struct nm_staged *st);
+void nm_policy_finish(const struct nm_maps *m, struct nm_staged *st, size_t n);
+void nm_policy_abort(const struct nm_maps *m, struct nm_staged *st);
+
 /* Replace a policy's settings and its whole rule table (rules may be NULL:
  * empty tables) as one atomic swap: new tables are built aside, then one
  * record update makes them and the settings live together; the old tables
