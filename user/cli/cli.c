@@ -43,8 +43,12 @@ static const char usage_text[] =
 "  cgroup bind PATH --policy NAME | unbind PATH | list\n"
 "  check ADDR [PORT] --policy NAME [--proto tcp|udp]\n"
 "  run --policy NAME [--cgroup-parent PATH] -- CMD [ARGS...]\n"
-"  events [--count N] [--timeout SECONDS] [--backlog]\n"
+"  events [--count N] [--timeout SECONDS] [--backlog] [--socket PATH]\n"
+"                                    from nomoatd's socket when it runs, else the kernel\n"
 "  stats\n"
+"  reload [--pidfile FILE]           ask nomoatd to reload its policy file (SIGHUP)\n"
+"  oci-hook                          OCI prestart hook: bind the container (state on stdin)\n"
+"                                    to the policy in its nomoat.policy annotation\n"
 "\n"
 "Exit status: 0 done, 1 the system failed, 2 bad input (nothing changed).\n";
 
@@ -175,6 +179,10 @@ static int dispatch(struct nm_cli *c, int argc, char **argv)
 		return nm_cmd_events(c, argc - 1, argv + 1);
 	if (!strcmp(obj, "stats"))
 		return nm_cmd_stats(c, argc - 1, argv + 1);
+	if (!strcmp(obj, "reload"))
+		return nm_cmd_reload(c, argc - 1, argv + 1);
+	if (!strcmp(obj, "oci-hook"))
+		return nm_cmd_oci_hook(c, argc - 1, argv + 1);
 	return nm_usage("unknown object '%s' (see nomoat --help)", obj);
 }
 

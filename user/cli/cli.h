@@ -60,5 +60,7 @@ int nm_cmd_check(struct nm_cli *c, int argc, char **argv);
 int nm_cmd_run(struct nm_cli *c, int argc, char **argv);
 int nm_cmd_events(struct nm_cli *c, int argc, char **argv);
 int nm_cmd_stats(struct nm_cli *c, int argc, char **argv);
+int nm_cmd_reload(struct nm_cli *c, int argc, char **argv);
+int nm_cmd_oci_hook(struct nm_cli *c, int argc, char **argv);
 
 #endif

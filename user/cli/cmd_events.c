@@ -7,6 +7,9 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+
+#define NM_EVENTS_SOCKET_DEFAULT "/run/nomoat/events.sock"
 
 static volatile sig_atomic_t stop;
 
@@ -90,14 +95,78 @@ static void report_drops(struct nm_cli *c, __u64 dropped, __u64 total)
 	}
 }
 
+/* From nomoatd's socket: it is the one ring-buffer reader when it runs, and
+ * serves JSON lines to any number of clients. */
+static int events_from_socket(struct nm_cli *c, const char *path, unsigned long want, unsigned long timeout)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[65536];
+	size_t have = 0;
+	unsigned long seen = 0;
+	struct timespec t0, now;
+	int fd, ret = 0;
+
+	(void)c;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return nm_usage("--socket '%s': path too long", path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		ret = nm_fail(NM_E_RUNTIME, -errno, "%s: %s: is nomoatd running?", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stop && (!want || seen < want)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		char *nl;
+		ssize_t r;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (timeout && (unsigned long)(now.tv_sec - t0.tv_sec) >= timeout) {
+			if (want)
+				ret = nm_fail(NM_E_RUNTIME, -ETIMEDOUT, "timed out after %lus with %lu of %lu events",
+					      timeout, seen, want);
+			break;
+		}
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		r = read(fd, buf + have, sizeof(buf) - have - 1);
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			ret = r ? nm_fail(NM_E_RUNTIME, -errno, "%s: %s", path, strerror(errno)) : 0;
+			break;
+		}
+		have += r;
+		buf[have] = 0;
+		while ((nl = strchr(buf, '\n')) && (!want || seen < want)) {
+			size_t len = nl - buf + 1;
+
+			fwrite(buf, 1, len, stdout);
+			fflush(stdout);
+			if (strstr(buf, "\"type\":\"decision\"") && strstr(buf, "\"type\":\"decision\"") < nl)
+				seen++;
+			memmove(buf, buf + len, have - len + 1);
+			have -= len;
+		}
+		if (have == sizeof(buf) - 1)
+			have = 0; /* a line longer than the buffer: drop it */
+	}
+	close(fd);
+	return ret;
+}
+
 int nm_cmd_events(struct nm_cli *c, int argc, char **argv)
 {
-	const char *count_s = NULL, *timeout_s = NULL;
+	const char *count_s = NULL, *timeout_s = NULL, *sock = NULL;
 	bool backlog = false;
 	struct nm_opt opts[] = {
 		{ "count", &count_s, NULL },
 		{ "timeout", &timeout_s, NULL },
 		{ "backlog", NULL, &backlog },
+		{ "socket", &sock, NULL },
 		{ NULL, NULL, NULL },
 	};
 	unsigned long timeout = 0;
@@ -114,6 +183,15 @@ int nm_cmd_events(struct nm_cli *c, int argc, char **argv)
 	if (parse_count("count", count_s, 1000000000UL, &x.want) ||
 	    parse_count("timeout", timeout_s, 86400UL * 365, &timeout))
 		return -EINVAL;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, on_signal);
+	/* With the default pin dir and nomoatd's socket present, read from the
+	 * daemon: a second ring-buffer reader would steal its events. */
+	if (!sock && !strcmp(c->pin_dir, NM_PIN_DIR_DEFAULT) && access(NM_EVENTS_SOCKET_DEFAULT, F_OK) == 0)
+		sock = NM_EVENTS_SOCKET_DEFAULT;
+	if (sock)
+		return events_from_socket(c, sock, x.want, timeout);
 	ret = nm_cli_maps(c, &m);
 	if (ret)
 		return ret;
@@ -123,9 +201,6 @@ int nm_cmd_events(struct nm_cli *c, int argc, char **argv)
 		ret = nm_fail(NM_E_RUNTIME, -errno, "cannot read the event ring buffer: %s", strerror(errno));
 		goto out;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, on_signal);
 	/* A stream starts now: what was queued before is skipped unless
 	 * --backlog asks for it. */
 	if (!backlog) {

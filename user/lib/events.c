@@ -22,6 +22,43 @@ void nm_event_fmt_init(struct nm_event_fmt *f, const struct nm_maps *m, bool jso
 	f->boot_to_real_ns = (rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
 }
 
+static bool is_hex64(const char *s, size_t n)
+{
+	if (n != 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+void nm_container_id(const char *path, char *out, size_t len)
+{
+	static const char *const pre[] = { "docker-", "crio-", "libpod-", "cri-containerd-", "" };
+	const char *c = path;
+
+	snprintf(out, len, "%s", "");
+	while (c && *c) {
+		const char *end = strchr(c, '/');
+		size_t n = end ? (size_t)(end - c) : strlen(c);
+
+		for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
+			size_t pl = strlen(pre[i]), body = n - pl;
+
+			if (n <= pl || strncmp(c, pre[i], pl))
+				continue;
+			if (n > pl + 6 && !strncmp(c + n - 6, ".scope", 6))
+				body -= 6;
+			if (is_hex64(c + pl, body)) {
+				/* keep scanning: the innermost id wins */
+				snprintf(out, len, "%.*s", (int)body, c + pl);
+				break;
+			}
+		}
+		c = end ? end + 1 : NULL;
+	}
+}
+
 static const char *cg_path(struct nm_event_fmt *f, __u64 id)
 {
 	char abs[4096];
@@ -75,7 +112,7 @@ static bool event_rule(const struct nm_event *e, struct nm_cidr *c)
 void nm_event_print(struct nm_event_fmt *f, FILE *out, const struct nm_event *e)
 {
 	char when[64], dst[NM_CIDR_STRLEN], ndst[NM_CIDR_STRLEN], rule[NM_CIDR_STRLEN] = "";
-	char reason[NM_REASON_LEN] = "", comm[17];
+	char reason[NM_REASON_LEN] = "", comm[17], container[80];
 	struct nm_policy p = { 0 };
 	struct nm_cidr rc;
 	const char *cgp;
@@ -94,6 +131,7 @@ void nm_event_print(struct nm_event_fmt *f, FILE *out, const struct nm_event *e)
 	memcpy(comm, e->comm, 16);
 	comm[16] = 0;
 	cgp = cg_path(f, e->cgroup_id);
+	nm_container_id(cgp, container, sizeof(container));
 
 	if (f->json) {
 		struct nm_json j;
@@ -117,6 +155,7 @@ void nm_event_print(struct nm_event_fmt *f, FILE *out, const struct nm_event *e)
 		nm_json_u64(&j, "policy_id", e->policy_id);
 		nm_json_u64(&j, "cgroup_id", e->cgroup_id);
 		nm_json_str(&j, "cgroup", cgp);
+		nm_json_str(&j, "container", container);
 		nm_json_u64(&j, "pid", e->pid);
 		nm_json_u64(&j, "tid", e->tid);
 		nm_json_u64(&j, "uid", e->uid);

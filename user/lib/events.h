@@ -23,6 +23,10 @@ struct nm_event_fmt {
 };
 
 void nm_event_fmt_init(struct nm_event_fmt *f, const struct nm_maps *m, bool json, bool pretty);
+/* The container id in a cgroup path: the 64-hex id of a docker-, crio-,
+ * libpod- or cri-containerd-…scope component, or a bare 64-hex component;
+ * "" when there is none. */
+void nm_container_id(const char *cgroup_path, char *out, size_t len);
 void nm_event_print(struct nm_event_fmt *f, FILE *out, const struct nm_event *e);
 
 #endif

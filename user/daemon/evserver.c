@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Fan-out of JSON event lines to unix-socket clients (evserver.h). */
+#include "evserver.h"
+#include "err.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define ACCEPT_BATCH  64        /* accepts per readable event */
+#define READ_BATCH    16        /* discarding reads per readable event */
+#define SEND_BATCH    64        /* send() calls per flush */
+#define BUF_MIN       4096      /* first allocation of a client buffer */
+#define BUF_KEEP      (64u << 10) /* an emptied buffer above this is freed */
+#define CLIENT_EVENTS (EPOLLIN | EPOLLRDHUP)
+
+struct nm_evs_client {
+	int fd;
+	bool rd_closed;  /* peer shut down its sending side: no EPOLLIN */
+	__u32 events;    /* what epoll has now */
+	char *buf;       /* unsent output is buf[off..len) */
+	size_t off, len, cap;
+	__u64 drops;     /* lines lost since the last delivered one */
+};
+
+/* ---- unix listening sockets ---------------------------------------------- */
+
+/* A socket file where nobody listens is unlinked; anything else stays. */
+static int remove_stale(const char *path, const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, r, err;
+
+	if (lstat(path, &st)) {
+		if (errno == ENOENT)
+			return 0;
+		err = -errno;
+		return nm_fail(NM_E_RUNTIME, err, "cannot check socket path '%s': %s", path, strerror(-err));
+	}
+	if (!S_ISSOCK(st.st_mode))
+		return nm_fail(NM_E_INPUT, -EEXIST, "'%s' exists and is not a socket: refusing to replace it",
+			       path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		return nm_fail(NM_E_RUNTIME, err, "socket: %s", strerror(-err));
+	}
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	err = r ? errno : 0;
+	close(fd);
+	if (!r || err == EAGAIN || err == EINPROGRESS)
+		return nm_fail(NM_E_RUNTIME, -EADDRINUSE, "'%s': another process is listening there", path);
+	if (err != ECONNREFUSED && err != ENOENT)
+		return nm_fail(NM_E_RUNTIME, -err, "cannot check socket '%s': %s", path, strerror(err));
+	if (unlink(path) && errno != ENOENT) {
+		err = -errno;
+		return nm_fail(NM_E_RUNTIME, err, "cannot remove stale socket '%s': %s", path, strerror(-err));
+	}
+	return 0;
+}
+
+static int bind_listen(int fd, const char *path, const struct sockaddr_un *sa, struct stat *st)
+{
+	mode_t old = umask(0177); /* 0600 from the start: no window */
+	int r = bind(fd, (const struct sockaddr *)sa, sizeof(*sa)), err;
+
+	umask(old);
+	if (r) {
+		err = -errno;
+		return nm_fail(NM_E_RUNTIME, err, "cannot bind '%s': %s", path, strerror(-err));
+	}
+	if (chmod(path, 0600) || lstat(path, st) || listen(fd, SOMAXCONN)) {
+		err = -errno;
+		unlink(path);
+		return nm_fail(NM_E_RUNTIME, err, "cannot listen on '%s': %s", path, strerror(-err));
+	}
+	return 0;
+}
+
+int nm_unix_listen(const char *path, dev_t *dev, ino_t *ino)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	size_t n = path ? strlen(path) : 0;
+	int fd, ret;
+
+	if (!n)
+		return nm_fail(NM_E_INPUT, -EINVAL, "socket path is empty");
+	if (n >= sizeof(sa.sun_path))
+		return nm_fail(NM_E_INPUT, -ENAMETOOLONG, "socket path '%s' is too long (at most %zu bytes)", path,
+			       sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, path, n + 1);
+	ret = remove_stale(path, &sa);
+	if (ret)
+		return ret;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		return nm_fail(NM_E_RUNTIME, ret, "socket: %s", strerror(-ret));
+	}
+	ret = bind_listen(fd, path, &sa, &st);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return fd;
+}
+
+void nm_unix_unlink(const char *path, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	if (path && *path && !lstat(path, &st) && S_ISSOCK(st.st_mode) && st.st_dev == dev && st.st_ino == ino)
+		unlink(path);
+}
+
+bool nm_unix_peer_ok(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) || len != sizeof(cr))
+		return false;
+	return cr.uid == 0 || cr.uid == geteuid();
+}
+
+/* ---- epoll --------------------------------------------------------------- */
+
+static int ep_ctl(struct nm_evs *s, int op, int fd, __u32 events)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = nm_epoll_data(s->tag, fd) };
+
+	return epoll_ctl(s->epfd, op, fd, &ev) ? -errno : 0;
+}
+
+static void client_interest(struct nm_evs *s, struct nm_evs_client *c)
+{
+	__u32 want = (c->rd_closed ? 0 : CLIENT_EVENTS) | (c->len > c->off ? EPOLLOUT : 0);
+
+	if (want != c->events && !ep_ctl(s, EPOLL_CTL_MOD, c->fd, want))
+		c->events = want;
+}
+
+static void accept_pause(struct nm_evs *s)
+{
+	if (!s->accept_paused && !ep_ctl(s, EPOLL_CTL_MOD, s->lfd, 0))
+		s->accept_paused = true;
+}
+
+static void accept_resume(struct nm_evs *s)
+{
+	if (s->accept_paused && !ep_ctl(s, EPOLL_CTL_MOD, s->lfd, EPOLLIN))
+		s->accept_paused = false;
+}
+
+/* ---- clients ------------------------------------------------------------- */
+
+static int client_index(const struct nm_evs *s, int fd)
+{
+	for (unsigned i = 0; i < s->nclients; i++)
+		if (s->clients[i]->fd == fd)
+			return (int)i;
+	return -1;
+}
+
+static void client_remove(struct nm_evs *s, unsigned i)
+{
+	struct nm_evs_client *c = s->clients[i];
+
+	if (s->epfd >= 0)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->buf);
+	free(c);
+	s->clients[i] = s->clients[--s->nclients];
+	s->st.clients = s->nclients;
+	accept_resume(s);
+}
+
+static int client_add(struct nm_evs *s, int fd)
+{
+	struct nm_evs_client *c;
+
+	if (s->nclients == s->cap_clients) {
+		unsigned n = s->cap_clients ? 2 * s->cap_clients : 8;
+		struct nm_evs_client **p = realloc(s->clients, n * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->clients = p;
+		s->cap_clients = n;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fd = fd;
+	c->events = CLIENT_EVENTS;
+	if (ep_ctl(s, EPOLL_CTL_ADD, fd, c->events)) {
+		free(c);
+		return -EIO;
+	}
+	s->clients[s->nclients++] = c;
+	s->st.clients = s->nclients;
+	s->st.clients_accepted++;
+	return 0;
+}
+
+/* Over the limit: say why in the stream's own format, then hang up. */
+static void client_refuse(struct nm_evs *s, int fd)
+{
+	static const char msg[] = "{\"type\":\"error\",\"reason\":\"too many clients\"}\n";
+
+	(void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+	s->st.clients_refused++;
+}
+
+/* Write what the socket takes now.  0, or a negative errno: drop it. */
+static int client_flush(struct nm_evs_client *c)
+{
+	for (int n = 0; n < SEND_BATCH && c->off < c->len; n++) {
+		ssize_t w = send(c->fd, c->buf + c->off, c->len - c->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w > 0) {
+			c->off += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		return w < 0 ? -errno : -EPIPE;
+	}
+	if (c->off == c->len) {
+		c->off = c->len = 0;
+		if (c->cap > BUF_KEEP) { /* a burst is over: give the memory back */
+			free(c->buf);
+			c->buf = NULL;
+			c->cap = 0;
+		}
+	}
+	return 0;
+}
+
+/* Room for need more bytes within max: compact, grow.  False if none. */
+static bool client_reserve(struct nm_evs_client *c, size_t need, size_t max)
+{
+	size_t pending = c->len - c->off, cap;
+	char *p;
+
+	if (need > max || pending > max - need)
+		return false;
+	if (c->len + need <= c->cap)
+		return true;
+	if (c->off) {
+		memmove(c->buf, c->buf + c->off, pending);
+		c->off = 0;
+		c->len = pending;
+		if (c->len + need <= c->cap)
+			return true;
+	}
+	cap = c->cap ? c->cap : BUF_MIN;
+	while (cap < pending + need)
+		cap = cap > max / 2 ? max : cap * 2;
+	p = realloc(c->buf, cap);
+	if (!p)
+		return false;
+	c->buf = p;
+	c->cap = cap;
+	return true;
+}
+
+static void client_put(struct nm_evs_client *c, const void *p, size_t n)
+{
+	memcpy(c->buf + c->len, p, n);
+	c->len += n;
+}
+
+/* Queue one line (and a pending drops note) or count it lost.  A negative
+ * errno when the client is gone. */
+static int client_deliver(struct nm_evs *s, struct nm_evs_client *c, const char *line, size_t len, bool add_nl)
+{
+	char note[128];
+	size_t nlen = 0;
+	int ret;
+
+	if (c->drops)
+		nlen = (size_t)snprintf(note, sizeof(note),
+					"{\"type\":\"drops\",\"events_dropped\":%llu,\"reason\":\"client too slow\"}\n",
+					(unsigned long long)c->drops);
+	if (!client_reserve(c, nlen + len + add_nl, s->buf_max)) {
+		c->drops++;
+		s->st.lines_dropped++;
+		return 0;
+	}
+	client_put(c, note, nlen);
+	client_put(c, line, len);
+	client_put(c, "\n", add_nl);
+	c->drops = 0;
+	s->st.lines_sent++;
+	if (c->events & EPOLLOUT)
+		return 0; /* the socket is full: wait for EPOLLOUT */
+	ret = client_flush(c);
+	if (!ret)
+		client_interest(s, c);
+	return ret;
+}
+
+/* ---- the server ---------------------------------------------------------- */
+
+int nm_evs_open(struct nm_evs *s, const char *path, int epfd, __u32 tag)
+{
+	int fd, err;
+
+	memset(s, 0, sizeof(*s));
+	s->lfd = -1;
+	s->epfd = epfd;
+	s->tag = tag;
+	s->buf_max = NM_EVS_BUF_MAX;
+	s->max_clients = NM_EVS_MAX_CLIENTS;
+	if (epfd < 0)
+		return nm_fail(NM_E_INPUT, -EBADF, "event server: no epoll fd");
+	fd = nm_unix_listen(path, &s->dev, &s->ino);
+	if (fd < 0)
+		return fd;
+	s->lfd = fd;
+	s->is_open = true;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	err = ep_ctl(s, EPOLL_CTL_ADD, fd, EPOLLIN);
+	if (err) {
+		nm_evs_close(s);
+		return nm_fail(NM_E_RUNTIME, err, "epoll_ctl: %s", strerror(-err));
+	}
+	return 0;
+}
+
+void nm_evs_set_limits(struct nm_evs *s, size_t buf_max, unsigned max_clients)
+{
+	if (buf_max)
+		s->buf_max = buf_max;
+	if (max_clients)
+		s->max_clients = max_clients;
+}
+
+int nm_evs_fd(const struct nm_evs *s)
+{
+	return s->lfd;
+}
+
+void nm_evs_on_accept(struct nm_evs *s)
+{
+	for (int n = 0; n < ACCEPT_BATCH; n++) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			/* out of fds or memory: stop listening until a client leaves
+			 * or the next broadcast, rather than spin on a readable fd */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_pause(s);
+			return;
+		}
+		if (!nm_unix_peer_ok(fd)) {
+			close(fd);
+			s->st.clients_refused++;
+			continue;
+		}
+		if (s->nclients >= s->max_clients) {
+			client_refuse(s, fd);
+			continue;
+		}
+		if (client_add(s, fd))
+			close(fd);
+	}
+}
+
+void nm_evs_on_readable(struct nm_evs *s, int fd)
+{
+	int i = client_index(s, fd);
+	char tmp[4096];
+
+	if (i < 0)
+		return;
+	for (int n = 0; n < READ_BATCH; n++) {
+		ssize_t r = recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+
+		if (r > 0)
+			continue; /* clients have nothing to say: discard */
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (r < 0) {
+			client_remove(s, (unsigned)i);
+			return;
+		}
+		/* EOF: the peer only stopped sending; it may still read */
+		s->clients[i]->rd_closed = true;
+		client_interest(s, s->clients[i]);
+		return;
+	}
+}
+
+void nm_evs_on_writable(struct nm_evs *s, int fd)
+{
+	int i = client_index(s, fd);
+
+	if (i < 0)
+		return;
+	if (client_flush(s->clients[i]))
+		client_remove(s, (unsigned)i);
+	else
+		client_interest(s, s->clients[i]);
+}
+
+void nm_evs_on_hangup(struct nm_evs *s, int fd)
+{
+	struct pollfd p = { .fd = fd, .events = 0 };
+	int i = client_index(s, fd);
+
+	/* the event may be stale (fd closed and reused in the same batch) */
+	if (i >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
+		client_remove(s, (unsigned)i);
+}
+
+void nm_evs_handle(struct nm_evs *s, int fd, __u32 events)
+{
+	if (fd == s->lfd) {
+		nm_evs_on_accept(s);
+		return;
+	}
+	if (events & (EPOLLHUP | EPOLLERR)) {
+		nm_evs_on_hangup(s, fd);
+		if (client_index(s, fd) < 0)
+			return;
+	}
+	if (events & (EPOLLIN | EPOLLRDHUP))
+		nm_evs_on_readable(s, fd);
+	if (events & EPOLLOUT)
+		nm_evs_on_writable(s, fd);
+}
+
+void nm_evs_broadcast(struct nm_evs *s, const char *line, size_t len)
+{
+	bool add_nl = !len || line[len - 1] != '\n';
+
+	accept_resume(s);
+	/* backwards: a removal moves the last client into slot i */
+	for (unsigned i = s->nclients; i-- > 0;)
+		if (client_deliver(s, s->clients[i], line, len, add_nl))
+			client_remove(s, i);
+}
+
+void nm_evs_stats(const struct nm_evs *s, struct nm_evs_stats *st)
+{
+	*st = s->st;
+	st->clients = s->nclients;
+}
+
+void nm_evs_close(struct nm_evs *s)
+{
+	if (!s->is_open)
+		return;
+	for (unsigned i = s->nclients; i-- > 0;)
+		client_remove(s, i);
+	free(s->clients);
+	s->clients = NULL;
+	s->cap_clients = 0;
+	if (s->lfd >= 0) {
+		if (s->epfd >= 0)
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
+		close(s->lfd);
+		nm_unix_unlink(s->path, s->dev, s->ino);
+	}
+	s->lfd = -1;
+	s->path[0] = 0;
+	s->is_open = false;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The policy file of the daemon (nomoatd): attach points, cgroup bindings,
+ * event and metrics outputs, and policy blocks with their rules.
+ *
+ * Format: one statement a line, tokens separated by blanks (space, tab),
+ * '#' starts a comment to the end of the line (on a rule line the comment
+ * is the rule's reason), blank lines are ignored, a trailing CR is dropped.
+ * Paths and other words cannot contain blanks or '#'.
+ *
+ *   include PATH                  another config file (relative to the
+ *                                 including file's directory)
+ *   attach CGROUP [origdst-only]  an attach point: a path below the cgroup2
+ *                                 mount ("/nomoat", or "nomoat"), or an
+ *                                 absolute path of it; origdst-only for a
+ *                                 proxy's cgroup
+ *   bind PATTERN POLICY           bind cgroups matching PATTERN ("/agents/a1"
+ *                                 or "/system.slice/docker-*.scope"; '*', '?'
+ *                                 and [..] never cross '/', '**' refused)
+ *   events-log PATH | stdout      JSON event lines            (stdout)
+ *   events-socket PATH            socket of `nomoat events`   (/run/nomoat/events.sock)
+ *   events-rate N                 events per second per cgroup, 0 = unlimited (200)
+ *   metrics unix:PATH | ADDR:PORT Prometheus endpoint, ADDR in 127.0.0.0/8 or
+ *                                 ::1                          (unix:/run/nomoat/metrics.sock)
+ *   policy NAME {                 a policy block, ended by "}" on its own line:
+ *       default deny|allow|redirect     (redirect)
+ *       mode enforce|audit              (enforce)
+ *       events deny|redirect|all        (deny)
+ *       proxy4 A:P | proxy6 [A]:P | dns4 A:P | dns6 [A]:P   (each at most
+ *                                       once; "none" = unset, the default)
+ *       include PATH | deny-defaults    a rules file, or the built-in list
+ *                                       (write ./deny-defaults for a file of
+ *                                       that name)
+ *       deny|allow|redirect TARGET [# reason]   a rule (as nm_ruleset_parse)
+ *       hostname NAME[:PORT]            proxy allowlist entry, "*.suffix" ok
+ *       ip-only                         flag for the proxy
+ *   }
+ *
+ * Stricter than the bare grammar, so that a mistake is an error rather than
+ * a surprise: paths given to events-log, events-socket and metrics unix:
+ * must be absolute (socket paths at most 107 bytes); every top-level setting
+ * (events-*, metrics) and every block setting (default, mode, events,
+ * proxy4/6, dns4/6, ip-only) may be given only once across all files; a
+ * bind pattern may be bound only once; an attach path holds no glob
+ * characters; "." and ".." path components are refused in attach paths and
+ * bind patterns; at most NM_MAX_POLICIES-1 policies, NM_CFG_MAX_BINDS
+ * binds, NM_CFG_MAX_ATTACHES attach points, and NM_MAX_RULES rules of one
+ * family a policy (repeated targets count).
+ *
+ * Attach paths and bind patterns are stored normalised: a leading '/'
+ * added when missing (attach), repeated '/' collapsed, a trailing '/'
+ * dropped.  Whether an attach path is absolute (under the cgroup2 mount
+ * point) or relative to the mount is left to the daemon.
+ *
+ * Limits: a line longer than NM_CFG_MAX_LINE bytes, an include chain deeper
+ * than NM_CFG_MAX_DEPTH, a file larger than NM_CFG_MAX_FILE bytes, more
+ * than NM_CFG_MAX_FILES files in one load, a control character (other than
+ * tab) in a line, and a file that is not a regular file are errors.
+ *
+ * Errors: every error found is written as one line "FILE:LINE: message"
+ * (FILE as named in the include, or the origin; LINE 1-based; 0 when the
+ * error is about the file as a whole, e.g. it cannot be read).  Included
+ * files name their own lines; an include problem (missing file, loop, too
+ * deep) is reported at the include line.  Parsing goes on after an error,
+ * so one run reports them all.
+ */
+#ifndef NM_CONFIG_H
+#define NM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "nomoat.h"
+#include "policy.h"
+
+#define NM_CFG_MAX_LINE   4096          /* bytes a line, without the newline */
+#define NM_CFG_MAX_DEPTH  8             /* nested includes below the first file */
+#define NM_CFG_MAX_FILE   (64u << 20)   /* bytes a file */
+#define NM_CFG_MAX_FILES  1024          /* files read by one load, includes too */
+#define NM_CFG_MAX_RATE   1000000u      /* events-rate ceiling */
+#define NM_CFG_MAX_BINDS  16384         /* bind lines */
+#define NM_CFG_MAX_ATTACHES 1024        /* attach lines */
+
+/* Defaults of the top-level settings. */
+#define NM_CFG_DEF_EVENTS_LOG    "stdout"
+#define NM_CFG_DEF_EVENTS_SOCKET "/run/nomoat/events.sock"
+#define NM_CFG_DEF_EVENTS_RATE   200u
+#define NM_CFG_DEF_METRICS       "unix:/run/nomoat/metrics.sock"
+
+/* One proxy allowlist entry: an exact DNS name or "*.suffix", lower case,
+ * without a trailing dot; port 0 = any port. */
+struct nm_cfg_hostname {
+	char name[254];
+	__u16 port; /* host order; 0 = any */
+};
+
+/* One policy block. */
+struct nm_cfg_policy {
+	struct nm_policy p;      /* name, default_action, mode, events, endpoints (network order,
+				  * zero = unset); id and in_use are 0 */
+	struct nm_ruleset rules; /* in file order, includes expanded in place; each entry's line is
+				  * its line in the file it came from */
+	struct nm_cfg_hostname *hosts; /* in file order */
+	size_t nhosts;
+	bool ip_only;
+	char file[256];          /* where the block started (truncated if longer) */
+	int line;
+};
+
+/* One "bind PATTERN POLICY" line (pattern normalised, see above). */
+struct nm_cfg_bind {
+	char pattern[512];
+	char policy[NM_POLICY_NAME_LEN];
+	char file[256];
+	int line;
+};
+
+/* One "attach CGROUP [origdst-only]" line (path normalised, see above). */
+struct nm_cfg_attach {
+	char path[512];
+	bool origdst_only;
+	char file[256];
+	int line;
+};
+
+/* A whole configuration, in file order (includes expanded in place). */
+struct nm_config {
+	struct nm_cfg_policy *policies;
+	size_t npolicies;
+	struct nm_cfg_bind *binds;
+	size_t nbinds;
+	struct nm_cfg_attach *attaches;
+	size_t nattaches;
+	char events_log[512];    /* "stdout" or an absolute path */
+	char events_socket[512]; /* an absolute path */
+	unsigned events_rate;    /* per cgroup per second; 0 = unlimited */
+	char metrics[512];       /* "unix:/abs/path", "127.0.0.1:9100" or "[::1]:9100" (an
+				  * ADDR:PORT is stored in canonical form) */
+};
+
+/* Parse the file at path and its includes into *cfg (overwritten, not
+ * freed first).  Returns 0, or -EINVAL after reporting every error found,
+ * each as one line "FILE:LINE: message" on errf (may be NULL), and counted
+ * in *nerrors (may be NULL; 0 on success).  -ENOMEM when memory ran out
+ * (also reported).  On error *cfg is left empty (all zero). */
+int nm_config_load(const char *path, struct nm_config *cfg, FILE *errf, int *nerrors);
+
+/* The same on a string; origin names it in messages, and its relative
+ * includes are relative to the current directory. */
+int nm_config_parse(const char *text, const char *origin, struct nm_config *cfg, FILE *errf, int *nerrors);
+
+/* Free everything *cfg holds and zero it (safe on a zeroed config). */
+void nm_config_free(struct nm_config *cfg);
+
+/* The policy block named name, or NULL. */
+const struct nm_cfg_policy *nm_config_policy(const struct nm_config *cfg, const char *name);
+
+/* Does a cgroup path (relative to the cgroup2 mount, starting with '/')
+ * match a bind pattern?  fnmatch(3) with FNM_PATHNAME: '*', '?' and [..]
+ * never match '/'; an exact path matches only itself. */
+bool nm_cfg_bind_match(const char *pattern, const char *cgroup_rel);
+
+#endif

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * OCI hook support: the runtime's state document (parsed strictly with
+ * minijson) and /proc/PID/cgroup.
+ */
+#include "oci.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "minijson.h"
+#include "parse.h"
+
+#define CGROUP_FILE_MAX (64u << 10) /* /proc/PID/cgroup read at most */
+#define QUOTE_MAX 48
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* Text for a message: printable ASCII kept, '"' '\\' and the rest \xNN,
+ * cut at QUOTE_MAX output bytes with "...". */
+static void quote(char *dst, size_t dlen, const char *s, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 8 < dlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (o >= QUOTE_MAX) {
+			o += (size_t)snprintf(dst + o, dlen - o, "...");
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			dst[o++] = (char)c;
+		else
+			o += (size_t)snprintf(dst + o, dlen - o, "\\x%02x", c);
+	}
+	dst[o < dlen ? o : dlen - 1] = 0;
+}
+
+/* What a wrong value was, for a message: "a string", "an object"; a
+ * number as written ("-5", "1.5") when show_number is set. */
+static const char *got(const struct mj_value *v, bool show_number, char *buf, size_t len)
+{
+	if (v->type == MJ_NUMBER && show_number) {
+		quote(buf, len, v->str, v->len);
+		return buf;
+	}
+	snprintf(buf, len, "%s %s", v->type == MJ_ARRAY || v->type == MJ_OBJECT ? "an" : "a",
+		 mj_type_name(v->type));
+	return buf;
+}
+
+/* A string member: required or not, no NUL, at most cap - 1 bytes,
+ * non-empty when required.  *out NULL when absent and optional. */
+static int member_string(const struct mj_value *obj, const char *key, bool required,
+			 size_t cap, const char **out, char *err, size_t errlen)
+{
+	const struct mj_value *v = mj_get(obj, key);
+	char g[QUOTE_MAX + 8];
+
+	*out = NULL;
+	if (!v)
+		return required ? fail(err, errlen, "state: missing \"%s\"", key) : 0;
+	if (v->type != MJ_STRING)
+		return fail(err, errlen, "state: \"%s\" is not a string (got %s)", key,
+			    got(v, false, g, sizeof(g)));
+	if (strlen(v->str) != v->len)
+		return fail(err, errlen, "state: \"%s\" contains a NUL byte", key);
+	if (required && !v->len)
+		return fail(err, errlen, "state: \"%s\" is empty", key);
+	if (v->len >= cap)
+		return fail(err, errlen, "state: \"%s\" is longer than %zu bytes", key, cap - 1);
+	*out = v->str;
+	return 0;
+}
+
+static int get_pid(const struct mj_value *root, bool stopped, int *pid, char *err, size_t errlen)
+{
+	const struct mj_value *v = mj_get(root, "pid");
+	char g[QUOTE_MAX + 8];
+	int64_t n;
+
+	*pid = 0;
+	if (!v)
+		return stopped ? 0 : fail(err, errlen, "state: missing \"pid\"");
+	if (mj_int64(v, &n) || n < (stopped ? 0 : 1) || n > INT_MAX)
+		return fail(err, errlen, "state: \"pid\" is not a positive integer (got %s)",
+			    got(v, true, g, sizeof(g)));
+	*pid = (int)n;
+	return 0;
+}
+
+/* "annotations": absent, null, or an object of strings; the policy one. */
+static int get_policy(const struct mj_value *root, const char **policy, char *err, size_t errlen)
+{
+	const struct mj_value *a = mj_get(root, "annotations"), *m;
+	char q[QUOTE_MAX + 8], g[QUOTE_MAX + 8], perr[NM_ERR_LEN];
+	size_t i = 0;
+
+	*policy = NULL;
+	if (!a || a->type == MJ_NULL)
+		return 0;
+	if (a->type != MJ_OBJECT)
+		return fail(err, errlen, "state: \"annotations\" is not an object (got %s)",
+			    got(a, false, g, sizeof(g)));
+	for (m = a->child; m && i < a->n; m = m->next, i++) {
+		if (m->type == MJ_STRING)
+			continue;
+		quote(q, sizeof(q), m->key, m->key_len);
+		return fail(err, errlen, "state: annotation \"%s\" is not a string (got %s)",
+			    q, got(m, false, g, sizeof(g)));
+	}
+	m = mj_get(a, NM_OCI_ANNOTATION);
+	if (!m)
+		return 0;
+	if (strlen(m->str) != m->len)
+		return fail(err, errlen, "state: annotation \"%s\" contains a NUL byte",
+			    NM_OCI_ANNOTATION);
+	if (nm_parse_policy_name(m->str, perr, sizeof(perr)))
+		return fail(err, errlen, "state: annotation \"%s\": %s", NM_OCI_ANNOTATION, perr);
+	*policy = m->str;
+	return 0;
+}
+
+static int fill(const struct mj_value *root, struct nm_oci_state *st, char *err, size_t errlen)
+{
+	const char *ver, *id, *status, *bundle, *policy;
+	char g[QUOTE_MAX + 8];
+	int pid, rc;
+
+	if (root->type != MJ_OBJECT)
+		return fail(err, errlen, "state: not a JSON object (got %s)",
+			    got(root, false, g, sizeof(g)));
+	rc = member_string(root, "ociVersion", false, NM_OCI_VERSION_LEN, &ver, err, errlen);
+	if (!rc)
+		rc = member_string(root, "id", true, NM_OCI_ID_LEN, &id, err, errlen);
+	if (!rc)
+		rc = member_string(root, "status", true, NM_OCI_STATUS_LEN, &status, err, errlen);
+	if (!rc)
+		rc = get_pid(root, !strcmp(status, "stopped"), &pid, err, errlen);
+	if (!rc)
+		rc = member_string(root, "bundle", true, PATH_MAX, &bundle, err, errlen);
+	if (!rc && bundle[0] != '/')
+		rc = fail(err, errlen, "state: \"bundle\" is not an absolute path");
+	if (!rc)
+		rc = get_policy(root, &policy, err, errlen);
+	if (rc)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	snprintf(st->oci_version, sizeof(st->oci_version), "%s", ver ? ver : "");
+	snprintf(st->id, sizeof(st->id), "%s", id);
+	snprintf(st->status, sizeof(st->status), "%s", status);
+	st->pid = pid;
+	snprintf(st->bundle, sizeof(st->bundle), "%s", bundle);
+	snprintf(st->policy, sizeof(st->policy), "%s", policy ? policy : "");
+	return 0;
+}
+
+int nm_oci_parse(const char *json, size_t len, struct nm_oci_state *st, char *err, size_t errlen)
+{
+	struct mj_doc doc;
+	int rc;
+
+	if (err && errlen)
+		err[0] = 0;
+	rc = mj_parse(&doc, json, len, err, errlen);
+	if (rc)
+		return rc;
+	rc = fill(doc.root, st, err, errlen);
+	mj_free(&doc);
+	return rc;
+}
+
+/* ---- /proc/PID/cgroup --------------------------------------------------- */
+
+/* Read the whole file (at most cap - 1 bytes, NUL-terminated). */
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	/* every read makes progress or ends the loop: bounded by cap */
+	while (n < cap - 1) {
+		ssize_t r = read(fd, buf + n, cap - 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (n == cap - 1)
+		return -EFBIG;
+	buf[n] = 0;
+	return (ssize_t)n;
+}
+
+/* The text after "0::" up to the end of its line, or NULL. */
+static const char *v2_line(const char *buf, size_t *n)
+{
+	const char *l = buf;
+
+	while (l && *l) {
+		const char *nl = strchr(l, '\n');
+
+		if (!strncmp(l, "0::", 3)) {
+			l += 3;
+			*n = nl ? (size_t)(nl - l) : strlen(l);
+			return l;
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+
+	return n >= k && !memcmp(s + n - k, suffix, k);
+}
+
+int nm_oci_cgroup_of_pid(int pid, char *rel, size_t len)
+{
+	char path[64], *buf;
+	const char *p;
+	size_t n;
+	ssize_t r;
+	int rc = 0;
+
+	if (pid <= 0 || !rel || !len)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	buf = malloc(CGROUP_FILE_MAX);
+	if (!buf)
+		return -ENOMEM;
+	r = read_small(path, buf, CGROUP_FILE_MAX);
+	if (r < 0) {
+		rc = r == -ENOENT ? -ESRCH : (int)r;
+		goto out;
+	}
+	p = v2_line(buf, &n);
+	if (!p || !n || p[0] != '/' || ends_with(p, n, " (deleted)")) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (n >= 3 && !memcmp(p, "/..", 3) && (n == 3 || p[3] == '/')) {
+		rc = -EXDEV;
+		goto out;
+	}
+	p++, n--;
+	if (n >= len) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	memcpy(rel, p, n);
+	rel[n] = 0;
+out:
+	free(buf);
+	return rc;
+}
