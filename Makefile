@@ -35,7 +35,13 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all demo test bench deps clean regen-defaults
+.PHONY: all demo test bench deps clean regen-defaults install
+
+# make install [DESTDIR=/staging] [PREFIX=/usr/local]
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SBINDIR := $(PREFIX)/sbin
+UNITDIR ?= /lib/systemd/system
 
 LIB_SRC   := $(wildcard user/lib/*.c)
 CLI_SRC   := $(wildcard user/cli/*.c)
@@ -149,6 +155,18 @@ TSV ?= ../shared/deny-defaults.tsv
 regen-defaults:
 	$(Q)tools/gen-deny-defaults.sh $(TSV) > policy/deny-defaults.rules.tmp && \
 	  mv policy/deny-defaults.rules.tmp policy/deny-defaults.rules
+
+# The policy file under /etc is installed only when there is none.
+install: $(OUT)/nomoat $(OUT)/nomoatd
+	$(Q)install -D -m 0755 $(OUT)/nomoat $(DESTDIR)$(SBINDIR)/nomoat
+	$(Q)install -D -m 0755 $(OUT)/nomoatd $(DESTDIR)$(SBINDIR)/nomoatd
+	$(Q)install -D -m 0644 policy/deny-defaults.rules $(DESTDIR)$(PREFIX)/share/nomoat/deny-defaults.rules
+	$(Q)install -D -m 0644 policy/nomoat.conf $(DESTDIR)$(PREFIX)/share/nomoat/nomoat.conf.example
+	$(Q)[ -e $(DESTDIR)/etc/nomoat/nomoat.conf ] || \
+	  install -D -m 0644 policy/nomoat.conf $(DESTDIR)/etc/nomoat/nomoat.conf
+	$(Q)mkdir -p $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' tools/nomoatd.service.in > $(DESTDIR)$(UNITDIR)/nomoatd.service
+	$(Q)echo "installed into $(DESTDIR)$(PREFIX) (enable with: systemctl enable --now nomoatd)"
 
 clean:
 	$(Q)rm -rf $(OUT)

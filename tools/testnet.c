@@ -8,6 +8,7 @@
  * SIGINT/SIGTERM or when stdin closes.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,16 +30,20 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: nomoat-testnet --proxy-cgroup PATH [--prefix NAME]\n"
+	fprintf(f, "Usage: nomoat-testnet --proxy-cgroup PATH [--prefix NAME] [--loopback-proxy]\n"
 		   "  Builds netns NAME-c (client) and NAME-w (world: 169.254.169.254, 10.1.2.3,\n"
 		   "  192.168.7.7, 11.22.33.44, 11.22.33.45, fd00:ec2::254, 2a00:1:2:3::44, and a\n"
 		   "  proxy at 10.250.0.1:3128 / [fd00:250::1]:3128 that reports SO_ORIGINAL_DST),\n"
-		   "  prints 'ready CLIENT-NETNS WORLD-NETNS', runs until SIGTERM or stdin closes.\n");
+		   "  prints 'ready CLIENT-NETNS WORLD-NETNS', runs until SIGTERM or stdin closes.\n"
+		   "  --loopback-proxy: the same proxy also on 127.0.0.1:3128 and [::1]:3128 of the client\n"
+		   "  netns (the endpoint of the shipped default policy file).\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *prefix = NULL, *proxy_cg = NULL;
+	bool lo_proxy = false;
+	pid_t lo_pid = 0;
 	struct nmt_servers s = { 0 };
 	struct nmt_topo t;
 	int err;
@@ -48,6 +53,8 @@ int main(int argc, char **argv)
 			prefix = argv[++i];
 		} else if (!strcmp(argv[i], "--proxy-cgroup") && i + 1 < argc) {
 			proxy_cg = argv[++i];
+		} else if (!strcmp(argv[i], "--loopback-proxy")) {
+			lo_proxy = true;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -67,6 +74,8 @@ int main(int argc, char **argv)
 	err = nmt_topo_up(&t);
 	if (!err)
 		err = nmt_servers_start(&t, proxy_cg, &s);
+	if (!err && lo_proxy)
+		err = nmt_proxy_start_loopback(&t, proxy_cg, &lo_pid);
 	if (!err)
 		err = nmt_topo_warmup(&t, NMT_HELLO_PORT, 8000);
 	if (err) {
@@ -83,6 +92,8 @@ int main(int argc, char **argv)
 			break; /* stdin closed: the caller is gone */
 	}
 out:
+	if (lo_pid > 0)
+		kill(lo_pid, SIGKILL);
 	nmt_servers_stop(&s);
 	nmt_children_kill();
 	nmt_topo_down(&t);

@@ -331,6 +331,24 @@ static int proxy_main(void *p)
 	return 0;
 }
 
+/* The same proxy on the loopback of whatever netns it runs in. */
+static int proxy_lo_main(void *p)
+{
+	struct loop *l = &the_loop;
+	int err;
+
+	l->ready_fd = *(int *)p;
+	err = open_sock(l, "127.0.0.1", NMT_PROXY_PORT, SOCK_STREAM, SVC_PROXY_LISTEN);
+	if (!err)
+		err = open_sock(l, "::1", NMT_PROXY_PORT, SOCK_STREAM, SVC_PROXY_LISTEN);
+	ready(l, !err);
+	if (err)
+		return 1;
+	prctl(PR_SET_NAME, "nmt-proxy-lo");
+	loop_run(l);
+	return 0;
+}
+
 static int start(const char *what, const char *cgroup, const char *netns, int (*fn)(void *),
 		 pid_t *pidp)
 {
@@ -368,6 +386,11 @@ int nmt_world_start(const struct nmt_topo *t, pid_t *pid)
 int nmt_proxy_start(const struct nmt_topo *t, const char *cgroup, pid_t *pid)
 {
 	return start("proxy", cgroup, t->wns, proxy_main, pid);
+}
+
+int nmt_proxy_start_loopback(const struct nmt_topo *t, const char *cgroup, pid_t *pid)
+{
+	return start("loopback proxy", cgroup, t->cns, proxy_lo_main, pid);
 }
 
 int nmt_servers_start(const struct nmt_topo *t, const char *proxy_cgroup, struct nmt_servers *s)

@@ -47,6 +47,10 @@ int nmt_world_start(const struct nmt_topo *t, pid_t *pid);
 int nmt_proxy_start(const struct nmt_topo *t, const char *cgroup, pid_t *pid);
 
 /* Both of the above. */
+/* A second reporting proxy on 127.0.0.1:3128 and [::1]:3128 of the client
+ * netns (for policies whose proxy endpoint is loopback), in cgroup. */
+int nmt_proxy_start_loopback(const struct nmt_topo *t, const char *cgroup, pid_t *pid);
+
 int nmt_servers_start(const struct nmt_topo *t, const char *proxy_cgroup, struct nmt_servers *s);
 
 /* Kill and reap (idempotent). */

@@ -25,6 +25,30 @@ int nm_apply_cgroup_abs(const char *cfg_path, char *abs, size_t len)
 	return 0;
 }
 
+/* An attach point that does not exist yet is made (with its parents), so
+ * the file alone sets up a ready sandbox cgroup. */
+static int ensure_cgroup(const char *cfg_path, char *abs, size_t len)
+{
+	int err = nm_cgroup_resolve(cfg_path, abs, len);
+
+	if (err != -ENOENT)
+		return err ? nm_apply_cgroup_abs(cfg_path, abs, len) : 0;
+	for (char *p = abs + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(abs, 0755) && errno != EEXIST) {
+			err = -errno;
+			*p = '/';
+			return nm_fail(NM_E_RUNTIME, err, "cannot create cgroup %s: %s", abs, strerror(-err));
+		}
+		*p = '/';
+	}
+	if (mkdir(abs, 0755) && errno != EEXIST)
+		return nm_fail(NM_E_RUNTIME, -errno, "cannot create cgroup %s: %s", abs, strerror(errno));
+	return nm_apply_cgroup_abs(cfg_path, abs, len);
+}
+
 int nm_apply_check(const struct nm_config *cfg)
 {
 	char abs[PATH_MAX];
@@ -32,6 +56,8 @@ int nm_apply_check(const struct nm_config *cfg)
 	for (size_t i = 0; i < cfg->nattaches; i++) {
 		int err = nm_apply_cgroup_abs(cfg->attaches[i].path, abs, sizeof(abs));
 
+		if (err == -ENOENT) /* made by nm_apply */
+			continue;
 		if (err)
 			return nm_fail(NM_E_INPUT, err, "%s:%d: %s", cfg->attaches[i].file, cfg->attaches[i].line,
 				       nm_err_msg());
@@ -179,7 +205,7 @@ int nm_apply(const char *pin_dir, const struct nm_maps *m, const struct nm_confi
 	for (size_t i = 0; i < cfg->nattaches; i++) {
 		bool adopted;
 
-		err = nm_apply_cgroup_abs(cfg->attaches[i].path, abs, sizeof(abs));
+		err = ensure_cgroup(cfg->attaches[i].path, abs, sizeof(abs));
 		if (!err)
 			err = nm_attach(pin_dir, abs, cfg->attaches[i].origdst_only, &adopted);
 		if (err)

@@ -3,7 +3,8 @@
  * Making the kernel match the policy file.  Policies change all or nothing
  * (every policy's tables are built aside first; if any fails, nothing is
  * touched), then each swaps in with one record update.  Attach points are
- * added (never removed: only `nomoat unload` ends enforcement).  Bindings:
+ * added, their cgroups made when missing (never removed: only `nomoat
+ * unload` ends enforcement).  Bindings:
  * every existing cgroup matching a bind pattern is bound to its policy (the
  * first matching pattern in file order wins); bindings of cgroups that no
  * longer exist are removed; other bindings (`nomoat cgroup bind`, `nomoat

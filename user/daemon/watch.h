@@ -20,7 +20,7 @@
  *                     call, exactly like nm_watch_scan: REMOVED for every
  *                     known cgroup that is gone, then ADDED for every
  *                     existing one, known or not.  Reconcile with it.
- * Roots themselves are never reported ADDED.
+ * A root is never reported ADDED, unless it also lies below another root.
  *
  * The callback must not call nm_watch_* functions on the same watch.
  * Memory: one entry (about 64 bytes plus the path) per watched directory,

@@ -50,6 +50,8 @@ struct ld {
 	struct fid stack[NM_CFG_MAX_DEPTH + 1]; /* config files being read */
 	int nstack;
 	unsigned nfiles;
+	size_t nbytes; /* read from files so far */
+	size_t nrules; /* rules in all policies so far */
 	char **bind_files; /* full file name of each bind (cfg->binds[i].file may be cut) */
 	struct seen ev_log, ev_sock, ev_rate, metrics;
 };
@@ -130,21 +132,14 @@ static void setstr(char *dst, size_t len, const char *s)
 	snprintf(dst, len, "%s", s);
 }
 
-/* Room for element n (0-based) of an array that holds n: capacities are
- * powers of two (at least 8), so appends cost amortised O(1). */
-static bool grow(void *arrp, size_t n, size_t elsz)
+/* arr (holding n elements) with room for one more, or NULL (arr is then
+ * unchanged).  Capacities are powers of two, at least 8, so appends cost
+ * amortised O(1). */
+static void *grow(void *arr, size_t n, size_t elsz)
 {
-	void **arr = arrp, *v;
-	size_t cap;
-
-	if (n & (n - 1) || (n && n < 8))
-		return true; /* n is not a power of two, or below the first capacity: room left */
-	cap = n < 8 ? 8 : n * 2;
-	v = realloc(*arr, cap * elsz);
-	if (!v)
-		return false;
-	*arr = v;
-	return true;
+	if (n && (n & (n - 1) || n < 8))
+		return arr; /* not a power of two, or below the first capacity: room left */
+	return realloc(arr, (n < 8 ? 8 : n * 2) * elsz);
 }
 
 /* ---- small parsers -------------------------------------------------------- */
@@ -555,6 +550,13 @@ static void rule_tokens(struct ld *L, const struct src *S, int ln, char **tok, i
 		report(L, S->name, ln, "%s", err);
 		return;
 	}
+	if (L->nrules >= NM_CFG_MAX_RULES) {
+		/* one message, not millions */
+		if (L->nrules++ == NM_CFG_MAX_RULES)
+			report(L, S->name, ln, "too many rules (more than %u in all policies; further lines not checked)",
+			       NM_CFG_MAX_RULES);
+		return;
+	}
 	if (reason && *(reason = trim(reason))) {
 		e.reason = strndup(reason, NM_REASON_LEN - 1);
 		if (!e.reason) {
@@ -565,7 +567,9 @@ static void rule_tokens(struct ld *L, const struct src *S, int ln, char **tok, i
 	if (nm_ruleset_add(rs, &e)) {
 		free(e.reason);
 		nomem(L, S->name, ln);
+		return;
 	}
+	L->nrules++;
 }
 
 /* ---- includes ------------------------------------------------------------- */
@@ -607,6 +611,13 @@ static void include_file(struct ld *L, const struct src *S, int ln, const char *
 		return;
 	}
 	L->nfiles++;
+	L->nbytes += len;
+	if (L->nbytes > NM_CFG_MAX_TOTAL) {
+		report(L, S->name, ln, "include '%s': the configuration is too large (more than %u bytes in all files)",
+		       qa, NM_CFG_MAX_TOTAL);
+		free(buf);
+		return;
+	}
 	if (!rs) {
 		for (int i = 0; i < L->nstack; i++) {
 			if (L->stack[i].dev == st.st_dev && L->stack[i].ino == st.st_ino) {
@@ -660,8 +671,9 @@ static void close_block(struct ld *L, const struct src *S, struct blk *B)
 		if (n4 > NM_MAX_RULES || n6 > NM_MAX_RULES)
 			report(L, S->name, B->pol.line, "policy '%s' has %zu IPv%d rules, more than a table holds (%u)",
 			       B->pol.p.name, n4 > NM_MAX_RULES ? n4 : n6, n4 > NM_MAX_RULES ? 4 : 6, NM_MAX_RULES);
-		if (grow(&L->cfg->policies, L->cfg->npolicies, sizeof(*v))) {
-			v = L->cfg->policies;
+		v = grow(L->cfg->policies, L->cfg->npolicies, sizeof(*v));
+		if (v) {
+			L->cfg->policies = v;
 			v[L->cfg->npolicies++] = B->pol;
 			memset(&B->pol, 0, sizeof(B->pol));
 			return;
@@ -778,11 +790,12 @@ static void kw_attach(struct ld *L, const struct src *S, struct blk *B, int ln, 
 		return;
 	}
 	setstr(a.file, sizeof(a.file), S->name);
-	if (!grow(&cfg->attaches, cfg->nattaches, sizeof(*v))) {
+	v = grow(cfg->attaches, cfg->nattaches, sizeof(*v));
+	if (!v) {
 		nomem(L, S->name, ln);
 		return;
 	}
-	v = cfg->attaches;
+	cfg->attaches = v;
 	v[cfg->nattaches++] = a;
 }
 
@@ -825,14 +838,16 @@ static void kw_bind(struct ld *L, const struct src *S, struct blk *B, int ln, ch
 	}
 	setstr(b.policy, sizeof(b.policy), tok[2]);
 	setstr(b.file, sizeof(b.file), S->name);
-	if (!grow(&cfg->binds, cfg->nbinds, sizeof(*v)) || !grow(&L->bind_files, cfg->nbinds, sizeof(*f)) ||
-	    !(L->bind_files[cfg->nbinds] = strdup(S->name))) {
+	v = grow(cfg->binds, cfg->nbinds, sizeof(*v));
+	if (v)
+		cfg->binds = v;
+	f = grow(L->bind_files, cfg->nbinds, sizeof(*f));
+	if (f)
+		L->bind_files = f;
+	if (!v || !f || !(f[cfg->nbinds] = strdup(S->name))) {
 		nomem(L, S->name, ln);
 		return;
 	}
-	v = cfg->binds;
-	f = L->bind_files;
-	(void)f;
 	v[cfg->nbinds++] = b;
 }
 
@@ -1036,11 +1051,12 @@ static void kw_hostname(struct ld *L, const struct src *S, struct blk *B, int ln
 		report(L, S->name, ln, "hostname: %s", err);
 		return;
 	}
-	if (!grow(&B->pol.hosts, B->pol.nhosts, sizeof(*v))) {
+	v = grow(B->pol.hosts, B->pol.nhosts, sizeof(*v));
+	if (!v) {
 		nomem(L, S->name, ln);
 		return;
 	}
-	v = B->pol.hosts;
+	B->pol.hosts = v;
 	v[B->pol.nhosts++] = h;
 }
 
@@ -1234,6 +1250,7 @@ int nm_config_load(const char *path, struct nm_config *cfg, FILE *errf, int *ner
 		L.stack[0].dev = st.st_dev;
 		L.stack[0].ino = st.st_ino;
 		L.nstack = 1;
+		L.nbytes = len;
 		parse_config(&L, path, buf, len, 0, true);
 		free(buf);
 	}

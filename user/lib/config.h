@@ -54,8 +54,10 @@
  *
  * Limits: a line longer than NM_CFG_MAX_LINE bytes, an include chain deeper
  * than NM_CFG_MAX_DEPTH, a file larger than NM_CFG_MAX_FILE bytes, more
- * than NM_CFG_MAX_FILES files in one load, a control character (other than
- * tab) in a line, and a file that is not a regular file are errors.
+ * than NM_CFG_MAX_FILES files or NM_CFG_MAX_TOTAL bytes in one load, more
+ * than NM_CFG_MAX_RULES rules in all policies together (reported once), a
+ * control character (other than tab) in a line, and a file that is not a
+ * regular file are errors.
  *
  * Errors: every error found is written as one line "FILE:LINE: message"
  * (FILE as named in the include, or the origin; LINE 1-based; 0 when the
@@ -79,8 +81,10 @@
 #define NM_CFG_MAX_DEPTH  8             /* nested includes below the first file */
 #define NM_CFG_MAX_FILE   (64u << 20)   /* bytes a file */
 #define NM_CFG_MAX_FILES  1024          /* files read by one load, includes too */
+#define NM_CFG_MAX_TOTAL  (256u << 20)  /* bytes read by one load, all files */
+#define NM_CFG_MAX_RULES  (1u << 23)    /* rules in all policies of one load */
 #define NM_CFG_MAX_RATE   1000000u      /* events-rate ceiling */
-#define NM_CFG_MAX_BINDS  16384         /* bind lines */
+#define NM_CFG_MAX_BINDS  4096          /* bind lines */
 #define NM_CFG_MAX_ATTACHES 1024        /* attach lines */
 
 /* Defaults of the top-level settings. */
