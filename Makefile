@@ -59,9 +59,10 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
 UNIT_ASAN := $(patsubst tests/unit/%.c,$(OUT)/tests/asan-%,$(UNIT_SRC))
 TLIB_SRC  := $(wildcard tests/lib/*.c)
 ITEST_SRC := $(wildcard tests/integration/*.c)
+DTEST_SRC := $(wildcard tests/daemon/*.c)
 BENCH_SRC := $(wildcard tools/bench*.c)
 
-all: $(OUT)/nomoat $(if $(wildcard user/daemon/main.c),$(OUT)/nomoatd) $(OUT)/nomoat-testnet $(OUT)/tests/integration $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
+all: $(OUT)/nomoat $(if $(wildcard user/daemon/main.c),$(OUT)/nomoatd) $(OUT)/nomoat-testnet $(OUT)/tests/integration $(if $(DTEST_SRC),$(OUT)/tests/daemon-integration) $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -123,6 +124,10 @@ $(OUT)/nomoat-bench: $(BENCH_SRC) $(wildcard tools/*.h) $(OUT)/libnomoat.a | $(O
 $(OUT)/tests/integration: $(ITEST_SRC) $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) $(ITEST_SRC) $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
+
+$(OUT)/tests/daemon-integration: $(DTEST_SRC) $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) $(DTEST_SRC) $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
 
 $(OUT)/nomoat-testnet: tools/testnet.c $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)
 	$(call msg,LINK,$@)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test nomoat has: the unit test binaries (plain and sanitizer
 # builds; cmocka prints its own results, each binary counts as one suite by
-# its exit code), then the integration tests (one count per case).
+# its exit code), then the integration tests and the daemon integration
+# tests (one count per case).
 #
 #   tests/run.sh [BUILD_DIR]        (default: build)
 #
@@ -81,6 +82,41 @@ else
 	else
 		failed=$((failed + 1))
 		failed_names+=("integration (exit $rc, no summary line)")
+	fi
+fi
+
+# Daemon integration: nomoatd end to end (its own namespaces, cgroups, pin
+# dir and temp files); counts its own cases like the integration tests.
+dtest="$out/tests/daemon-integration"
+echo "=== daemon integration: $dtest"
+if [[ ! -x $dtest ]]; then
+	echo "tests/run.sh: $dtest is missing (make $dtest)" >&2
+	failed=$((failed + 1))
+	failed_names+=("daemon integration (not built)")
+else
+	log=$(mktemp)
+	# SIGTERM first (the harness stops nomoatd and cleans up its
+	# namespaces, cgroups and pins on it), SIGKILL 20 s later.
+	timeout -k 20 600 "$dtest" "$out/nomoat" "$out/nomoatd" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	rm -f "$log"
+	if [[ -n $summary ]]; then
+		ip=${summary%% passed*}
+		if_=${summary#*, }
+		if_=${if_%% failed}
+		passed=$((passed + ip))
+		failed=$((failed + if_))
+		if ((if_ > 0)); then
+			failed_names+=("daemon integration: $if_ case(s)")
+		fi
+		if ((rc != 0 && if_ == 0)); then
+			failed=$((failed + 1))
+			failed_names+=("daemon integration (exit $rc with no failed case)")
+		fi
+	else
+		failed=$((failed + 1))
+		failed_names+=("daemon integration (exit $rc, no summary line)")
 	fi
 fi
 

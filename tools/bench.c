@@ -8,7 +8,11 @@
  *     same cycle from an unattached cgroup (the floor) and against nftables
  *     holding the same prefixes in an interval set (its own netns), measured
  *     in alternating rounds;
- *  3. the event rate a ring-buffer consumer sustains, and the drops.
+ *  3. the event rate a ring-buffer consumer sustains, and the drops;
+ *  4. reload time of a live, bound policy of N prefixes (bench_reload.c);
+ *  5. the longest connect stall during a reload of the largest (ditto);
+ *  6. events per second nomoatd delivers to its JSON clients, and drops,
+ *     on a pin dir of its own (bench_daemon.c).
  *
  * Everything lives in a private pin dir, cgroups under <cgroup2>/
  * nomoat-bench-<pid> and netns nmbench-<pid>-{nm,nft}; all of it is removed
@@ -36,6 +40,11 @@
 #define NFT_LOAD_TIME_MS 120000
 
 enum bench_mode { BM_FLOOR, BM_NOMOAT, BM_NFT, BM__MAX };
+
+/* The parts, in the order they run (-P picks some). */
+enum bench_part { BP_TABLES, BP_EVENTS, BP_RELOAD, BP_STALL, BP_DAEMON, BP__MAX };
+
+static const char *const part_names[BP__MAX] = { "tables", "events", "reload", "stall", "daemon" };
 
 /* Where client and server run: one CPU (the loopback handshake then needs
  * no cross-CPU wake-up, the steadiest figure in a VM), one each, or free. */
@@ -66,6 +75,8 @@ struct bench {
 	uint64_t seed;
 	bool quick;
 	int pin; /* enum pin_mode */
+	bool part[BP__MAX];
+	int cpu_cl, cpu_srv; /* of the cycle clients and the servers; -1: free */
 	/* made here: tear-down removes exactly what the flags say */
 	char pin_dir[PATH_MAX];
 	char cg_base[PATH_MAX], cg_nm[PATH_MAX], cg_app[PATH_MAX], cg_floor[PATH_MAX], cg_srv[PATH_MAX];
@@ -82,6 +93,9 @@ struct bench {
 	size_t nrows;
 	struct bench_evres ev[4];
 	int nev;
+	struct bench_env env;
+	struct bench_reload reload;
+	struct bench_daemon dmn;
 };
 
 /* ---- set-up and tear-down ---------------------------------------------- */
@@ -196,6 +210,8 @@ static int setup_workers(struct bench *b)
 		cpu_srv = 0;
 		cpu_cl = 1;
 	}
+	b->cpu_cl = cpu_cl;
+	b->cpu_srv = cpu_srv;
 	err = bench_server_start(&b->srv_nm, b->cg_srv, b->ns_nm, cpu_srv);
 	if (!err)
 		err = bench_server_start(&b->srv_nft, b->cg_srv, b->ns_nft, cpu_srv);
@@ -230,6 +246,9 @@ static void teardown(struct bench *b)
 
 	for (int i = 0; i < BM__MAX; i++)
 		bench_client_free(&b->cl[i]);
+	bench_reload_free(&b->reload);
+	/* The daemon and its pin dir first: its links sit on our cgroups. */
+	bench_daemon_cleanup(&b->dmn);
 	bench_children_kill(); /* the servers, and anything left */
 	if (b->maps_open)
 		nm_maps_close(&b->maps);
@@ -538,6 +557,37 @@ static int run_events(struct bench *b)
 	return err;
 }
 
+/* ---- reload, stalls, the daemon ---------------------------------------- */
+
+static void fill_env(struct bench *b)
+{
+	b->env = (struct bench_env){
+		.maps = &b->maps, .pin_dir = b->pin_dir, .cg_base = b->cg_base, .cg_app = b->cg_app,
+		.app_cgid = b->app_cgid, .ns = b->ns_nm, .srv = b->srv_nm.addr, .cpu_cl = b->cpu_cl,
+		.cpu_srv = b->cpu_srv, .quick = b->quick, .deadline = b->deadline, .rng = &b->rng,
+	};
+}
+
+static int run_more(struct bench *b)
+{
+	int err = 0;
+
+	fill_env(b);
+	if (b->part[BP_RELOAD] || b->part[BP_STALL]) {
+		if (out_of_time(b))
+			return bench_stop ? -EINTR : -ETIME;
+		if (!b->part[BP_RELOAD])
+			fprintf(stderr, "  (the stall part reloads a policy too: reload times are shown)\n");
+		err = bench_reload_run(&b->env, &b->reload, b->part[BP_STALL]);
+	}
+	if (!err && b->part[BP_DAEMON]) {
+		if (out_of_time(b))
+			return bench_stop ? -EINTR : -ETIME;
+		err = bench_daemon_run(&b->env, &b->dmn);
+	}
+	return err;
+}
+
 /* ---- output ------------------------------------------------------------ */
 
 static void cpu_model(char *buf, size_t len)
@@ -705,9 +755,13 @@ static void print_results(const struct bench *b)
 	}
 	if (b->nev)
 		print_events(b);
+	bench_reload_print(&b->reload);
+	bench_daemon_print(&b->dmn);
 	printf("\n");
 	for (size_t i = 0; i < b->nrows; i++)
 		print_summary(b, &b->rows[i]);
+	bench_reload_summary(&b->reload);
+	bench_daemon_summary(&b->dmn);
 }
 
 /* ---- main -------------------------------------------------------------- */
@@ -715,6 +769,7 @@ static void print_results(const struct bench *b)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: nomoat-bench [-r ROUNDS] [-c CYCLES] [-w WARMUP] [-e EVENT_MS] [-s SEED] [-q] [-p PIN]\n"
+		   "                    [-P PARTS]\n"
 		   "  -r  alternating rounds per prefix count (default 7, at most %d)\n"
 		   "  -c  timed cycles per mode and round (default 3000)\n"
 		   "  -w  untimed cycles before each round (default 200)\n"
@@ -722,7 +777,11 @@ static void usage(FILE *f)
 		   "  -s  random seed (default 1)\n"
 		   "  -q  quick: skip the 1M-prefix row\n"
 		   "  -p  same: client and server on CPU 0 (default); split: server CPU 0,\n"
-		   "      client CPU 1; none: no pinning\n",
+		   "      client CPU 1; none: no pinning\n"
+		   "  -P  the parts to run, comma-separated (default all): tables (load\n"
+		   "      time, cycle costs), events (ring-buffer rate), reload (replace\n"
+		   "      time), stall (connects during a reload), daemon (nomoatd events\n"
+		   "      to JSON clients)\n",
 		MAX_ROUNDS);
 }
 
@@ -739,12 +798,35 @@ static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigne
 	return 0;
 }
 
+static int parse_parts(struct bench *b, const char *arg)
+{
+	char buf[128], *save = NULL;
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", arg) >= sizeof(buf)) {
+		bench_err("-P '%s': too long", arg);
+		return -EINVAL;
+	}
+	memset(b->part, 0, sizeof(b->part));
+	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		int p;
+
+		for (p = 0; p < BP__MAX && strcmp(w, part_names[p]); p++)
+			;
+		if (p == BP__MAX) {
+			bench_err("-P '%s': expected tables, events, reload, stall or daemon", w);
+			return -EINVAL;
+		}
+		b->part[p] = true;
+	}
+	return 0;
+}
+
 static int parse_opts(struct bench *b, int argc, char **argv)
 {
 	unsigned long v;
 	int c;
 
-	while ((c = getopt(argc, argv, "r:c:w:e:s:qp:h")) != -1) {
+	while ((c = getopt(argc, argv, "r:c:w:e:s:qp:P:h")) != -1) {
 		switch (c) {
 		case 'r':
 			if (parse_uint(optarg, 1, MAX_ROUNDS, &v))
@@ -784,6 +866,10 @@ static int parse_opts(struct bench *b, int argc, char **argv)
 			}
 			b->pin = v;
 			break;
+		case 'P':
+			if (parse_parts(b, optarg))
+				return -EINVAL;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -801,6 +887,7 @@ static int parse_opts(struct bench *b, int argc, char **argv)
 
 static struct bench bench = {
 	.rounds = 7, .cycles = 3000, .warmup = 200, .event_ms = 3000, .seed = 1, .pin = PIN_SAME,
+	.part = { true, true, true, true, true }, .cpu_cl = -1, .cpu_srv = -1,
 };
 
 int main(int argc, char **argv)
@@ -810,6 +897,9 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < BM__MAX; i++)
 		b->cl[i].cmd_fd = b->cl[i].reply_fd = -1;
+	b->reload.cl.cmd_fd = b->reload.cl.reply_fd = -1;
+	b->dmn.cl.cmd_fd = b->dmn.cl.reply_fd = -1;
+	b->dmn.exit_status = -1;
 	if (parse_opts(b, argc, argv))
 		return 2;
 	if (geteuid()) {
@@ -820,15 +910,18 @@ int main(int argc, char **argv)
 	b->rng.s = b->seed;
 	b->t_start = bench_now_ns();
 	b->deadline = b->t_start + BUDGET_S * 1000000000ull;
-	plan_rows(b);
+	if (b->part[BP_TABLES])
+		plan_rows(b);
 	print_header(b);
 
 	fprintf(stderr, "nomoat-bench: setting up\n");
 	err = setup(b);
 	if (!err)
 		err = run_rows(b);
-	if (!err)
+	if (!err && b->part[BP_EVENTS])
 		err = run_events(b);
+	if (!err)
+		err = run_more(b);
 	teardown(b);
 
 	print_results(b);

@@ -6,6 +6,8 @@
  *   bench_rules.c   random prefixes, rule sets, the nftables ruleset file
  *   bench_conn.c    the loopback server and the client workers
  *   bench_events.c  the event-rate test and per-CPU counters
+ *   bench_reload.c  reload time of a live policy, connect stalls during one
+ *   bench_daemon.c  nomoatd: events per second to JSON clients, drops
  *   bench.c         set-up, the measurements, the tables, tear-down
  *
  * Everything the benchmark makes (pin dir, cgroups, netns, files, children)
@@ -15,6 +17,7 @@
 #ifndef NM_BENCH_H
 #define NM_BENCH_H
 
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,6 +67,19 @@ int bench_run(int timeout_ms, bool quiet, const char *arg0, ...) __attribute__((
 int bench_netns_add(const char *name);
 int bench_netns_del(const char *name);
 
+/* Fork a tracked child that dies with the benchmark and execs argv[0] (a
+ * path) with stdin from /dev/null and stdout+stderr appended to out.
+ * Returns the pid or -errno. */
+pid_t bench_exec(const char *const *argv, const char *out);
+
+/* Reap pid if it has ended (and stop tracking it): 1 with *status, 0 while
+ * it runs, -errno. */
+int bench_reap(pid_t pid, int *status);
+
+/* 0 while there is time before deadline (CLOCK_MONOTONIC ns) and no signal
+ * came; else -EINTR or -ETIME (reported). */
+int bench_time_left(uint64_t deadline);
+
 /* ---- bench_rules.c ----------------------------------------------------- */
 
 struct bench_rng {
@@ -94,6 +110,9 @@ enum bench_cmd_kind {
 	BC_HAMMER_TCP, /* the same cycle as fast as possible, no samples */
 	BC_HAMMER_UDP, /* connect() of one UDP socket, again and again */
 	BC_QUIT,
+	BC_WINDOW,     /* timed cycles from sample 0 until the stop flag, the
+			* time bound or a full buffer; not an error to end */
+	BC_PACE_UDP,   /* UDP connect()s at count per second, in 1 ms steps */
 };
 
 struct bench_cmd {
@@ -109,6 +128,9 @@ struct bench_reply {
 	uint32_t stage;      /* enum bench_stage of that call */
 	uint64_t done;       /* cycles (or connects) completed */
 	uint64_t elapsed_ns; /* of the timed part */
+	uint64_t start_ns;   /* BC_WINDOW: CLOCK_MONOTONIC at the start of
+			      * sample 0 (cycles are back to back: sample i
+			      * ends at start_ns + the sum of samples 0..i) */
 };
 
 enum bench_stage {
@@ -132,6 +154,7 @@ struct bench_client {
 	int cmd_fd, reply_fd;  /* the parent's ends */
 	uint32_t *samples;     /* ns per cycle, shared with the child */
 	size_t cap;
+	uint32_t *stop;        /* shared: non-zero ends a BC_WINDOW */
 };
 
 /* Start a client worker in cgroup and netns that talks to dst; cap is the
@@ -170,5 +193,125 @@ struct bench_evres {
  * connect is one event. */
 int bench_event_rate(const struct nm_maps *m, struct bench_client *c, uint32_t kind, uint32_t ms,
 		     __u32 policy_id, struct bench_evres *out);
+
+/* ---- shared by the parts after the tables ----------------------------- */
+
+/* What bench.c set up, for bench_reload.c and bench_daemon.c. */
+struct bench_env {
+	const struct nm_maps *maps; /* the bench's own pin dir */
+	const char *pin_dir;
+	const char *cg_base;        /* <cgroup2>/nomoat-bench-<pid> */
+	const char *cg_app;         /* bound, under the attach point */
+	__u64 app_cgid;
+	const char *ns;             /* netns of the loopback server */
+	struct sockaddr_in srv;     /* the server there */
+	int cpu_cl, cpu_srv;        /* as for the cycle clients; -1: free */
+	bool quick;
+	uint64_t deadline;          /* no new measurement after this */
+	struct bench_rng *rng;
+};
+
+/* Percentile q (0..1) of the sorted v[0..n) (nearest rank). */
+uint32_t bench_pct(const uint32_t *sorted, size_t n, double q);
+int bench_cmp_u32(const void *a, const void *b);
+
+/* ---- bench_reload.c ---------------------------------------------------- */
+
+#define BENCH_RELOAD_SIZES 3
+#define BENCH_RELOAD_REPS  8
+
+struct bench_reload_row {
+	size_t n;              /* IPv4 prefixes, old and new set alike */
+	unsigned reps, done;   /* replaces planned and made */
+	double create_ms;      /* nm_policy_create of the first set */
+	double stage_ms[BENCH_RELOAD_REPS], commit_ms[BENCH_RELOAD_REPS], finish_ms[BENCH_RELOAD_REPS];
+	unsigned live;         /* replaces whose new record and rules were seen
+				* live right after commit */
+};
+
+enum { BW_BASE, BW_RELOAD, BW_AFTER, BW__MAX };
+
+struct bench_stall_win {
+	double secs;
+	size_t cycles;         /* cycles overlapping the window */
+	double med_us, p999_us, max_us;
+	size_t over_1ms;
+	double max_at_ms;      /* end of the longest cycle, from reload start */
+};
+
+struct bench_stall_row {
+	size_t n;
+	int cpu;               /* where the reload ran; -1: not pinned */
+	const char *where;     /* "client's CPU", "other CPU", "any CPU" */
+	double stage_ms, commit_ms, finish_ms;
+	struct bench_stall_win w[BW__MAX];
+	bool measured, partial;
+};
+
+struct bench_reload {
+	struct bench_reload_row rows[BENCH_RELOAD_SIZES];
+	size_t nrows;
+	struct bench_stall_row stall[2];
+	size_t nstall;
+	struct bench_client cl; /* the stall client (tear-down frees it) */
+};
+
+/* Reload times for 1k, 100k and 1M prefixes (1M not with quick), then,
+ * when stall, the connect stalls during a reload of the largest.  The
+ * policy it makes is deleted again; on failure the figures so far stay. */
+int bench_reload_run(const struct bench_env *e, struct bench_reload *r, bool stall);
+void bench_reload_print(const struct bench_reload *r);
+void bench_reload_summary(const struct bench_reload *r);
+void bench_reload_free(struct bench_reload *r);
+
+/* ---- bench_daemon.c ---------------------------------------------------- */
+
+#define BENCH_DMN_CLIENTS 4
+#define BENCH_DMN_RUNS    8
+
+struct bench_dmn_run {
+	unsigned clients;
+	bool paced;
+	uint32_t rate;                 /* paced: connects/s asked for */
+	uint64_t connects;
+	double client_secs;
+	uint64_t dec[BENCH_DMN_CLIENTS];   /* decision lines received */
+	double dec_s[BENCH_DMN_CLIENTS];   /* from the start to the last one */
+	uint64_t drop_lines;           /* "drops" lines, all clients */
+	uint64_t dropped_ring;         /* their counts: "ring buffer full" */
+	uint64_t dropped_slow;         /* and "client too slow" */
+	uint64_t other_lines;
+	uint64_t kernel_drops;         /* nm_gstats events_dropped delta */
+	uint64_t client_drops;         /* nomoat_event_client_drops_total delta */
+	uint64_t events_out;           /* nomoat_events_total delta */
+	uint64_t log_lines;            /* lines added to the events-log file */
+	bool metrics_ok;
+};
+
+struct bench_daemon {
+	/* made here: bench_daemon_cleanup removes what the flags say */
+	char dir[PATH_MAX];
+	char pin_dir[PATH_MAX];
+	char cg[PATH_MAX], cg_app[PATH_MAX];
+	bool dir_made, pin_ours, cg_made, maps_open;
+	pid_t pid;
+	struct nm_maps maps;
+	struct bench_client cl;
+	/* results */
+	char bin[PATH_MAX];
+	const char *skipped;          /* why the part did not run */
+	double ready_ms;              /* start until the pid file appeared */
+	int exit_status;              /* of the SIGTERM stop; -1: not stopped */
+	struct bench_dmn_run runs[BENCH_DMN_RUNS];
+	int nruns;
+};
+
+/* Start build/nomoatd on its own pin dir and config, count the events its
+ * JSON clients receive (1, then 4 clients), stop it, unload its pin dir. */
+int bench_daemon_run(const struct bench_env *e, struct bench_daemon *d);
+void bench_daemon_print(const struct bench_daemon *d);
+void bench_daemon_summary(const struct bench_daemon *d);
+/* Stop the daemon, unload its pin dir, remove its files (idempotent). */
+void bench_daemon_cleanup(struct bench_daemon *d);
 
 #endif

@@ -20,11 +20,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SERVER_LIFE_S    3600       /* a server never outlives this */
 #define SERVER_MAX_CONNS (1u << 30)
 #define CLIENT_MAX_CMDS  100000
+#define PACE_STEP_NS     1000000ull /* BC_PACE_UDP: one batch a millisecond */
 
 const char *bench_stage_name(uint32_t stage)
 {
@@ -170,6 +172,7 @@ struct client_arg {
 	struct sockaddr_in dst;
 	uint32_t *samples;
 	size_t cap;
+	uint32_t *stop;
 };
 
 /* One connect+accept+close cycle; 0 or -errno with *stage. */
@@ -233,6 +236,47 @@ static void do_cycles(const struct client_arg *a, const struct bench_cmd *c, str
 	r->elapsed_ns = bench_now_ns() - start;
 }
 
+static bool stopped(const struct client_arg *a)
+{
+	return __atomic_load_n(a->stop, __ATOMIC_RELAXED) != 0;
+}
+
+/* Cycles back to back, each one's time kept from sample 0 on, until the
+ * parent raises the stop flag (or the time bound, or the buffer is full:
+ * the parent sees that from done and the times). */
+static void do_window(const struct client_arg *a, const struct bench_cmd *c, struct bench_reply *r)
+{
+	uint64_t t0, t1, end;
+
+	for (uint32_t i = 0; i < c->warmup && !stopped(a); i++) {
+		int err = tcp_cycle(&a->dst, &r->stage);
+
+		if (err) {
+			r->err = err;
+			return;
+		}
+	}
+	t0 = r->start_ns = bench_now_ns();
+	end = t0 + c->time_ms * 1000000ull;
+	for (size_t i = 0; i < a->cap && !stopped(a); i++) {
+		int err = tcp_cycle(&a->dst, &r->stage);
+		uint64_t d;
+
+		t1 = bench_now_ns();
+		if (err) {
+			r->err = err;
+			break;
+		}
+		d = t1 - t0;
+		a->samples[i] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+		r->done++;
+		t0 = t1;
+		if (t1 > end)
+			break;
+	}
+	r->elapsed_ns = t0 - r->start_ns;
+}
+
 static void do_hammer_tcp(const struct client_arg *a, const struct bench_cmd *c, struct bench_reply *r)
 {
 	uint64_t start = bench_now_ns(), end = start + c->time_ms * 1000000ull, now = start;
@@ -276,6 +320,42 @@ static void do_hammer_udp(const struct client_arg *a, const struct bench_cmd *c,
 	close(fd);
 }
 
+/* UDP connect()s at c->count per second: every millisecond, as many as
+ * the schedule asks for by then, then sleep to the next step. */
+static void do_pace_udp(const struct client_arg *a, const struct bench_cmd *c, struct bench_reply *r)
+{
+	uint64_t start = bench_now_ns(), end = start + c->time_ms * 1000000ull, now = start;
+	uint64_t steps = c->time_ms + 1000ull; /* bound: one step a ms, and some */
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		r->err = -errno;
+		r->stage = BS_SOCKET;
+		return;
+	}
+	r->start_ns = start;
+	for (uint64_t k = 1; k <= steps && now < end; k++) {
+		uint64_t want = (uint64_t)c->count * k / 1000, due = start + k * PACE_STEP_NS;
+		struct timespec ts = { (time_t)(due / 1000000000ull), (long)(due % 1000000000ull) };
+
+		while (r->done < want) {
+			if (connect(fd, (const struct sockaddr *)&a->dst, sizeof(a->dst))) {
+				r->err = -errno;
+				r->stage = BS_CONNECT;
+				goto out;
+			}
+			r->done++;
+		}
+		now = bench_now_ns();
+		if (now < due && now < end)
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		now = bench_now_ns();
+	}
+out:
+	r->elapsed_ns = bench_now_ns() - start;
+	close(fd);
+}
+
 static int client_main(void *p)
 {
 	struct client_arg *a = p;
@@ -298,6 +378,12 @@ static int client_main(void *p)
 		case BC_HAMMER_UDP:
 			do_hammer_udp(a, &c, &r);
 			break;
+		case BC_WINDOW:
+			do_window(a, &c, &r);
+			break;
+		case BC_PACE_UDP:
+			do_pace_udp(a, &c, &r);
+			break;
 		case BC_QUIT:
 			return 0;
 		default:
@@ -310,6 +396,12 @@ static int client_main(void *p)
 	return 0;
 }
 
+/* The shared mapping: cap samples, then the stop flag. */
+static size_t map_len(size_t cap)
+{
+	return (cap + 1) * sizeof(uint32_t);
+}
+
 int bench_client_start(struct bench_client *c, const char *name, const char *cgroup, const char *netns,
 		       int cpu, const struct sockaddr_in *dst, size_t cap)
 {
@@ -319,14 +411,14 @@ int bench_client_start(struct bench_client *c, const char *name, const char *cgr
 	memset(c, 0, sizeof(*c));
 	c->name = name;
 	c->cmd_fd = c->reply_fd = -1;
-	c->samples = mmap(NULL, (cap ? cap : 1) * sizeof(uint32_t), PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	c->samples = mmap(NULL, map_len(cap), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (c->samples == MAP_FAILED) {
 		c->samples = NULL;
 		err = -errno;
 		goto fail;
 	}
 	c->cap = cap;
+	c->stop = c->samples + cap;
 	if (pipe2(cmd, O_CLOEXEC)) {
 		err = -errno;
 		goto fail;
@@ -342,6 +434,7 @@ int bench_client_start(struct bench_client *c, const char *name, const char *cgr
 	a.other[0] = cmd[1];
 	a.other[1] = rep[0];
 	a.samples = c->samples;
+	a.stop = c->stop;
 	c->pid = bench_spawn(cgroup, netns, cpu, client_main, &a);
 	close(cmd[0]);
 	close(rep[1]);
@@ -430,8 +523,9 @@ void bench_client_free(struct bench_client *c)
 	if (c->reply_fd >= 0)
 		close(c->reply_fd);
 	if (c->samples)
-		munmap(c->samples, (c->cap ? c->cap : 1) * sizeof(uint32_t));
+		munmap(c->samples, map_len(c->cap));
 	c->pid = 0;
 	c->cmd_fd = c->reply_fd = -1;
 	c->samples = NULL;
+	c->stop = NULL;
 }

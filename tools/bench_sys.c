@@ -271,3 +271,55 @@ int bench_netns_del(const char *name)
 {
 	return bench_run(10000, true, "ip", "netns", "del", name, NULL);
 }
+
+/* ---- the daemon and other programs ------------------------------------- */
+
+pid_t bench_exec(const char *const *argv, const char *out)
+{
+	pid_t parent = getpid(), pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd, null;
+
+		child_setup(parent);
+		fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	child_track(pid);
+	return pid;
+}
+
+int bench_reap(pid_t pid, int *status)
+{
+	int st = 0, r = try_reap(pid, &st);
+
+	if (r == 1) {
+		child_untrack(pid);
+		if (status)
+			*status = st;
+	}
+	return r;
+}
+
+int bench_time_left(uint64_t deadline)
+{
+	if (bench_stop)
+		return -EINTR;
+	if (bench_now_ns() > deadline) {
+		bench_err("time budget used up: stopping");
+		return -ETIME;
+	}
+	return 0;
+}

@@ -77,7 +77,6 @@ static const struct cli_case cases[] = {
 	{ "check 1.2.3.4:80 443 --policy p", 2, "twice" },
 	{ "check 1.2.3.4 --policy p --proto icmp", 2, "'icmp'" },
 	{ "run --policy p", 2, "command" },
-	{ "run -- true", 2, "--policy" },
 	{ "events --count -1", 2, "'-1'" },
 	{ "events --timeout 1.5", 2, "'1.5'" },
 	{ "events --count 99999999999999999999", 2, NULL },
@@ -85,6 +84,8 @@ static const struct cli_case cases[] = {
 	{ "load extra", 2, "'extra'" },
 	/* Valid syntax: gets as far as the (missing) pins. */
 	{ "policy list", 1, "is nomoat loaded" },
+	{ "rule list --policy p", 1, "is nomoat loaded" },
+	{ "deny list --policy p", 1, "is nomoat loaded" },
 	{ "deny add 10.0.0.0/8 --policy p", 1, "is nomoat loaded" },
 	{ "check ::ffff:1.2.3.4 80 --policy p", 1, "is nomoat loaded" },
 	{ "--help", 0, NULL },

@@ -879,6 +879,58 @@ static void test_line_too_long(void **state)
 	free(t);
 }
 
+/* Counted limits: policies, attach points, binds (and the arrays grow). */
+static void test_count_limits(void **state)
+{
+	size_t cap = 64 * (NM_CFG_MAX_BINDS + 2);
+	char *t = malloc(cap), want[64], msg[64];
+	size_t o = 0;
+	struct run r;
+	int i;
+
+	(void)state;
+	assert_non_null(t);
+	for (i = 0; i < NM_MAX_POLICIES - 1; i++)
+		o += (size_t)snprintf(t + o, cap - o, "policy p%d {\nhostname h%d.com\n}\n", i, i);
+	run_parse(t, &r);
+	expect_ok(&r, "255 policies");
+	assert_int_equal(r.cfg.npolicies, NM_MAX_POLICIES - 1);
+	assert_string_equal(r.cfg.policies[254].p.name, "p254");
+	assert_string_equal(r.cfg.policies[254].hosts[0].name, "h254.com");
+	run_free(&r);
+	o += (size_t)snprintf(t + o, cap - o, "policy one-more {\n}\n");
+	snprintf(want, sizeof(want), "t.conf:%d: ", 3 * (NM_MAX_POLICIES - 1) + 1);
+	expect_one_error(t, want, "too many policies (at most 255)");
+
+	o = 0;
+	for (i = 0; i <= NM_CFG_MAX_ATTACHES; i++)
+		o += (size_t)snprintf(t + o, cap - o, "attach /a%d\n", i);
+	snprintf(want, sizeof(want), "t.conf:%d: ", NM_CFG_MAX_ATTACHES + 1);
+	snprintf(msg, sizeof(msg), "attach: too many attach points (at most %d)", NM_CFG_MAX_ATTACHES);
+	expect_one_error(t, want, msg);
+
+	o = (size_t)snprintf(t, cap, "policy p {\n");
+	for (i = 0; i < 100; i++)
+		o += (size_t)snprintf(t + o, cap - o, "hostname h%d.com:%d\n", i, i + 1);
+	o += (size_t)snprintf(t + o, cap - o, "}\n");
+	for (i = 0; i <= NM_CFG_MAX_BINDS; i++)
+		o += (size_t)snprintf(t + o, cap - o, "bind /b%d p\n", i);
+	snprintf(want, sizeof(want), "t.conf:%d: ", 102 + NM_CFG_MAX_BINDS + 1);
+	snprintf(msg, sizeof(msg), "bind: too many binds (at most %d)", NM_CFG_MAX_BINDS);
+	expect_one_error(t, want, msg);
+	snprintf(msg, sizeof(msg), "bind /b%d p\n", NM_CFG_MAX_BINDS);
+	t[o - strlen(msg)] = 0;
+	run_parse(t, &r);
+	expect_ok(&r, "the most binds");
+	assert_int_equal(r.cfg.nbinds, NM_CFG_MAX_BINDS);
+	snprintf(msg, sizeof(msg), "/b%d", NM_CFG_MAX_BINDS - 1);
+	assert_string_equal(r.cfg.binds[NM_CFG_MAX_BINDS - 1].pattern, msg);
+	assert_int_equal(r.cfg.policies[0].nhosts, 100);
+	assert_int_equal(r.cfg.policies[0].hosts[99].port, 100);
+	run_free(&r);
+	free(t);
+}
+
 /* Several errors in one block and around it: all are reported, and a
  * nested block or bad header does not hide the lines after it. */
 static void test_error_recovery(void **state)
@@ -1184,6 +1236,7 @@ int main(void)
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_error_table),
 		cmocka_unit_test(test_line_too_long),
+		cmocka_unit_test(test_count_limits),
 		cmocka_unit_test(test_error_recovery),
 		cmocka_unit_test(test_hostnames),
 		cmocka_unit_test(test_bind_match),

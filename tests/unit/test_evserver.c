@@ -562,6 +562,7 @@ static void test_evs_peer_not_root(void **state)
 	if (geteuid() != 0)
 		skip();
 	fx_open(f);
+	assert_int_equal(chmod(f->dir, 0711), 0);
 	assert_int_equal(chmod(f->path, 0666), 0);
 	pid = fork();
 	assert_true(pid >= 0);

@@ -88,6 +88,12 @@ int nm_cmd_oci_hook(struct nm_cli *c, int argc, char **argv)
 	free(buf);
 	if (ret)
 		return nm_fail(NM_E_INPUT, ret, "oci-hook: %s", err);
+	if (!strcmp(st.status, "stopped")) {
+		/* a poststop hook: the cgroup is gone, its binding is pruned */
+		if (!c->json)
+			printf("container %s: stopped, nothing to do\n", st.id);
+		return 0;
+	}
 	if (!st.policy[0]) {
 		if (!c->json)
 			printf("container %s: no nomoat.policy annotation, nothing to bind\n", st.id);
@@ -97,6 +103,10 @@ int nm_cmd_oci_hook(struct nm_cli *c, int argc, char **argv)
 	if (ret)
 		return nm_fail(NM_E_RUNTIME, ret, "oci-hook: container %s (pid %d): cannot read its cgroup: %s", st.id,
 			       st.pid, strerror(-ret));
+	if (!rel[0])
+		return nm_fail(NM_E_RUNTIME, -EINVAL,
+			       "oci-hook: container %s (pid %d) is in the root cgroup: refusing to bind it", st.id,
+			       st.pid);
 	ret = nm_cgroup_resolve(rel, abs, sizeof(abs));
 	if (!ret)
 		ret = nm_cgroup_id(abs, &cgid);

@@ -113,7 +113,7 @@ int nm_cmd_rules(struct nm_cli *c, const char *object, int argc, char **argv)
 			snprintf(rbuf, sizeof(rbuf), "%s", reason);
 			e.reason = rbuf;
 		}
-	} else {
+	} else if (strcmp(verb, "list")) {
 		/* import, replace: the whole file is checked before anything */
 		ret = nm_ruleset_parse_file(pos[0], &rs);
 		if (ret)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* run --policy NAME [--cgroup-parent PATH] -- CMD [ARGS...] */
+/* run [--policy NAME] [--cgroup-parent PATH] -- CMD [ARGS...] */
 #include "cli.h"
 #include "cgroup.h"
 #include "err.h"
@@ -65,8 +65,6 @@ int nm_cmd_run(struct nm_cli *c, int argc, char **argv)
 	ret = nm_opts_parse(argc, argv, opts, NULL, 0, &n, &cmd, &ncmd);
 	if (ret)
 		return ret;
-	if (!policy)
-		return nm_usage("run needs --policy NAME");
 	if (!cmd || ncmd < 1)
 		return nm_usage("run needs a command after '--' (nomoat run --policy P -- CMD ARGS...)");
 	if (parent) {
@@ -79,8 +77,9 @@ int nm_cmd_run(struct nm_cli *c, int argc, char **argv)
 	ret = nm_cli_maps(c, &m);
 	if (ret)
 		return ret;
-	ret = nm_policy_lookup(&m, policy, &id, NULL);
-	if (ret)
+	/* Without --policy the new cgroup is not bound: its nearest bound
+	 * ancestor's policy applies (or, with none, it fails closed). */
+	if (policy && (ret = nm_policy_lookup(&m, policy, &id, NULL)))
 		goto out;
 	nm_attach_foreach(c->pin_dir, parent_cb, &pc);
 	if (!parent) {
@@ -103,7 +102,7 @@ int nm_cmd_run(struct nm_cli *c, int argc, char **argv)
 		goto out;
 	}
 	ret = nm_cgroup_id(cg, &cgid);
-	if (!ret)
+	if (!ret && policy)
 		ret = nm_bind(&m, cgid, id);
 	if (ret) {
 		nm_cgroup_destroy(cg);
@@ -152,7 +151,8 @@ int nm_cmd_run(struct nm_cli *c, int argc, char **argv)
 	}
 	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 cleanup:
-	nm_unbind(&m, cgid);
+	if (policy)
+		nm_unbind(&m, cgid);
 	nm_cgroup_destroy(cg);
 out:
 	nm_maps_close(&m);

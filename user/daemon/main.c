@@ -57,7 +57,7 @@ struct daemon {
 	struct nm_mhttp mh;
 	struct nm_rl rl;
 	struct nm_watch w;
-	bool evs_on, mh_on, rl_on, w_on;
+	bool evs_on, mh_on, rl_on, w_on, watch_warned;
 	FILE *log;
 	struct nm_event_fmt fmt;
 	__u64 rb_drops_seen, events_out, events_limited;
@@ -325,6 +325,8 @@ static void watch_setup(struct daemon *d)
 			*slash = 0;
 		}
 	}
+	/* Cgroups made between the apply's walk and the watches. */
+	nm_watch_scan(&d->w, watch_cb, d);
 	nm_err_clear();
 }
 
@@ -430,9 +432,16 @@ static int loop(struct daemon *d)
 				if (read(d->tickfd, &exp, sizeof(exp)) > 0)
 					tick(d);
 				break;
-			case TAG_WATCH:
-				nm_watch_read(&d->w, watch_cb, d);
+			case TAG_WATCH: {
+				int r = nm_watch_read(&d->w, watch_cb, d);
+
+				if (r < 0 && !d->watch_warned) {
+					say("warning: watching cgroups: %s (new cgroups may wait for a reload)",
+					    strerror(-r));
+					d->watch_warned = true;
+				}
 				break;
+			}
 			case TAG_EVS:
 				nm_evs_handle(&d->evs, fd, ev[i].events);
 				break;

@@ -2,14 +2,25 @@
 /*
  * cgroup appearance/disappearance with inotify (see watch.h).
  *
- * The table maps a watch descriptor to the directory it watches: the path,
- * the inode (to tell a directory from a later one of the same name) and
- * its depth below its root.  ADDED is reported when a watch descriptor
- * first enters the table, REMOVED when it leaves (IN_DELETE_SELF or
- * IN_IGNORED of its own watch, a move away, or a rescan finding the path
- * gone or another inode there), so each incarnation is reported once.
- * inotify hands out watch descriptors cyclically: one is not reused while
- * the table could still hold it.
+ * The table maps a watch descriptor to the directory it watches (path,
+ * device and inode, depth below its root), with a second index by path.
+ * ADDED is reported when a directory's watch first enters the table,
+ * REMOVED when it leaves, so each directory incarnation is reported once.
+ *
+ * Events are hints; the file system decides.  A created name is opened
+ * and watched through its fd (an add_watch on a directory already watched
+ * returns the known descriptor: nothing new).  A deleted or moved-away
+ * name drops the entries at and below that path that no longer match the
+ * directory there (stat: gone, or another inode), so a late event about an
+ * older directory of the same name changes nothing.
+ *
+ * cgroupfs (kernfs) sends no IN_DELETE_SELF / IN_IGNORED on rmdir: the
+ * parent's IN_DELETE is what tells, and our inotify_rm_watch is what frees
+ * the watch (and the kernel's inode).  So a root's removal is seen through
+ * a "guard" watch on the root's parent, never reported itself, dropped
+ * when no root needs it.  IN_DELETE_SELF / IN_IGNORED are still honoured.
+ * inotify hands out watch descriptors cyclically, so a stale one is not
+ * handed out again while the table could hold it.
  */
 #include "watch.h"
 
@@ -18,6 +29,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +53,15 @@ enum mode {
 };
 
 struct nm_wentry {
-	struct nm_wentry *next;
+	struct nm_wentry *next;  /* wd chain */
+	struct nm_wentry *pnext; /* path chain */
 	int wd;
-	int depth;  /* below its root; 0 for a root */
+	int depth;   /* below its root; 0 for a root */
 	bool root;
+	bool guard;  /* a root's parent, watched for the root's removal only */
 	dev_t dev;
 	ino_t ino;
+	uint32_t hash; /* of the path */
 	size_t plen;
 	char path[];
 };
@@ -75,14 +90,28 @@ static bool vanished(int err)
 
 /* ---- the table ---------------------------------------------------------- */
 
-static size_t bucket(const struct nm_watch *w, int wd)
+static uint32_t path_hash(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}
+
+static size_t wd_slot(const struct nm_watch *w, int wd)
 {
 	return (size_t)(unsigned int)wd & (w->nbuckets - 1);
 }
 
+static size_t path_slot(const struct nm_watch *w, uint32_t h)
+{
+	return w->nbuckets + (h & (w->nbuckets - 1));
+}
+
 static struct nm_wentry *lookup(const struct nm_watch *w, int wd)
 {
-	struct nm_wentry *e = w->buckets[bucket(w, wd)];
+	struct nm_wentry *e = w->buckets[wd_slot(w, wd)];
 
 	/* chains are short: the table grows at one entry per bucket */
 	while (e && e->wd != wd)
@@ -90,38 +119,63 @@ static struct nm_wentry *lookup(const struct nm_watch *w, int wd)
 	return e;
 }
 
+static struct nm_wentry *lookup_path(const struct nm_watch *w, const char *p, size_t n)
+{
+	uint32_t h = path_hash(p, n);
+	struct nm_wentry *e = w->buckets[path_slot(w, h)];
+
+	while (e && !(e->hash == h && e->plen == n && !memcmp(e->path, p, n)))
+		e = e->pnext;
+	return e;
+}
+
+static void link_entry(struct nm_watch *w, struct nm_wentry *e)
+{
+	size_t s = wd_slot(w, e->wd), ps = path_slot(w, e->hash);
+
+	e->next = w->buckets[s];
+	w->buckets[s] = e;
+	e->pnext = w->buckets[ps];
+	w->buckets[ps] = e;
+}
+
+/* buckets[0, nb) index by wd, buckets[nb, 2 nb) by path. */
 static int grow(struct nm_watch *w)
 {
-	size_t nb = w->nbuckets * 2, old = w->nbuckets;
-	struct nm_wentry **b = calloc(nb, sizeof(*b)), **ob = w->buckets;
+	size_t old = w->nbuckets;
+	struct nm_wentry **b = calloc(4 * old, sizeof(*b)), **ob = w->buckets;
 
 	if (!b)
 		return -ENOMEM;
 	w->buckets = b;
-	w->nbuckets = nb;
+	w->nbuckets = 2 * old;
 	for (size_t i = 0; i < old; i++) {
 		struct nm_wentry *e = ob[i], *next;
 
 		for (; e; e = next) {
 			next = e->next;
-			e->next = b[bucket(w, e->wd)];
-			b[bucket(w, e->wd)] = e;
+			link_entry(w, e);
 		}
 	}
 	free(ob);
 	return 0;
 }
 
+static void unchain(struct nm_wentry **pp, struct nm_wentry *e, bool by_path)
+{
+	while (*pp && *pp != e)
+		pp = by_path ? &(*pp)->pnext : &(*pp)->next;
+	if (*pp)
+		*pp = by_path ? e->pnext : e->next;
+}
+
 static void unlink_entry(struct nm_watch *w, struct nm_wentry *e)
 {
-	struct nm_wentry **pp = &w->buckets[bucket(w, e->wd)];
-
-	while (*pp && *pp != e)
-		pp = &(*pp)->next;
-	if (*pp) {
-		*pp = e->next;
-		w->count--;
-	}
+	unchain(&w->buckets[wd_slot(w, e->wd)], e, false);
+	unchain(&w->buckets[path_slot(w, e->hash)], e, true);
+	w->count--;
+	if (e->guard)
+		w->nguards--;
 	free(e);
 }
 
@@ -134,25 +188,25 @@ static struct nm_wentry *insert(struct nm_watch *w, int wd, const char *path, si
 		return NULL;
 	if (w->count + 1 > w->nbuckets && grow(w))
 		return NULL;
-	e = malloc(sizeof(*e) + plen + 1);
+	e = calloc(1, sizeof(*e) + plen + 1);
 	if (!e)
 		return NULL;
 	e->wd = wd;
 	e->depth = depth;
-	e->root = false;
 	e->dev = st->st_dev;
 	e->ino = st->st_ino;
+	e->hash = path_hash(path, plen);
 	e->plen = plen;
-	memcpy(e->path, path, plen + 1);
-	e->next = w->buckets[bucket(w, wd)];
-	w->buckets[bucket(w, wd)] = e;
+	memcpy(e->path, path, plen);
+	link_entry(w, e);
 	w->count++;
 	return e;
 }
 
+typedef bool (*keep_fn)(const struct nm_wentry *e, const void *arg);
+
 /* Every entry matching keep(e, arg), in an array (caller frees). */
-static struct nm_wentry **collect(struct nm_watch *w, bool (*keep)(const struct nm_wentry *, const void *),
-				  const void *arg, size_t *n)
+static struct nm_wentry **collect(struct nm_watch *w, keep_fn keep, const void *arg, size_t *n)
 {
 	struct nm_wentry **v = malloc((w->count + 1) * sizeof(*v));
 
@@ -176,16 +230,105 @@ static int deeper_first(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
+/* ---- dropping ----------------------------------------------------------- */
+
+struct prefix {
+	const char *p;
+	size_t n;
+};
+
+/* e is the directory p or below it. */
+static bool under_prefix(const struct nm_wentry *e, const void *arg)
+{
+	const struct prefix *px = arg;
+
+	return e->plen >= px->n && !memcmp(e->path, px->p, px->n) &&
+	       (e->plen == px->n || e->path[px->n] == '/' || px->n == 1);
+}
+
+/* The path no longer leads to this directory. */
+static bool is_stale(const struct nm_wentry *e, const void *arg)
+{
+	struct stat st;
+
+	(void)arg;
+	return stat(e->path, &st) || !S_ISDIR(st.st_mode) || st.st_ino != e->ino ||
+	       st.st_dev != e->dev;
+}
+
+static bool stale_under(const struct nm_wentry *e, const void *arg)
+{
+	return under_prefix(e, arg) && is_stale(e, NULL);
+}
+
+/* A guard some root still needs: a root directly below it. */
+static bool guard_needed(struct nm_watch *w, const struct nm_wentry *g)
+{
+	for (size_t i = 0; i < w->nbuckets; i++)
+		for (const struct nm_wentry *e = w->buckets[i]; e; e = e->next)
+			if (e->root && e->plen > g->plen && !memcmp(e->path, g->path, g->plen) &&
+			    (e->path[g->plen] == '/' || g->plen == 1) &&
+			    !strchr(e->path + g->plen + 1, '/'))
+				return true;
+	return false;
+}
+
+static bool is_guard(const struct nm_wentry *e, const void *arg)
+{
+	(void)arg;
+	return e->guard;
+}
+
+/* Stop watching guards no root needs any more. */
+static void prune_guards(struct nm_watch *w)
+{
+	struct nm_wentry **v;
+	size_t n;
+
+	if (!w->nguards)
+		return;
+	v = collect(w, is_guard, NULL, &n);
+	if (!v)
+		return; /* kept: harmless */
+	for (size_t i = 0; i < n; i++) {
+		if (guard_needed(w, v[i]))
+			continue;
+		inotify_rm_watch(w->fd, v[i]->wd);
+		unlink_entry(w, v[i]);
+	}
+	free(v);
+}
+
 /* Report REMOVED for each (deepest first), stop watching, forget them. */
 static void drop_all(struct nm_watch *w, struct nm_wentry **v, size_t n)
 {
+	bool roots = false;
+
 	qsort(v, n, sizeof(*v), deeper_first);
 	for (size_t i = 0; i < n; i++) {
-		report(w, NM_WATCH_REMOVED, v[i]->path);
+		if (!v[i]->guard)
+			report(w, NM_WATCH_REMOVED, v[i]->path);
+		roots |= v[i]->root;
 		/* may be gone already (EINVAL): its IN_IGNORED finds nothing */
 		inotify_rm_watch(w->fd, v[i]->wd);
 		unlink_entry(w, v[i]);
 	}
+	if (roots)
+		prune_guards(w);
+}
+
+/* Forget what keep() selects. */
+static int drop_where(struct nm_watch *w, keep_fn keep, const void *arg)
+{
+	struct nm_wentry **v;
+	size_t n;
+
+	v = collect(w, keep, arg, &n);
+	if (!v)
+		return -ENOMEM;
+	drop_all(w, v, n);
+	free(v);
+	return 0;
 }
 
 /* ---- adding directories ------------------------------------------------- */
@@ -194,6 +337,7 @@ struct dir_ctx {
 	enum mode mode;
 	int depth;
 	bool root;
+	bool guard;
 };
 
 static int add_dir(struct nm_watch *w, char *path, size_t plen, struct dir_ctx dc);
@@ -210,13 +354,18 @@ static int record(struct nm_watch *w, int wd, const char *path, size_t plen,
 	if (e && e->ino == st->st_ino && e->dev == st->st_dev && e->plen == plen &&
 	    !memcmp(e->path, path, plen)) {
 		e->root |= dc->root;
+		if (e->guard && !dc->guard) {
+			/* a guard becomes a watched directory in its own right */
+			e->guard = false;
+			w->nguards--;
+			e->depth = dc->depth;
+			*is_new = dc->mode != M_SILENT;
+		}
 		return 0;
 	}
 	if (e) {
-		/* the same directory under another name (v1 rename, a second
-		 * mount): the old name is gone */
 		root |= e->root;
-		if (dc->mode != M_SILENT)
+		if (dc->mode != M_SILENT && !e->guard)
 			report(w, NM_WATCH_REMOVED, e->path);
 		unlink_entry(w, e);
 	}
@@ -224,7 +373,9 @@ static int record(struct nm_watch *w, int wd, const char *path, size_t plen,
 	if (!e)
 		return w->count >= NM_WATCH_MAX_DIRS ? -ENOSPC : -ENOMEM;
 	e->root = root;
-	*is_new = true;
+	e->guard = dc->guard;
+	w->nguards += dc->guard;
+	*is_new = !dc->guard;
 	return 0;
 }
 
@@ -280,6 +431,7 @@ static void add_children(struct nm_watch *w, int fd, char *path, size_t plen, st
  */
 static int add_dir(struct nm_watch *w, char *path, size_t plen, struct dir_ctx dc)
 {
+	bool check_fs = dc.root || dc.guard;
 	char proc[48];
 	struct statfs sfs;
 	struct stat st;
@@ -291,11 +443,11 @@ static int add_dir(struct nm_watch *w, char *path, size_t plen, struct dir_ctx d
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || (dc.root && fstatfs(fd, &sfs))) {
+	if (fstat(fd, &st) || (check_fs && fstatfs(fd, &sfs))) {
 		err = -errno;
 		goto fail;
 	}
-	if (dc.root && sfs.f_type != CGROUP2_SUPER_MAGIC) {
+	if (check_fs && sfs.f_type != CGROUP2_SUPER_MAGIC) {
 		err = -EINVAL;
 		goto fail;
 	}
@@ -305,14 +457,19 @@ static int add_dir(struct nm_watch *w, char *path, size_t plen, struct dir_ctx d
 		err = -errno;
 		goto fail;
 	}
+	if (dc.guard && lookup(w, wd)) {
+		close(fd); /* watched already, as a cgroup or a guard */
+		return 0;
+	}
 	err = record(w, wd, path, plen, &st, &dc, &is_new);
 	if (err) {
-		inotify_rm_watch(w->fd, wd);
+		if (!lookup(w, wd))
+			inotify_rm_watch(w->fd, wd);
 		goto fail;
 	}
-	if (!dc.root && (dc.mode == M_SCAN || (dc.mode == M_EVENT && is_new)))
+	if (!dc.root && !dc.guard && (dc.mode == M_SCAN || (dc.mode == M_EVENT && is_new)))
 		report(w, NM_WATCH_ADDED, path);
-	if (dc.mode == M_EVENT && !is_new) {
+	if (dc.guard || (dc.mode == M_EVENT && !is_new)) {
 		close(fd); /* known: its children were listed when it was added */
 		return 0;
 	}
@@ -323,62 +480,57 @@ fail:
 	return err;
 }
 
+/* Watch the parent of a root, to see the root removed (no IN_DELETE_SELF
+ * on cgroupfs).  Nothing to do for the cgroup2 mount itself. */
+static int add_guard(struct nm_watch *w, const char *root, size_t n)
+{
+	struct dir_ctx dc = { M_SILENT, -1, false, true };
+	char path[PATH_MAX];
+	int err;
+
+	while (n > 0 && root[n - 1] != '/')
+		n--;
+	if (n > 1)
+		n--; /* the slash, unless the parent is "/" */
+	memcpy(path, root, n);
+	path[n] = 0;
+	err = add_dir(w, path, n, dc);
+	return err == -EINVAL ? 0 : err; /* the parent is not on cgroup2 */
+}
+
 /* ---- events ------------------------------------------------------------- */
-
-struct prefix {
-	const char *p;
-	size_t n;
-};
-
-static bool under_prefix(const struct nm_wentry *e, const void *arg)
-{
-	const struct prefix *px = arg;
-
-	return e->plen >= px->n && !memcmp(e->path, px->p, px->n) &&
-	       (e->plen == px->n || e->path[px->n] == '/');
-}
-
-/* A directory moved away from a watched one: it and all below are gone
- * from here (a move into a watched directory brings them back as new). */
-static void moved_away(struct nm_watch *w, const char *path)
-{
-	struct prefix px = { path, strlen(path) };
-	struct nm_wentry **v;
-	size_t n;
-
-	v = collect(w, under_prefix, &px, &n);
-	if (!v) {
-		note_err(w, -ENOMEM);
-		return;
-	}
-	drop_all(w, v, n);
-	free(v);
-}
 
 static void child_event(struct nm_watch *w, struct nm_wentry *parent, const struct inotify_event *ev)
 {
-	struct dir_ctx dc = { M_EVENT, parent->depth + 1, false };
+	struct dir_ctx dc = { M_EVENT, parent->depth + 1, false, false };
+	bool guard = parent->guard;
 	char path[PATH_MAX];
-	size_t n = strnlen(ev->name, ev->len);
+	size_t n = strnlen(ev->name, ev->len), plen;
 	int err;
 
 	if (parent->plen + 1 + n >= sizeof(path)) {
 		note_err(w, -ENAMETOOLONG);
 		return;
 	}
-	memcpy(path, parent->path, parent->plen);
-	path[parent->plen] = '/';
-	memcpy(path + parent->plen + 1, ev->name, n);
-	path[parent->plen + 1 + n] = 0;
-	if (ev->mask & IN_MOVED_FROM) {
-		moved_away(w, path);
+	plen = parent->plen;
+	if (plen == 1)
+		plen = 0; /* "/" as a parent */
+	memcpy(path, parent->path, plen);
+	path[plen] = '/';
+	memcpy(path + plen + 1, ev->name, n);
+	plen += 1 + n;
+	path[plen] = 0;
+	if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+		struct prefix px = { path, plen };
+
+		/* parent may be freed from here on */
+		if (lookup_path(w, path, plen) && drop_where(w, stale_under, &px))
+			note_err(w, -ENOMEM);
 		return;
 	}
-	/* IN_CREATE, IN_MOVED_TO; an IN_DELETE is reported by the child's
-	 * own watch (IN_DELETE_SELF), which knows which incarnation went. */
-	if (!(ev->mask & (IN_CREATE | IN_MOVED_TO)))
+	if (guard || !(ev->mask & (IN_CREATE | IN_MOVED_TO)))
 		return;
-	err = add_dir(w, path, parent->plen + 1 + n, dc);
+	err = add_dir(w, path, plen, dc);
 	if (err && !vanished(err))
 		note_err(w, err);
 }
@@ -395,8 +547,13 @@ static void handle(struct nm_watch *w, const struct inotify_event *ev, bool *ove
 	if (!e)
 		return; /* forgotten already (our rm_watch, or DELETE_SELF then IGNORED) */
 	if (ev->mask & GONE_MASK) {
-		report(w, NM_WATCH_REMOVED, e->path);
+		bool root = e->root;
+
+		if (!e->guard)
+			report(w, NM_WATCH_REMOVED, e->path);
 		unlink_entry(w, e);
+		if (root)
+			prune_guards(w);
 		return;
 	}
 	if ((ev->mask & IN_ISDIR) && ev->len)
@@ -420,15 +577,6 @@ static int handle_buf(struct nm_watch *w, const char *buf, size_t len, bool *ove
 }
 
 /* ---- scanning ----------------------------------------------------------- */
-
-static bool is_stale(const struct nm_wentry *e, const void *arg)
-{
-	struct stat st;
-
-	(void)arg;
-	return stat(e->path, &st) || !S_ISDIR(st.st_mode) || st.st_ino != e->ino ||
-	       st.st_dev != e->dev;
-}
 
 static bool is_root(const struct nm_wentry *e, const void *arg)
 {
@@ -469,7 +617,7 @@ static int walk_roots(struct nm_watch *w)
 			memcpy(paths[m++], roots[i]->path, roots[i]->plen + 1);
 	free(roots);
 	for (size_t i = 0; i < m; i++) {
-		struct dir_ctx dc = { M_SCAN, 0, true };
+		struct dir_ctx dc = { M_SCAN, 0, true, false };
 
 		err = add_dir(w, paths[i], strlen(paths[i]), dc);
 		if (err && !vanished(err))
@@ -481,15 +629,9 @@ static int walk_roots(struct nm_watch *w)
 
 static int rescan(struct nm_watch *w)
 {
-	struct nm_wentry **v;
-	size_t n;
+	int err = drop_where(w, is_stale, NULL);
 
-	v = collect(w, is_stale, NULL, &n);
-	if (!v)
-		return -ENOMEM;
-	drop_all(w, v, n);
-	free(v);
-	return walk_roots(w);
+	return err ? err : walk_roots(w);
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -498,7 +640,7 @@ int nm_watch_open(struct nm_watch *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
-	w->buckets = calloc(BUCKETS_MIN, sizeof(*w->buckets));
+	w->buckets = calloc(2 * BUCKETS_MIN, sizeof(*w->buckets));
 	w->buf = malloc(BUF_LEN);
 	if (!w->buckets || !w->buf) {
 		nm_watch_close(w);
@@ -526,9 +668,10 @@ void nm_watch_close(struct nm_watch *w)
 				free(e);
 			}
 		}
+		/* closing the inotify fd drops every watch */
+		if (w->fd >= 0)
+			close(w->fd);
 	}
-	if (w->buckets && w->fd >= 0)
-		close(w->fd);
 	free(w->buckets);
 	free(w->buf);
 	memset(w, 0, sizeof(*w));
@@ -542,7 +685,7 @@ int nm_watch_fd(const struct nm_watch *w)
 
 size_t nm_watch_count(const struct nm_watch *w)
 {
-	return w->count;
+	return w->count - w->nguards;
 }
 
 /* Start of a call: the callback and the counters. */
@@ -569,7 +712,7 @@ static int end(struct nm_watch *w, int err)
 
 int nm_watch_add_tree(struct nm_watch *w, const char *abs_dir)
 {
-	struct dir_ctx dc = { M_SILENT, 0, true };
+	struct dir_ctx dc = { M_SILENT, 0, true, false };
 	char path[PATH_MAX];
 	size_t n;
 	int err;
@@ -583,7 +726,10 @@ int nm_watch_add_tree(struct nm_watch *w, const char *abs_dir)
 	while (n > 1 && path[n - 1] == '/')
 		path[--n] = 0;
 	begin(w, NULL, NULL);
-	err = end(w, add_dir(w, path, n, dc));
+	err = add_dir(w, path, n, dc);
+	if (!err && n > 1)
+		err = add_guard(w, path, n);
+	err = end(w, err);
 	return err < 0 ? err : 0;
 }
 

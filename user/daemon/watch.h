@@ -7,7 +7,10 @@
  * (IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVED_FROM | IN_MOVED_TO |
  * IN_ONLYDIR).  A new directory is opened, watched through its fd, and
  * then listed, so children made before its watch existed are found too.
- * Files (cgroup.procs, ...) are ignored.
+ * Files (cgroup.procs, ...) are ignored.  cgroupfs sends no IN_DELETE_SELF
+ * on rmdir: a removal is seen as IN_DELETE in the parent, so the parent of
+ * each root is watched too (a "guard": only the root's removal counts
+ * there, nothing else of it is reported).
  *
  * Reports, through a callback (kind, absolute path, ctx):
  *   NM_WATCH_ADDED    a cgroup below a root now exists.  From
@@ -21,9 +24,13 @@
  *                     known cgroup that is gone, then ADDED for every
  *                     existing one, known or not.  Reconcile with it.
  * A root is never reported ADDED, unless it also lies below another root.
+ * Events are checked against the file system (open, stat), so a cgroup
+ * made and removed before the events are read may never be reported at
+ * all, and a late event about an earlier cgroup of the same name changes
+ * nothing: reports always describe directories that really were there.
  *
  * The callback must not call nm_watch_* functions on the same watch.
- * Memory: one entry (about 64 bytes plus the path) per watched directory,
+ * Memory: one entry (about 80 bytes plus the path) per watched directory,
  * freed when it goes; at most NM_WATCH_MAX_DIRS directories (the kernel's
  * fs.inotify.max_user_watches may stop it earlier: -ENOSPC).  Subtrees
  * deeper than NM_WATCH_MAX_DEPTH below a root are not watched (-ELOOP).
@@ -49,9 +56,10 @@ struct nm_wentry;
 struct nm_watch {
 	int fd;                     /* inotify, non-blocking, close-on-exec */
 	/* private */
-	struct nm_wentry **buckets; /* watch descriptor -> directory */
+	struct nm_wentry **buckets; /* by watch descriptor, then by path */
 	size_t nbuckets;
-	size_t count;
+	size_t count;               /* entries, guards included */
+	size_t nguards;
 	char *buf;                  /* event buffer */
 	nm_watch_fn fn;             /* during a call */
 	void *ctx;
@@ -73,8 +81,8 @@ int nm_watch_fd(const struct nm_watch *w);
  * Adding a root twice, or one inside another, is harmless.  0; -EINVAL
  * (relative path, or not on cgroup2), -ENOENT, -ENOTDIR, -ENAMETOOLONG,
  * -ENOSPC (watch limit), ...: for the root itself nothing is kept; for a
- * directory below it, the rest is still watched and the first such error
- * is returned. */
+ * directory below it (or the root's parent, the guard), the rest is still
+ * watched and the first such error is returned. */
 int nm_watch_add_tree(struct nm_watch *w, const char *abs_dir);
 
 /* Drain the queued events (at most 64 reads of 64 KiB per call), reporting
@@ -90,7 +98,7 @@ int nm_watch_read(struct nm_watch *w, nm_watch_fn fn, void *ctx);
  * Returns like nm_watch_read. */
 int nm_watch_scan(struct nm_watch *w, nm_watch_fn fn, void *ctx);
 
-/* Watched directories, roots included. */
+/* Watched cgroups, roots included, guards not. */
 size_t nm_watch_count(const struct nm_watch *w);
 
 #endif

@@ -32,16 +32,24 @@
  *                                       (write ./deny-defaults for a file of
  *                                       that name)
  *       deny|allow|redirect TARGET [# reason]   a rule (as nm_ruleset_parse)
- *       hostname NAME[:PORT]            proxy allowlist entry, "*.suffix" ok
+ *       hostname NAME[:PORT]            proxy allowlist entry, "*.suffix" ok;
+ *                                       stored lower case without a trailing
+ *                                       dot; refused: IP literals (also names
+ *                                       ending in a number, "127.1",
+ *                                       "0x7f000001", which clients read as
+ *                                       IPv4), empty labels, labels over 63,
+ *                                       names over 253, characters outside
+ *                                       [a-z0-9-.*], '*' but a leading "*.",
+ *                                       port outside 1..65535
  *       ip-only                         flag for the proxy
  *   }
  *
  * Stricter than the bare grammar, so that a mistake is an error rather than
  * a surprise: paths given to events-log, events-socket and metrics unix:
- * must be absolute (socket paths at most 107 bytes); every top-level setting
- * (events-*, metrics) and every block setting (default, mode, events,
- * proxy4/6, dns4/6, ip-only) may be given only once across all files; a
- * bind pattern may be bound only once; an attach path holds no glob
+ * must be absolute (socket paths at most 107 bytes); each top-level setting
+ * (events-*, metrics) may be given once across all files and each block
+ * setting (default, mode, events, proxy4/6, dns4/6, ip-only) once a block;
+ * a bind pattern may be bound only once; an attach path holds no glob
  * characters; "." and ".." path components are refused in attach paths and
  * bind patterns; at most NM_MAX_POLICIES-1 policies, NM_CFG_MAX_BINDS
  * binds, NM_CFG_MAX_ATTACHES attach points, and NM_MAX_RULES rules of one
@@ -53,7 +61,7 @@
  * point) or relative to the mount is left to the daemon.
  *
  * Limits: a line longer than NM_CFG_MAX_LINE bytes, an include chain deeper
- * than NM_CFG_MAX_DEPTH, a file larger than NM_CFG_MAX_FILE bytes, more
+ * than NM_CFG_MAX_DEPTH (a rules file counts as a level), a file larger than NM_CFG_MAX_FILE bytes, more
  * than NM_CFG_MAX_FILES files or NM_CFG_MAX_TOTAL bytes in one load, more
  * than NM_CFG_MAX_RULES rules in all policies together (reported once), a
  * control character (other than tab) in a line, and a file that is not a

@@ -1,0 +1,825 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * nomoat-bench: events per second from the ring buffer to the JSON clients
+ * of nomoatd, and the drops on the way.
+ *
+ * The daemon (nomoatd next to this binary, or build/nomoatd) runs on a pin
+ * dir of its own (<bench pin dir>-d, loaded and applied by the daemon
+ * itself) with a policy file written to a temp dir: one attach point
+ * (<bench cgroup>/dmn), its child app bound to a policy with "events all",
+ * the events socket, the metrics socket and the events log in the temp
+ * dir, no rate limit.  A client in that app cgroup makes UDP connect()s to
+ * 127.0.0.1 in the bench's netns (each is one allowed decision, one event)
+ * for a few seconds, as fast as it can, while 1 (then 4) readers on the
+ * events socket count the lines; where that loses events, again at a paced
+ * rate below what the readers got.  Drops are counted three ways: "drops"
+ * lines in the stream, the kernel's counter (nm_gstats), and the daemon's
+ * nomoat_event_client_drops_total (GET /metrics on its unix socket).
+ * At the end the daemon gets SIGTERM and its pin dir is unloaded.
+ */
+#include "bench.h"
+#include "cgroup.h"
+#include "err.h"
+#include "loader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#define DMN_POLICY     "bench"
+#define DMN_READY_MS   30000  /* load, apply, canary */
+#define DMN_BIND_MS    3000
+#define DMN_RUN_MS     3000   /* traffic per run */
+#define DMN_DRAIN_MS   10000  /* bound on reading after the traffic */
+#define DMN_QUIET_MS   1000   /* nothing read for this long: all is in */
+#define DMN_STOP_MS    5000
+#define DMN_HTTP_MS    3000
+#define DMN_HTTP_MAX   (1u << 20)
+#define RD_BUF         (256u << 10)
+#define RD_BATCH       64     /* reads of one reader per poll round */
+#define LOG_READ_MAX   (4ull << 30)
+
+static const char *const dmn_files[] = {
+	"nomoatd.conf", "nomoatd.out", "events.jsonl", "events.sock", "metrics.sock", "nomoatd.pid",
+};
+
+static int dpath(const struct bench_daemon *d, const char *name, char *out, size_t len)
+{
+	if ((size_t)snprintf(out, len, "%s/%s", d->dir, name) >= len) {
+		bench_err("path too long: %s/%s", d->dir, name);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* ---- finding and starting the daemon ----------------------------------- */
+
+static bool find_daemon(char *out, size_t len)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			if ((size_t)snprintf(out, len, "%s/nomoatd", self) < len && !access(out, X_OK))
+				return true;
+		}
+	}
+	if (len >= PATH_MAX && realpath("build/nomoatd", out) && !access(out, X_OK))
+		return true;
+	return false;
+}
+
+static int write_config(const struct bench_env *e, struct bench_daemon *d)
+{
+	char root[PATH_MAX], conf[PATH_MAX];
+	size_t rl;
+	FILE *f;
+	int err;
+
+	err = nm_cgroup2_mount(root, sizeof(root));
+	if (err) {
+		bench_err("no cgroup2 mount: %s", strerror(-err));
+		return err;
+	}
+	rl = strlen(root);
+	if (strncmp(d->cg_app, root, rl) || d->cg_app[rl] != '/') {
+		bench_err("%s is not below %s", d->cg_app, root);
+		return -EINVAL;
+	}
+	if ((err = dpath(d, "nomoatd.conf", conf, sizeof(conf))))
+		return err;
+	f = fopen(conf, "wxe");
+	if (!f) {
+		err = -errno;
+		bench_err("%s: %s", conf, strerror(errno));
+		return err;
+	}
+	(void)e;
+	fprintf(f, "# written by nomoat-bench for its own nomoatd (pin dir %s)\n", d->pin_dir);
+	fprintf(f, "attach %s\n", d->cg);
+	fprintf(f, "bind %s %s\n", d->cg_app + rl, DMN_POLICY);
+	fprintf(f, "events-log %s/events.jsonl\n", d->dir);
+	fprintf(f, "events-socket %s/events.sock\n", d->dir);
+	fprintf(f, "events-rate 0\n");
+	fprintf(f, "metrics unix:%s/metrics.sock\n", d->dir);
+	fprintf(f, "policy %s {\n\tdefault deny\n\tevents all\n\tallow 127.0.0.1\n}\n", DMN_POLICY);
+	err = ferror(f) ? -EIO : 0;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (err)
+		bench_err("writing %s: %s", conf, strerror(-err));
+	return err;
+}
+
+static int dmn_setup(const struct bench_env *e, struct bench_daemon *d)
+{
+	int err;
+
+	snprintf(d->dir, sizeof(d->dir), "/tmp/nmbench-%d-XXXXXX", (int)getpid());
+	if (!mkdtemp(d->dir)) {
+		err = -errno;
+		bench_err("cannot make a temp dir: %s", strerror(errno));
+		return err;
+	}
+	d->dir_made = true;
+	if ((size_t)snprintf(d->cg, sizeof(d->cg), "%s/dmn", e->cg_base) >= sizeof(d->cg) ||
+	    (size_t)snprintf(d->cg_app, sizeof(d->cg_app), "%s/app", d->cg) >= sizeof(d->cg_app)) {
+		bench_err("cgroup path too long: %s/dmn/app", e->cg_base);
+		return -ENAMETOOLONG;
+	}
+	err = nm_cgroup_create(d->cg);
+	if (!err) {
+		d->cg_made = true;
+		err = nm_cgroup_create(d->cg_app);
+	}
+	if (err) {
+		bench_err("cannot create cgroup %s: %s", d->cg_made ? d->cg_app : d->cg, strerror(-err));
+		return err;
+	}
+	if ((size_t)snprintf(d->pin_dir, sizeof(d->pin_dir), "%s-d", e->pin_dir) >= sizeof(d->pin_dir)) {
+		bench_err("pin dir path too long");
+		return -ENAMETOOLONG;
+	}
+	if (!access(d->pin_dir, F_OK)) {
+		/* not ours: leave it alone */
+		bench_err("%s exists already: refusing to use it", d->pin_dir);
+		return -EEXIST;
+	}
+	return write_config(e, d);
+}
+
+static void show_output(const struct bench_daemon *d)
+{
+	char path[PATH_MAX], buf[2048];
+	ssize_t n;
+	off_t size;
+	int fd;
+
+	if (dpath(d, "nomoatd.out", path, sizeof(path)) || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	lseek(fd, size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0) {
+		buf[n] = 0;
+		fflush(stdout);
+		fprintf(stderr, "nomoat-bench: nomoatd said:\n%s%s", buf, buf[n - 1] == '\n' ? "" : "\n");
+	}
+}
+
+static void status_text(int st, char *buf, size_t len)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, len, "status %#x", st);
+}
+
+static int dmn_start(struct bench_daemon *d)
+{
+	char conf[PATH_MAX], out[PATH_MAX], pidf[PATH_MAX], why[64];
+	const char *argv[] = { d->bin, "--config", conf, "--pin-dir", d->pin_dir, "--pidfile", pidf, NULL };
+	uint64_t t0, end;
+	int err, st;
+
+	if ((err = dpath(d, "nomoatd.conf", conf, sizeof(conf))) ||
+	    (err = dpath(d, "nomoatd.out", out, sizeof(out))) || (err = dpath(d, "nomoatd.pid", pidf, sizeof(pidf))))
+		return err;
+	/* From here whatever is at the pin dir was made by the daemon for us. */
+	d->pin_ours = true;
+	t0 = bench_now_ns();
+	d->pid = bench_exec(argv, out);
+	if (d->pid < 0) {
+		err = d->pid;
+		d->pid = 0;
+		bench_err("cannot start %s: %s", d->bin, strerror(-err));
+		return err;
+	}
+	end = t0 + DMN_READY_MS * 1000000ull;
+	/* Ready when it has written its pid file (after its sockets). */
+	while (access(pidf, F_OK)) {
+		if (bench_stop)
+			return -EINTR;
+		if (bench_reap(d->pid, &st) == 1) {
+			d->pid = 0;
+			status_text(st, why, sizeof(why));
+			bench_err("nomoatd ended at start (%s)", why);
+			show_output(d);
+			return -EIO;
+		}
+		if (bench_now_ns() > end) {
+			bench_err("nomoatd not ready after %d ms", DMN_READY_MS);
+			show_output(d);
+			return -ETIMEDOUT;
+		}
+		bench_sleep_ms(10);
+	}
+	d->ready_ms = (bench_now_ns() - t0) / 1e6;
+	err = nm_maps_open(d->pin_dir, &d->maps);
+	if (err) {
+		bench_err("%s", nm_err_msg());
+		return err;
+	}
+	d->maps_open = true;
+	return 0;
+}
+
+/* The daemon binds the app cgroup when it applies its file: wait for it. */
+static int dmn_bound(struct bench_daemon *d)
+{
+	uint64_t end = bench_now_ns() + DMN_BIND_MS * 1000000ull;
+	__u64 cgid;
+	__u32 id, cur;
+	int err = nm_cgroup_id(d->cg_app, &cgid);
+
+	if (err) {
+		bench_err("cgroup id of %s: %s", d->cg_app, strerror(-err));
+		return err;
+	}
+	while (!bench_stop && bench_now_ns() < end) {
+		if (!nm_policy_lookup(&d->maps, DMN_POLICY, &id, NULL) &&
+		    !bpf_map_lookup_elem(d->maps.bindings, &cgid, &cur) && cur == id)
+			return 0;
+		nm_err_clear();
+		bench_sleep_ms(20);
+	}
+	if (bench_stop)
+		return -EINTR;
+	bench_err("nomoatd did not bind %s to policy %s", d->cg_app, DMN_POLICY);
+	show_output(d);
+	return -ENOENT;
+}
+
+static void dmn_stop(struct bench_daemon *d)
+{
+	int st = 0, err;
+
+	if (d->pid <= 0)
+		return;
+	kill(d->pid, SIGTERM);
+	err = bench_wait(d->pid, DMN_STOP_MS, &st);
+	d->pid = 0;
+	d->exit_status = err ? -1 : st;
+	if (err)
+		bench_err("nomoatd did not stop on SIGTERM in %d ms: killed", DMN_STOP_MS);
+}
+
+void bench_daemon_cleanup(struct bench_daemon *d)
+{
+	char path[PATH_MAX];
+
+	bench_client_free(&d->cl);
+	dmn_stop(d);
+	if (d->maps_open) {
+		nm_maps_close(&d->maps);
+		d->maps_open = false;
+	}
+	/* Its links go with the pin dir, before the cgroup they sit on. */
+	if (d->pin_ours && !access(d->pin_dir, F_OK) && nm_unload(d->pin_dir))
+		bench_err("cleanup: %s", nm_err_msg());
+	d->pin_ours = false;
+	if (d->cg_made) {
+		int err = nm_cgroup_destroy(d->cg);
+
+		if (err)
+			bench_err("cleanup: cgroup %s: %s", d->cg, strerror(-err));
+		d->cg_made = false;
+	}
+	if (d->dir_made) {
+		for (size_t i = 0; i < sizeof(dmn_files) / sizeof(dmn_files[0]); i++)
+			if (!dpath(d, dmn_files[i], path, sizeof(path)) && unlink(path) && errno != ENOENT)
+				bench_err("cleanup: %s: %s", path, strerror(errno));
+		if (rmdir(d->dir))
+			bench_err("cleanup: %s: %s", d->dir, strerror(errno));
+		d->dir_made = false;
+	}
+}
+
+/* ---- metrics ----------------------------------------------------------- */
+
+struct dmn_metrics {
+	uint64_t clients, client_drops, events_out;
+};
+
+static bool metric(const char *text, const char *name, uint64_t *v)
+{
+	size_t n = strlen(name);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		if (!strncmp(l, name, n) && l[n] == ' ') {
+			*v = strtoull(l + n + 1, NULL, 10);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* GET /metrics over the daemon's unix socket; 0 or -errno (quiet). */
+static int metrics_get(const struct bench_daemon *d, struct dmn_metrics *mt)
+{
+	static const char req[] = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint64_t end = bench_now_ns() + DMN_HTTP_MS * 1000000ull;
+	char path[PATH_MAX], *buf = NULL;
+	size_t len = 0;
+	int fd, err = 0;
+
+	if (dpath(d, "metrics.sock", path, sizeof(path)) || strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(DMN_HTTP_MAX + 1);
+	if (!buf)
+		err = -ENOMEM;
+	else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+		 send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1)
+		err = -errno;
+	while (!err) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint64_t now = bench_now_ns();
+		ssize_t r;
+
+		if (now >= end || len >= DMN_HTTP_MAX) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		if (poll(&p, 1, (int)((end - now) / 1000000) + 1) < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+		if (bench_stop) {
+			err = -EINTR;
+			break;
+		}
+		r = read(fd, buf + len, DMN_HTTP_MAX - len);
+		if (r == 0)
+			break;
+		if (r < 0 && errno != EINTR && errno != EAGAIN)
+			err = -errno;
+		if (r > 0)
+			len += r;
+	}
+	close(fd);
+	if (!err) {
+		buf[len] = 0;
+		memset(mt, 0, sizeof(*mt));
+		if (strncmp(buf, "HTTP/1.", 7) || strncmp(buf + 8, " 200", 4) ||
+		    !metric(buf, "nomoat_event_clients", &mt->clients) ||
+		    !metric(buf, "nomoat_event_client_drops_total", &mt->client_drops) ||
+		    !metric(buf, "nomoat_events_total", &mt->events_out))
+			err = -EPROTO;
+	}
+	free(buf);
+	return err;
+}
+
+/* ---- the readers ------------------------------------------------------- */
+
+struct reader {
+	int fd;
+	char *buf;
+	size_t len;
+	bool eof;
+	uint64_t dec, drop_lines, dropped_ring, dropped_slow, other, t_last_dec;
+};
+
+static void on_line(struct reader *r, const char *l, size_t n, uint64_t now)
+{
+	static const char dec[] = "{\"type\":\"decision\"", drops[] = "{\"type\":\"drops\"";
+
+	if (n >= sizeof(dec) - 1 && !memcmp(l, dec, sizeof(dec) - 1)) {
+		r->dec++;
+		r->t_last_dec = now;
+	} else if (n >= sizeof(drops) - 1 && !memcmp(l, drops, sizeof(drops) - 1)) {
+		/* {"type":"drops","events_dropped":N,...,"reason":"..."} */
+		const char *k = memmem(l, n, "\"events_dropped\":", 17);
+		uint64_t v = k ? strtoull(k + 17, NULL, 10) : 0;
+
+		r->drop_lines++;
+		if (memmem(l, n, "client too slow", 15))
+			r->dropped_slow += v;
+		else
+			r->dropped_ring += v;
+	} else {
+		r->other++;
+	}
+}
+
+/* Read what is there (bounded), count the complete lines; false on EOF or
+ * an error. */
+static bool reader_read(struct reader *r, uint64_t *last_data)
+{
+	for (int i = 0; i < RD_BATCH && !r->eof; i++) {
+		ssize_t n = read(r->fd, r->buf + r->len, RD_BUF - r->len);
+		uint64_t now;
+		size_t start = 0;
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n <= 0) {
+			if (n < 0)
+				bench_err("reading the events socket: %s", strerror(errno));
+			r->eof = true;
+			break;
+		}
+		now = *last_data = bench_now_ns();
+		r->len += n;
+		while ((nl = memchr(r->buf + start, '\n', r->len - start))) {
+			on_line(r, r->buf + start, nl - (r->buf + start), now);
+			start = nl + 1 - r->buf;
+		}
+		if (start == 0 && r->len == RD_BUF) {
+			r->other++; /* a line longer than the buffer: drop it */
+			r->len = 0;
+		} else {
+			memmove(r->buf, r->buf + start, r->len - start);
+			r->len -= start;
+		}
+	}
+	return !r->eof;
+}
+
+static int reader_open(const struct bench_daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (dpath(d, "events.sock", path, sizeof(path)) || strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || fcntl(fd, F_SETFL, O_NONBLOCK)) {
+		err = -errno;
+		close(fd);
+		bench_err("connecting to %s: %s", path, strerror(-err));
+		return err;
+	}
+	return fd;
+}
+
+static uint64_t count_lines(const char *path)
+{
+	char *buf = malloc(1u << 20);
+	uint64_t n = 0, total = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd >= 0 && buf) {
+		while (total < LOG_READ_MAX && (r = read(fd, buf, 1u << 20)) > 0) {
+			total += r;
+			for (char *p = buf; (p = memchr(p, '\n', buf + r - p)); p++)
+				n++;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return n;
+}
+
+/* ---- one run ----------------------------------------------------------- */
+
+/* Wait until the daemon counts k clients. */
+static int clients_taken(const struct bench_daemon *d, unsigned k, struct dmn_metrics *mt)
+{
+	uint64_t end = bench_now_ns() + DMN_BIND_MS * 1000000ull;
+	int err = -ETIMEDOUT;
+
+	while (!bench_stop && bench_now_ns() < end) {
+		err = metrics_get(d, mt);
+		if (!err && mt->clients == k)
+			return 0;
+		bench_sleep_ms(20);
+	}
+	if (bench_stop)
+		return -EINTR;
+	bench_err("nomoatd: %s", err ? strerror(-err) : "the event clients were not taken in time");
+	return err ? err : -ETIMEDOUT;
+}
+
+static bool all_in(const struct reader *rd, unsigned k, uint64_t want)
+{
+	for (unsigned i = 0; i < k; i++)
+		if (!rd[i].eof && rd[i].dec + rd[i].dropped_slow < want)
+			return false;
+	return true;
+}
+
+static int traffic(struct bench_daemon *d, struct reader *rd, unsigned k, const struct bench_cmd *cmd,
+		   struct bench_dmn_run *run)
+{
+	struct pollfd p[BENCH_DMN_CLIENTS + 1];
+	struct bench_reply rep = { 0 };
+	uint64_t t0, t_end = 0, last = 0, kd0;
+	bool replied = false;
+	int err;
+
+	kd0 = bench_percpu_sum(d->maps.gstats, NM_G_EVENTS_DROPPED);
+	t0 = last = bench_now_ns();
+	err = bench_client_send(&d->cl, cmd);
+	while (!err) {
+		uint64_t now, kd;
+
+		for (unsigned i = 0; i < k; i++)
+			p[i] = (struct pollfd){ .fd = rd[i].eof ? -1 : rd[i].fd, .events = POLLIN };
+		p[k] = (struct pollfd){ .fd = replied ? -1 : d->cl.reply_fd, .events = POLLIN };
+		if (poll(p, k + 1, 50) < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+		if (bench_stop) {
+			err = -EINTR;
+			break;
+		}
+		for (unsigned i = 0; i < k; i++)
+			if (p[i].revents)
+				reader_read(&rd[i], &last);
+		now = bench_now_ns();
+		if (!replied && p[k].revents) {
+			err = bench_client_wait(&d->cl, &rep, 1000);
+			if (!err && rep.err) {
+				err = rep.err;
+				bench_err("client %s: %s: %s", d->cl.name, bench_stage_name(rep.stage), strerror(-err));
+			}
+			replied = true;
+			t_end = now;
+			continue;
+		}
+		if (!replied) {
+			if (now - t0 > (cmd->time_ms + 10000ull) * 1000000ull) {
+				bench_err("client %s: no answer in time", d->cl.name);
+				err = -ETIMEDOUT;
+			}
+			continue;
+		}
+		/* After the traffic: until every reader has every event that
+		 * was not dropped, or nothing more comes. */
+		kd = bench_percpu_sum(d->maps.gstats, NM_G_EVENTS_DROPPED) - kd0;
+		if (all_in(rd, k, rep.done > kd ? rep.done - kd : 0) || now - last > DMN_QUIET_MS * 1000000ull ||
+		    now - t_end > DMN_DRAIN_MS * 1000000ull)
+			break;
+	}
+	if (err)
+		return err;
+	run->connects = rep.done;
+	run->client_secs = rep.elapsed_ns / 1e9;
+	run->kernel_drops = bench_percpu_sum(d->maps.gstats, NM_G_EVENTS_DROPPED) - kd0;
+	for (unsigned i = 0; i < k; i++) {
+		run->dec[i] = rd[i].dec;
+		run->dec_s[i] = rd[i].dec ? (rd[i].t_last_dec - t0) / 1e9 : 0;
+		run->drop_lines += rd[i].drop_lines;
+		run->dropped_ring += rd[i].dropped_ring;
+		run->dropped_slow += rd[i].dropped_slow;
+		run->other_lines += rd[i].other;
+	}
+	return 0;
+}
+
+static int dmn_run(struct bench_daemon *d, unsigned k, uint32_t rate, struct bench_dmn_run *run)
+{
+	struct bench_cmd cmd = { .kind = rate ? BC_PACE_UDP : BC_HAMMER_UDP, .count = rate ? rate : 1u << 30,
+				 .time_ms = DMN_RUN_MS };
+	struct reader rd[BENCH_DMN_CLIENTS];
+	struct dmn_metrics m0, m1;
+	char log[PATH_MAX];
+	int err = 0;
+
+	memset(run, 0, sizeof(*run));
+	memset(rd, 0, sizeof(rd));
+	run->clients = k;
+	run->paced = rate != 0;
+	run->rate = rate;
+	for (unsigned i = 0; i < k; i++)
+		rd[i].fd = -1;
+	for (unsigned i = 0; i < k && !err; i++) {
+		rd[i].buf = malloc(RD_BUF);
+		rd[i].fd = reader_open(d);
+		err = rd[i].fd < 0 ? rd[i].fd : rd[i].buf ? 0 : -ENOMEM;
+	}
+	if (!err)
+		err = clients_taken(d, k, &m0);
+	if (!err)
+		err = dpath(d, "events.jsonl", log, sizeof(log));
+	/* The daemon appends (O_APPEND): emptying the log is safe. */
+	if (!err && truncate(log, 0)) {
+		err = -errno;
+		bench_err("%s: %s", log, strerror(errno));
+	}
+	if (!err)
+		err = traffic(d, rd, k, &cmd, run);
+	if (!err) {
+		run->metrics_ok = metrics_get(d, &m1) == 0;
+		if (run->metrics_ok) {
+			run->client_drops = m1.client_drops - m0.client_drops;
+			run->events_out = m1.events_out - m0.events_out;
+		}
+		run->log_lines = count_lines(log);
+	}
+	for (unsigned i = 0; i < k; i++) {
+		if (rd[i].fd >= 0)
+			close(rd[i].fd);
+		free(rd[i].buf);
+	}
+	return err;
+}
+
+static bool run_lost(const struct bench_dmn_run *r)
+{
+	uint64_t min = UINT64_MAX;
+
+	for (unsigned i = 0; i < r->clients; i++)
+		min = r->dec[i] < min ? r->dec[i] : min;
+	return r->kernel_drops || r->client_drops || r->drop_lines || min < r->connects;
+}
+
+static double min_rate(const struct bench_dmn_run *r)
+{
+	double m = 0;
+
+	for (unsigned i = 0; i < r->clients; i++) {
+		double v = r->dec_s[i] > 0 ? r->dec[i] / r->dec_s[i] : 0;
+
+		m = i == 0 || v < m ? v : m;
+	}
+	return m;
+}
+
+/* ---- the part ---------------------------------------------------------- */
+
+static int dmn_runs(const struct bench_env *e, struct bench_daemon *d)
+{
+	static const unsigned counts[] = { 1, BENCH_DMN_CLIENTS };
+	static const double paced[] = { 0.8, 0.5 };
+	int err = 0;
+
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]) && !err; c++) {
+		struct bench_dmn_run *sat;
+
+		fprintf(stderr, "  nomoatd: %u client%s, UDP connects as fast as they go\n", counts[c],
+			counts[c] > 1 ? "s" : "");
+		if ((err = bench_time_left(e->deadline)) || d->nruns >= BENCH_DMN_RUNS)
+			break;
+		sat = &d->runs[d->nruns];
+		err = dmn_run(d, counts[c], 0, sat);
+		if (err)
+			break;
+		d->nruns++;
+		/* Lost some: try paced, below what the readers got. */
+		for (size_t p = 0; p < sizeof(paced) / sizeof(paced[0]) && run_lost(&d->runs[d->nruns - 1]); p++) {
+			uint32_t rate = (uint32_t)(paced[p] * min_rate(sat));
+
+			if (rate < 1000 || d->nruns >= BENCH_DMN_RUNS)
+				break;
+			fprintf(stderr, "  nomoatd: %u client%s, UDP connects paced at %u/s\n", counts[c],
+				counts[c] > 1 ? "s" : "", rate);
+			if ((err = bench_time_left(e->deadline)))
+				break;
+			err = dmn_run(d, counts[c], rate, &d->runs[d->nruns]);
+			if (err)
+				break;
+			d->nruns++;
+		}
+	}
+	return err;
+}
+
+int bench_daemon_run(const struct bench_env *e, struct bench_daemon *d)
+{
+	int err;
+
+	d->exit_status = -1;
+	if (!find_daemon(d->bin, sizeof(d->bin))) {
+		d->skipped = "nomoatd not found next to nomoat-bench or at build/nomoatd";
+		bench_err("%s: skipping the daemon part", d->skipped);
+		return 0;
+	}
+	fprintf(stderr, "  nomoatd: starting %s\n", d->bin);
+	err = dmn_setup(e, d);
+	if (!err)
+		err = dmn_start(d);
+	if (!err)
+		err = dmn_bound(d);
+	if (!err)
+		err = bench_client_start(&d->cl, "daemon-udp", d->cg_app, e->ns, e->cpu_cl, &e->srv, 1);
+	if (!err)
+		err = dmn_runs(e, d);
+	if (err && d->pid > 0)
+		show_output(d);
+	bench_daemon_cleanup(d);
+	return err;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void run_rates(const struct bench_dmn_run *r, double *lo, double *hi, uint64_t *recv_lo)
+{
+	*lo = *hi = 0;
+	*recv_lo = 0;
+	for (unsigned i = 0; i < r->clients; i++) {
+		double v = r->dec_s[i] > 0 ? r->dec[i] / r->dec_s[i] : 0;
+
+		if (i == 0 || v < *lo)
+			*lo = v;
+		if (i == 0 || v > *hi)
+			*hi = v;
+		if (i == 0 || r->dec[i] < *recv_lo)
+			*recv_lo = r->dec[i];
+	}
+}
+
+void bench_daemon_print(const struct bench_daemon *d)
+{
+	char st[64] = "not stopped";
+
+	if (d->skipped) {
+		printf("\nnomoatd events: skipped (%s)\n", d->skipped);
+		return;
+	}
+	if (!d->nruns)
+		return;
+	if (d->exit_status >= 0)
+		status_text(d->exit_status, st, sizeof(st));
+	printf("\nnomoatd events to JSON clients: %s on its own pin dir, ready %.0f ms after start; policy\n"
+	       "'events all', events-rate 0, events-log to a file; one client in the bound cgroup makes UDP\n"
+	       "connect()s to 127.0.0.1 for %.1f s (one allowed decision each), unpaced, then paced below what\n"
+	       "the readers got if anything was lost; every reader counts its type=decision lines; decisions/s\n"
+	       "is from the start to a reader's last one; SIGTERM at the end: %s\n",
+	       d->bin, d->ready_ms, DMN_RUN_MS / 1e3, st);
+	printf("  %7s %-14s %9s %10s %22s %10s %12s %8s %12s %12s %10s\n", "clients", "load", "connects",
+	       "connects/s", "decisions/s/client", "min_recv", "drops_lines", "(events)", "kernel_drops",
+	       "client_drops", "log_lines");
+	for (int i = 0; i < d->nruns; i++) {
+		const struct bench_dmn_run *r = &d->runs[i];
+		char load[32], rates[48];
+		double lo, hi;
+		uint64_t recv;
+
+		run_rates(r, &lo, &hi, &recv);
+		if (r->paced)
+			snprintf(load, sizeof(load), "paced %u/s", r->rate);
+		else
+			snprintf(load, sizeof(load), "unpaced");
+		if (r->clients > 1)
+			snprintf(rates, sizeof(rates), "%.0f..%.0f", lo, hi);
+		else
+			snprintf(rates, sizeof(rates), "%.0f", lo);
+		printf("  %7u %-14s %9llu %10.0f %22s %10llu %12llu %8llu %12llu", r->clients, load,
+		       (unsigned long long)r->connects, r->client_secs > 0 ? r->connects / r->client_secs : 0, rates,
+		       (unsigned long long)recv, (unsigned long long)r->drop_lines,
+		       (unsigned long long)(r->dropped_ring + r->dropped_slow), (unsigned long long)r->kernel_drops);
+		if (r->metrics_ok)
+			printf(" %12llu", (unsigned long long)r->client_drops);
+		else
+			printf(" %12s", "?");
+		printf(" %10llu%s\n", (unsigned long long)r->log_lines, run_lost(r) ? "  lost" : "  no drop");
+	}
+	printf("  (drops_lines: \"drops\" lines the readers got, (events) the events they count; kernel_drops:\n"
+	       "   the ring buffer's drop counter; client_drops: nomoat_event_client_drops_total from /metrics;\n"
+	       "   log_lines: lines the daemon wrote to its events-log meanwhile)\n");
+}
+
+void bench_daemon_summary(const struct bench_daemon *d)
+{
+	for (int i = 0; i < d->nruns; i++) {
+		const struct bench_dmn_run *r = &d->runs[i];
+		double lo, hi;
+		uint64_t recv;
+
+		run_rates(r, &lo, &hi, &recv);
+		printf("summary daemon clients=%u load=%s rate=%u connects=%llu connects_per_s=%.0f"
+		       " decisions_per_s_min=%.0f decisions_per_s_max=%.0f received_min=%llu drops_lines=%llu"
+		       " dropped_ring=%llu dropped_slow=%llu kernel_drops=%llu client_drops=%llu%s events_out=%llu"
+		       " log_lines=%llu other_lines=%llu lost=%d\n",
+		       r->clients, r->paced ? "paced" : "unpaced", r->rate, (unsigned long long)r->connects,
+		       r->client_secs > 0 ? r->connects / r->client_secs : 0, lo, hi, (unsigned long long)recv,
+		       (unsigned long long)r->drop_lines, (unsigned long long)r->dropped_ring,
+		       (unsigned long long)r->dropped_slow, (unsigned long long)r->kernel_drops,
+		       (unsigned long long)r->client_drops, r->metrics_ok ? "" : "(no metrics)",
+		       (unsigned long long)r->events_out, (unsigned long long)r->log_lines,
+		       (unsigned long long)r->other_lines, run_lost(r));
+	}
+}

@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * nomoat-bench: reloading a live policy.
+ *
+ *  1. Reload time: a policy of N random IPv4 prefixes, bound to the bench's
+ *     app cgroup, has its rules (a new random set of N) and its settings
+ *     (the events level) replaced atomically, in the library's two phases:
+ *     nm_policy_stage (new tables built aside), nm_policy_commit (one record
+ *     update: from here on the new rules are live), nm_policy_finish (waits
+ *     NM_REPLACE_GRACE_MS, then frees the old tables).  Right after commit
+ *     (untimed) the record and one rule of the new set are checked live.
+ *
+ *  2. Stalls: a client in the bound cgroup runs loopback connect+close
+ *     cycles back to back and keeps every cycle's time while the largest
+ *     policy is replaced once more.  Compared: the cycles during the reload
+ *     (stage to end of finish), in the second after it (the kernel frees the
+ *     old tables after RCU grace periods), and a window with no reload of
+ *     the reload's own length taken after that.  The reload runs pinned to
+ *     the client's CPU (a kernel section that does not yield would then hold
+ *     the client off for its whole length) and to another CPU (only
+ *     contention across CPUs shows).
+ */
+#include "bench.h"
+#include "err.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RELOAD_POLICY   "bench-reload"
+#define STALL_SETTLE_MS 500    /* client running before the reload starts */
+#define STALL_AFTER_MS  1000   /* the "after" window */
+#define STALL_GAP_MS    200    /* before the baseline window */
+#define STALL_BOUND_MS  120000 /* the client's own bound on a window */
+#define STALL_CAP       (1u << 22) /* samples: > 2 min of 30 us cycles */
+#define STALL_WARMUP    200
+
+int bench_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint32_t bench_pct(const uint32_t *sorted, size_t n, double q)
+{
+	size_t k;
+
+	if (!n)
+		return 0;
+	/* nearest rank: the smallest value with at least q of all at or below */
+	k = (size_t)(q * n + 0.999999);
+	return sorted[k ? (k > n ? n - 1 : k - 1) : 0];
+}
+
+/* ---- one replace ------------------------------------------------------- */
+
+struct reload_set {
+	struct nm_cidr *v;
+	struct nm_ruleset rs;
+	bool have_rs;
+};
+
+static void set_free(struct reload_set *s)
+{
+	if (s->have_rs)
+		nm_ruleset_free(&s->rs);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static int set_make(struct bench_rng *rng, size_t n, struct reload_set *s)
+{
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	err = bench_prefixes(4, n, rng, &s->v);
+	if (!err)
+		err = bench_ruleset(s->v, n, &s->rs);
+	s->have_rs = !err;
+	if (err)
+		set_free(s);
+	return err;
+}
+
+static void reload_policy(struct nm_policy *p, __u8 events)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", RELOAD_POLICY);
+	p->default_action = NM_ACT_DENY;
+	p->mode = NM_MODE_ENFORCE;
+	p->events = events;
+}
+
+/* Is what commit wrote what the kernel now reads: the record (new table
+ * slot, new settings), and a rule of the new set in the live table? */
+static bool check_live(const struct nm_maps *m, const struct nm_staged *st, const struct nm_cidr *probe)
+{
+	struct nm_cidr dst = *probe;
+	struct nm_policy cur;
+	struct nm_check out;
+
+	if (nm_policy_get(m, st->rec.id, &cur) || cur.gen != st->rec.gen || cur.events != st->rec.events)
+		return false;
+	dst.prefixlen = 32;
+	dst.port = 80;
+	if (nm_check(m, st->rec.id, &dst, IPPROTO_TCP, &out)) {
+		nm_err_clear();
+		return false;
+	}
+	/* the probe's own prefix is in the table: the longest match is it or
+	 * a more specific one of the same set */
+	return out.has_rule && out.rule.prefixlen >= probe->prefixlen && out.verdict == NM_V_DENY;
+}
+
+struct replace_times {
+	uint64_t t0, t_staged, t_committed, t_finish0, t_done;
+};
+
+/* Replace the live policy's rules with s and its events level with events,
+ * in the two phases, timing each; *live from check_live (skipped if NULL,
+ * so that nothing sits between commit and finish). */
+static int replace_once(const struct nm_maps *m, const struct reload_set *s, __u8 events,
+			struct replace_times *t, bool *live)
+{
+	struct nm_policy p;
+	struct nm_staged st;
+	int err;
+
+	reload_policy(&p, events);
+	t->t0 = bench_now_ns();
+	err = nm_policy_stage(m, &p, &s->rs, &st);
+	t->t_staged = bench_now_ns();
+	if (err) {
+		bench_err("staging %s: %s", RELOAD_POLICY, nm_err_msg());
+		return err;
+	}
+	err = nm_policy_commit(m, &st);
+	t->t_committed = bench_now_ns();
+	if (err) {
+		bench_err("committing %s: %s", RELOAD_POLICY, nm_err_msg());
+		nm_policy_abort(m, &st);
+		return err;
+	}
+	if (live)
+		*live = check_live(m, &st, &s->v[0]);
+	t->t_finish0 = bench_now_ns();
+	nm_policy_finish(m, &st, 1);
+	t->t_done = bench_now_ns();
+	return 0;
+}
+
+static double ms_between(uint64_t a, uint64_t b)
+{
+	return (b - a) / 1e6;
+}
+
+/* ---- stalls ------------------------------------------------------------ */
+
+static int pin_self(int cpu, cpu_set_t *old)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(*old), old))
+		return -errno;
+	if (cpu < 0)
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+static void win_stats(struct bench_stall_win *w, uint32_t *tmp, size_t n, double secs)
+{
+	w->secs = secs;
+	w->cycles = n;
+	if (!n)
+		return;
+	qsort(tmp, n, sizeof(*tmp), bench_cmp_u32);
+	w->med_us = bench_pct(tmp, n, 0.5) / 1e3;
+	w->p999_us = bench_pct(tmp, n, 0.999) / 1e3;
+	w->max_us = tmp[n - 1] / 1e3;
+	w->over_1ms = 0;
+	for (size_t i = n; i-- > 0 && tmp[i] > 1000000;)
+		w->over_1ms++;
+}
+
+/* Every cycle that overlaps [w0, w1) belongs to that window. */
+static int analyse(const struct bench_client *c, const struct bench_reply *rep, const uint64_t win[BW__MAX][2],
+		   uint64_t t_ref, struct bench_stall_row *row)
+{
+	size_t n = rep->done;
+	uint32_t *tmp = malloc((n ? n : 1) * sizeof(*tmp));
+	uint64_t last_end = rep->start_ns;
+
+	if (!tmp) {
+		bench_err("out of memory for %zu samples", n);
+		return -ENOMEM;
+	}
+	for (int k = 0; k < BW__MAX; k++) {
+		uint64_t e = rep->start_ns, max_end = 0;
+		uint32_t max = 0;
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			uint64_t s = e;
+
+			e += c->samples[i];
+			if (s >= win[k][1] || e <= win[k][0])
+				continue;
+			tmp[m++] = c->samples[i];
+			if (c->samples[i] >= max) {
+				max = c->samples[i];
+				max_end = e;
+			}
+		}
+		last_end = e;
+		win_stats(&row->w[k], tmp, m, (win[k][1] - win[k][0]) / 1e9);
+		row->w[k].max_at_ms = m ? ((double)max_end - (double)t_ref) / 1e6 : 0;
+	}
+	free(tmp);
+	/* The client stopped early (time bound, full buffer): say so. */
+	row->partial = n == 0 || last_end < win[BW_BASE][1];
+	return 0;
+}
+
+static int wait_ms(int ms)
+{
+	uint64_t end = bench_now_ns() + ms * 1000000ull;
+
+	/* nanosleep returns early on a signal: sleep again unless stopping */
+	while (!bench_stop && bench_now_ns() < end) {
+		uint64_t left = end - bench_now_ns();
+
+		bench_sleep_ms(left > 1000000 ? (int)(left / 1000000) : 1);
+	}
+	return bench_stop ? -EINTR : 0;
+}
+
+static bool reply_ready(const struct bench_client *c)
+{
+	struct pollfd pfd = { .fd = c->reply_fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 1;
+}
+
+/* The client runs a window; the reload happens inside it, pinned to cpu. */
+static int stall_once(const struct bench_env *e, struct bench_reload *r, struct bench_stall_row *row,
+		      const struct reload_set *s, __u8 events)
+{
+	struct bench_cmd cmd = { .kind = BC_WINDOW, .warmup = STALL_WARMUP, .time_ms = STALL_BOUND_MS };
+	struct bench_client *c = &r->cl;
+	struct replace_times t = { 0 };
+	struct bench_reply rep = { 0 };
+	uint64_t win[BW__MAX][2] = { { 0 } }, d = 0;
+	cpu_set_t old;
+	int err, err2;
+
+	__atomic_store_n(c->stop, 0, __ATOMIC_RELAXED);
+	err = bench_client_send(c, &cmd);
+	if (err)
+		return err;
+	err = wait_ms(STALL_SETTLE_MS);
+	if (!err && reply_ready(c)) {
+		err = -EIO; /* ended already: its reply tells why */
+	}
+	if (!err) {
+		err = pin_self(row->cpu, &old);
+		if (err)
+			bench_err("cannot pin the reload to CPU %d: %s", row->cpu, strerror(-err));
+	}
+	if (!err) {
+		err = replace_once(e->maps, s, events, &t, NULL);
+		sched_setaffinity(0, sizeof(old), &old);
+	}
+	if (!err) {
+		row->stage_ms = ms_between(t.t0, t.t_staged);
+		row->commit_ms = ms_between(t.t_staged, t.t_committed);
+		row->finish_ms = ms_between(t.t_finish0, t.t_done);
+		d = t.t_done - t.t0;
+		win[BW_RELOAD][0] = t.t0;
+		win[BW_RELOAD][1] = t.t_done;
+		err = wait_ms(STALL_AFTER_MS);
+		win[BW_AFTER][0] = t.t_done;
+		win[BW_AFTER][1] = bench_now_ns();
+	}
+	if (!err)
+		err = wait_ms(STALL_GAP_MS);
+	if (!err) {
+		win[BW_BASE][0] = bench_now_ns();
+		win[BW_BASE][1] = win[BW_BASE][0] + d;
+		err = wait_ms((int)(d / 1000000) + 1);
+	}
+	/* Whatever happened: stop the client and take its answer. */
+	__atomic_store_n(c->stop, 1, __ATOMIC_RELAXED);
+	err2 = bench_client_wait(c, &rep, 10000);
+	if (!err2 && rep.err) {
+		err2 = rep.err;
+		bench_err("client %s: %s: %s", c->name, bench_stage_name(rep.stage), strerror(-err2));
+	}
+	if (err == -EIO && !err2) {
+		bench_err("client %s ended before the reload", c->name);
+		err2 = -EIO;
+	}
+	if (err2 && err != -EINTR)
+		return err2;
+	if (err)
+		return err;
+	err = analyse(c, &rep, win, t.t0, row);
+	row->measured = !err;
+	return err;
+}
+
+/* Where the reload runs: on the client's CPU and on another one, or
+ * unpinned when the client is not pinned. */
+static void plan_stalls(const struct bench_env *e, struct bench_reload *r, size_t n)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct bench_stall_row *s = r->stall;
+
+	r->nstall = 0;
+	if (e->cpu_cl < 0) {
+		s[r->nstall++] = (struct bench_stall_row){ .n = n, .cpu = -1, .where = "any CPU" };
+		return;
+	}
+	s[r->nstall++] = (struct bench_stall_row){ .n = n, .cpu = e->cpu_cl, .where = "client's CPU" };
+	for (int cpu = 0; cpu < ncpu && cpu < CPU_SETSIZE; cpu++) {
+		if (cpu == e->cpu_cl)
+			continue;
+		s[r->nstall++] = (struct bench_stall_row){ .n = n, .cpu = cpu, .where = "other CPU" };
+		break;
+	}
+}
+
+/* ---- the part ---------------------------------------------------------- */
+
+static const __u8 ev_levels[2] = { NM_EV_DENY, NM_EV_REDIRECT };
+
+static int reload_size(const struct bench_env *e, struct bench_reload *r, struct bench_reload_row *row,
+		       bool stall)
+{
+	struct reload_set set[2];
+	struct nm_policy p;
+	bool live, bound = false, made = false;
+	__u32 id;
+	uint64_t t0;
+	unsigned k = 0;
+	int err;
+
+	fprintf(stderr, "  reload %zu prefixes: %u replaces%s\n", row->n, row->reps,
+		stall ? ", then the stall client" : "");
+	memset(set, 0, sizeof(set));
+	err = set_make(e->rng, row->n, &set[0]);
+	if (!err)
+		err = set_make(e->rng, row->n, &set[1]);
+	if (err)
+		goto out;
+	reload_policy(&p, ev_levels[0]);
+	t0 = bench_now_ns();
+	err = nm_policy_create(e->maps, &p, &set[0].rs, &id);
+	row->create_ms = ms_between(t0, bench_now_ns());
+	if (err) {
+		bench_err("creating %s with %zu rules: %s", RELOAD_POLICY, row->n + 1, nm_err_msg());
+		goto out;
+	}
+	made = true;
+	err = nm_bind(e->maps, e->app_cgid, id);
+	if (err) {
+		bench_err("binding %s: %s", e->cg_app, nm_err_msg());
+		goto out;
+	}
+	bound = true;
+	/* Set 0 is live: replace with 1, 0, 1, ... */
+	for (; row->done < row->reps; row->done++) {
+		struct replace_times t;
+
+		k ^= 1;
+		if ((err = bench_time_left(e->deadline)))
+			goto out;
+		err = replace_once(e->maps, &set[k], ev_levels[k], &t, &live);
+		if (err)
+			goto out;
+		row->stage_ms[row->done] = ms_between(t.t0, t.t_staged);
+		row->commit_ms[row->done] = ms_between(t.t_staged, t.t_committed);
+		row->finish_ms[row->done] = ms_between(t.t_finish0, t.t_done);
+		row->live += live;
+	}
+	for (size_t i = 0; stall && i < r->nstall; i++) {
+		fprintf(stderr, "  stalls: reload of %zu prefixes on %s%s\n", row->n, r->stall[i].where,
+			r->stall[i].cpu >= 0 ? "" : " (not pinned)");
+		k ^= 1;
+		if ((err = bench_time_left(e->deadline)))
+			goto out;
+		err = stall_once(e, r, &r->stall[i], &set[k], ev_levels[k]);
+		if (err)
+			goto out;
+	}
+out:
+	if (bound && nm_unbind(e->maps, e->app_cgid))
+		bench_err("unbinding %s: %s", e->cg_app, nm_err_msg());
+	if (made && nm_policy_delete(e->maps, RELOAD_POLICY))
+		bench_err("deleting policy %s: %s", RELOAD_POLICY, nm_err_msg());
+	set_free(&set[0]);
+	set_free(&set[1]);
+	return err;
+}
+
+int bench_reload_run(const struct bench_env *e, struct bench_reload *r, bool stall)
+{
+	static const struct {
+		size_t n;
+		unsigned reps;
+		bool full_only;
+	} plan[] = {
+		{ 1000, 7, false },
+		{ 100000, 5, false },
+		{ 1000000, 3, true },
+	};
+	size_t last;
+	int err = 0;
+
+	r->nrows = 0;
+	for (size_t i = 0; i < sizeof(plan) / sizeof(plan[0]) && r->nrows < BENCH_RELOAD_SIZES; i++) {
+		if (plan[i].full_only && e->quick)
+			continue;
+		r->rows[r->nrows++] = (struct bench_reload_row){ .n = plan[i].n, .reps = plan[i].reps };
+	}
+	last = r->nrows - 1;
+	if (stall) {
+		err = bench_client_start(&r->cl, "stall", e->cg_app, e->ns, e->cpu_cl, &e->srv, STALL_CAP);
+		if (err)
+			return err;
+		plan_stalls(e, r, r->rows[last].n);
+	}
+	for (size_t i = 0; i < r->nrows && !err; i++) {
+		err = bench_time_left(e->deadline);
+		if (!err)
+			err = reload_size(e, r, &r->rows[i], stall && i == last);
+	}
+	bench_client_free(&r->cl);
+	return err;
+}
+
+void bench_reload_free(struct bench_reload *r)
+{
+	bench_client_free(&r->cl);
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct spread {
+	double med, min, max;
+};
+
+static struct spread spread_of(const double *v, size_t n)
+{
+	double t[BENCH_RELOAD_REPS];
+	struct spread s = { 0, 0, 0 };
+
+	if (!n)
+		return s;
+	memcpy(t, v, n * sizeof(*v));
+	qsort(t, n, sizeof(*t), cmp_dbl);
+	s.med = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+	s.min = t[0];
+	s.max = t[n - 1];
+	return s;
+}
+
+/* to-commit (stage + commit) and total of each rep */
+static void row_sums(const struct bench_reload_row *row, double *to_commit, double *total)
+{
+	for (unsigned i = 0; i < row->done; i++) {
+		to_commit[i] = row->stage_ms[i] + row->commit_ms[i];
+		total[i] = to_commit[i] + row->finish_ms[i];
+	}
+}
+
+static void print_reload_rows(const struct bench_reload *r)
+{
+	printf("\nreload: atomic replace of a live policy bound to the app cgroup: all its rules (a new random set\n"
+	       "of the same size) and its settings (events level); nm_policy_stage builds the new tables aside,\n"
+	       "nm_policy_commit swaps the record (the new rules are live from here), nm_policy_finish waits\n"
+	       "NM_REPLACE_GRACE_MS = %d ms and frees the old tables; medians over the replaces (min..max):\n",
+	       NM_REPLACE_GRACE_MS);
+	printf("  %9s %5s %10s %10s %10s %21s %10s %21s %6s\n", "prefixes", "reps", "create_ms", "stage_ms",
+	       "commit_ms", "to_commit_ms", "finish_ms", "total_ms", "live");
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct bench_reload_row *row = &r->rows[i];
+		double tc[BENCH_RELOAD_REPS], tt[BENCH_RELOAD_REPS];
+		struct spread st, cm, fi, c, t;
+		char a[32], b[32];
+
+		if (!row->done) {
+			printf("  %9zu %5u %10s\n", row->n, 0u, row->create_ms > 0 ? "(failed)" : "-");
+			continue;
+		}
+		row_sums(row, tc, tt);
+		st = spread_of(row->stage_ms, row->done);
+		cm = spread_of(row->commit_ms, row->done);
+		fi = spread_of(row->finish_ms, row->done);
+		c = spread_of(tc, row->done);
+		t = spread_of(tt, row->done);
+		snprintf(a, sizeof(a), "%.1f (%.1f..%.1f)", c.med, c.min, c.max);
+		snprintf(b, sizeof(b), "%.1f (%.1f..%.1f)", t.med, t.min, t.max);
+		printf("  %9zu %5u %10.1f %10.1f %10.3f %21s %10.1f %21s %3u/%-2u\n", row->n, row->done, row->create_ms,
+		       st.med, cm.med, a, fi.med, b, row->live, row->done);
+	}
+	printf("  (live: the new record and a rule of the new set were read back right after commit)\n");
+}
+
+static const char *const win_names[BW__MAX] = { "no reload", "reload", "after 1 s" };
+
+static void print_stalls(const struct bench_reload *r)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < r->nstall; i++)
+		any |= r->stall[i].measured;
+	if (!any)
+		return;
+	printf("\nconnect stalls during a reload of %zu prefixes: one client in the bound cgroup, TCP connect+close\n"
+	       "cycles to 127.0.0.1 back to back (as the table's cycles), every cycle's time kept; windows:\n"
+	       "'reload' from stage to the end of finish, 'after 1 s' the second after it (the kernel frees\n"
+	       "the old tables then), 'no reload' a window as long as 'reload' after that, nothing running.\n"
+	       "target: loading a policy with 1M prefixes never stalls a CPU (shown, not asserted)\n",
+	       r->stall[0].n);
+	printf("  %-18s %-10s %6s %8s %10s %10s %10s %6s %11s   %s\n", "reload on", "window", "secs", "cycles",
+	       "median_us", "p99.9_us", "max_us", ">1ms", "max_at_ms", "reload stage/commit/finish ms");
+	for (size_t i = 0; i < r->nstall; i++) {
+		const struct bench_stall_row *s = &r->stall[i];
+		char where[32];
+
+		if (!s->measured)
+			continue;
+		if (s->cpu >= 0)
+			snprintf(where, sizeof(where), "CPU %d (%s)", s->cpu, s->where);
+		else
+			snprintf(where, sizeof(where), "%s", s->where);
+		for (int k = 0; k < BW__MAX; k++) {
+			const struct bench_stall_win *w = &s->w[k];
+
+			printf("  %-18s %-10s %6.2f %8zu %10.2f %10.2f %10.2f %6zu", k ? "" : where, win_names[k],
+			       w->secs, w->cycles, w->med_us, w->p999_us, w->max_us, w->over_1ms);
+			if (k == BW_BASE)
+				printf(" %11s   %.1f / %.3f / %.1f\n", "", s->stage_ms, s->commit_ms, s->finish_ms);
+			else
+				printf(" %+11.1f\n", w->max_at_ms);
+		}
+		if (s->partial)
+			printf("  (the client stopped before the windows ended: figures are partial)\n");
+	}
+	printf("  (max_at_ms: when the longest cycle ended, from the start of the reload; %s)\n",
+	       "stage ends at stage_ms, commit right after it");
+}
+
+void bench_reload_print(const struct bench_reload *r)
+{
+	if (!r->nrows)
+		return;
+	print_reload_rows(r);
+	print_stalls(r);
+}
+
+void bench_reload_summary(const struct bench_reload *r)
+{
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct bench_reload_row *row = &r->rows[i];
+		double tc[BENCH_RELOAD_REPS], tt[BENCH_RELOAD_REPS];
+		struct spread c, t;
+
+		if (!row->done)
+			continue;
+		row_sums(row, tc, tt);
+		c = spread_of(tc, row->done);
+		t = spread_of(tt, row->done);
+		printf("summary reload prefixes=%zu reps=%u create_ms=%.1f to_commit_ms=%.2f total_ms=%.2f"
+		       " to_commit_max_ms=%.2f total_max_ms=%.2f live=%u/%u", row->n, row->done, row->create_ms, c.med,
+		       t.med, c.max, t.max, row->live, row->done);
+		printf(" stage_ms=");
+		for (unsigned k = 0; k < row->done; k++)
+			printf("%s%.2f", k ? "," : "", row->stage_ms[k]);
+		printf(" commit_ms=");
+		for (unsigned k = 0; k < row->done; k++)
+			printf("%s%.3f", k ? "," : "", row->commit_ms[k]);
+		printf(" finish_ms=");
+		for (unsigned k = 0; k < row->done; k++)
+			printf("%s%.2f", k ? "," : "", row->finish_ms[k]);
+		printf("\n");
+	}
+	for (size_t i = 0; i < r->nstall; i++) {
+		const struct bench_stall_row *s = &r->stall[i];
+		static const char *const keys[BW__MAX] = { "base", "reload", "after" };
+
+		if (!s->measured)
+			continue;
+		printf("summary stall prefixes=%zu reload_cpu=%d where=%s stage_ms=%.1f commit_ms=%.3f finish_ms=%.1f",
+		       s->n, s->cpu, s->cpu < 0 ? "any" : s->cpu == r->stall[0].cpu ? "client" : "other", s->stage_ms,
+		       s->commit_ms, s->finish_ms);
+		for (int k = 0; k < BW__MAX; k++)
+			printf(" %s_secs=%.3f %s_cycles=%zu %s_med_us=%.2f %s_p999_us=%.2f %s_max_us=%.2f %s_over_1ms=%zu",
+			       keys[k], s->w[k].secs, keys[k], s->w[k].cycles, keys[k], s->w[k].med_us, keys[k],
+			       s->w[k].p999_us, keys[k], s->w[k].max_us, keys[k], s->w[k].over_1ms);
+		printf("%s\n", s->partial ? " partial=1" : "");
+	}
+}
