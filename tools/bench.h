@@ -231,6 +231,8 @@ struct bench_reload_row {
 
 enum { BW_BASE, BW_RELOAD, BW_AFTER, BW__MAX };
 
+#define BENCH_STALL_LONGEST 12
+
 struct bench_stall_win {
 	double secs;
 	size_t cycles;         /* cycles overlapping the window */
@@ -246,6 +248,10 @@ struct bench_stall_row {
 	double stage_ms, commit_ms, finish_ms;
 	struct bench_stall_win w[BW__MAX];
 	bool measured, partial;
+	struct {
+		double at_ms, len_ms; /* start from reload start, length */
+	} longest[BENCH_STALL_LONGEST]; /* the cycles over 10 ms, by time */
+	size_t nlong, nlong_all;
 };
 
 struct bench_reload {

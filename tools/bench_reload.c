@@ -33,7 +33,7 @@
 
 #define RELOAD_POLICY   "bench-reload"
 #define STALL_SETTLE_MS 500    /* client running before the reload starts */
-#define STALL_AFTER_MS  1000   /* the "after" window */
+#define STALL_AFTER_MS  8000   /* the "after" window */
 #define STALL_GAP_MS    200    /* before the baseline window */
 #define STALL_BOUND_MS  120000 /* the client's own bound on a window */
 #define STALL_CAP       (1u << 22) /* samples: > 2 min of 30 us cycles */
@@ -223,6 +223,35 @@ static int analyse(const struct bench_client *c, const struct bench_reply *rep, 
 		row->w[k].max_at_ms = m ? ((double)max_end - (double)t_ref) / 1e6 : 0;
 	}
 	free(tmp);
+	/* The longest cycles (over 10 ms), in time order: the top ones by
+	 * length when there are more than fit. */
+	row->nlong = row->nlong_all = 0;
+	{
+		uint64_t e = rep->start_ns;
+
+		for (size_t i = 0; i < n; i++) {
+			uint32_t d = c->samples[i];
+			size_t k, lo = 0;
+
+			e += d;
+			if (d <= 10000000)
+				continue;
+			row->nlong_all++;
+			if (row->nlong == BENCH_STALL_LONGEST) {
+				for (k = 1; k < row->nlong; k++)
+					if (row->longest[k].len_ms < row->longest[lo].len_ms)
+						lo = k;
+				if (row->longest[lo].len_ms >= d / 1e6)
+					continue;
+				memmove(&row->longest[lo], &row->longest[lo + 1],
+					(row->nlong - lo - 1) * sizeof(row->longest[0]));
+				row->nlong--;
+			}
+			row->longest[row->nlong].at_ms = ((double)(e - d) - (double)t_ref) / 1e6;
+			row->longest[row->nlong].len_ms = d / 1e6;
+			row->nlong++;
+		}
+	}
 	/* The client stopped early (time bound, full buffer): say so. */
 	row->partial = n == 0 || last_end < win[BW_BASE][1];
 	return 0;
@@ -557,6 +586,14 @@ static void print_stalls(const struct bench_reload *r)
 				printf(" %11s   %.1f / %.3f / %.1f\n", "", s->stage_ms, s->commit_ms, s->finish_ms);
 			else
 				printf(" %+11.1f\n", w->max_at_ms);
+		}
+		if (s->nlong_all) {
+			printf("  %-18s cycles over 10 ms (start ms from reload start: length ms):", "");
+			for (size_t j = 0; j < s->nlong; j++)
+				printf("%s %+.0f: %.1f", j ? "," : "", s->longest[j].at_ms, s->longest[j].len_ms);
+			if (s->nlong_all > s->nlong)
+				printf(" (the %zu longest of %zu)", s->nlong, s->nlong_all);
+			printf("\n");
 		}
 		if (s->partial)
 			printf("  (the client stopped before the windows ended: figures are partial)\n");
