@@ -44,19 +44,6 @@ static int parse_count(const char *opt, const char *s, unsigned long max, unsign
 	return 0;
 }
 
-/* Sum a per-CPU counter. */
-static __u64 percpu_sum(int fd, __u32 key)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 v[ncpu > 0 ? ncpu : 1], s = 0;
-
-	if (ncpu <= 0 || bpf_map_lookup_elem(fd, &key, v))
-		return 0;
-	for (int i = 0; i < ncpu; i++)
-		s += v[i];
-	return s;
-}
-
 struct ev_ctx {
 	struct nm_cli *c;
 	struct nm_event_fmt fmt;
@@ -208,7 +195,7 @@ int nm_cmd_events(struct nm_cli *c, int argc, char **argv)
 		ring_buffer__consume(rb);
 		x.skipping = false;
 	}
-	drops0 = percpu_sum(m.gstats, NM_G_EVENTS_DROPPED);
+	drops0 = nm_percpu_sum(m.gstats, NM_G_EVENTS_DROPPED);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (isatty(STDERR_FILENO))
 		fprintf(stderr, "nomoat: streaming events (Ctrl-C stops)\n");
@@ -228,7 +215,7 @@ int nm_cmd_events(struct nm_cli *c, int argc, char **argv)
 		if (x.want && x.seen >= x.want)
 			break;
 		/* Drops are never silent: report them in the stream. */
-		drops = percpu_sum(m.gstats, NM_G_EVENTS_DROPPED);
+		drops = nm_percpu_sum(m.gstats, NM_G_EVENTS_DROPPED);
 		if (drops != drops0) {
 			report_drops(c, drops - drops0, drops);
 			drops0 = drops;
@@ -264,7 +251,7 @@ static void print_row(struct nm_cli *c, const struct nm_maps *m, __u32 id, const
 	__u64 v[NM_V__MAX];
 
 	for (__u32 i = 0; i < NM_V__MAX; i++)
-		v[i] = percpu_sum(m->stats, id * NM_V__MAX + i);
+		v[i] = nm_percpu_sum(m->stats, id * NM_V__MAX + i);
 	if (c->json) {
 		nm_json_obj(&c->j, NULL);
 		nm_json_str(&c->j, "policy", name);
@@ -318,7 +305,7 @@ int nm_cmd_stats(struct nm_cli *c, int argc, char **argv)
 		printf("global:\n");
 	}
 	for (__u32 i = 0; i < NM_G__MAX; i++) {
-		__u64 v = percpu_sum(m.gstats, i);
+		__u64 v = nm_percpu_sum(m.gstats, i);
 
 		if (c->json)
 			nm_json_u64(&c->j, gstat_names[i], v);

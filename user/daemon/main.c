@@ -95,18 +95,6 @@ static __u64 now_mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static __u64 percpu_sum(int fd, __u32 key)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 v[ncpu > 0 ? ncpu : 1], s = 0;
-
-	if (ncpu <= 0 || bpf_map_lookup_elem(fd, &key, v))
-		return 0;
-	for (int i = 0; i < ncpu; i++)
-		s += v[i];
-	return s;
-}
-
 /* ---- event output ------------------------------------------------------ */
 
 static void emit_line(struct daemon *d, const char *line, size_t len)
@@ -182,7 +170,7 @@ static void tick(struct daemon *d)
 	__u64 drops;
 
 	ring_buffer__consume(d->rb);
-	drops = percpu_sum(d->m.gstats, NM_G_EVENTS_DROPPED);
+	drops = nm_percpu_sum(d->m.gstats, NM_G_EVENTS_DROPPED);
 	if (drops != d->rb_drops_seen) {
 		emit_fmt(d, "{\"type\":\"drops\",\"events_dropped\":%llu,\"events_dropped_total\":%llu,"
 			    "\"reason\":\"ring buffer full\"}",
@@ -208,7 +196,7 @@ static int fill_policy(const struct nm_policy *p, void *arg)
 
 	for (__u32 v = 0; v < NM_V__MAX; v++)
 		nm_metrics_u64(fc->mt, NM_LABELS({ "policy", p->name }, { "verdict", nm_verdict_name(v) }),
-			       percpu_sum(fc->d->m.stats, p->id * NM_V__MAX + v));
+			       nm_percpu_sum(fc->d->m.stats, p->id * NM_V__MAX + v));
 	return 0;
 }
 
@@ -241,12 +229,12 @@ static int fill_metrics(struct nm_metrics *mt, void *arg)
 
 	nm_metrics_family(mt, "nomoat_decisions_total", NM_METRIC_COUNTER,
 			  "Connections and datagrams decided, by policy and verdict.");
-	nm_metrics_u64(mt, NM_LABELS({ "policy", "" }, { "verdict", "deny" }), percpu_sum(d->m.stats, NM_V_DENY));
+	nm_metrics_u64(mt, NM_LABELS({ "policy", "" }, { "verdict", "deny" }), nm_percpu_sum(d->m.stats, NM_V_DENY));
 	nm_policy_foreach(&d->m, fill_policy, &fc);
 	nm_metrics_family(mt, "nomoat_kernel_total", NM_METRIC_COUNTER,
 			  "Kernel-side counters (fail-closed denials, flow records, ring buffer drops).");
 	for (__u32 i = 0; i < NM_G__MAX; i++)
-		nm_metrics_u64(mt, NM_LABELS({ "counter", gnames[i] }), percpu_sum(d->m.gstats, i));
+		nm_metrics_u64(mt, NM_LABELS({ "counter", gnames[i] }), nm_percpu_sum(d->m.gstats, i));
 	nm_metrics_family(mt, "nomoat_rules", NM_METRIC_GAUGE, "Rules per policy and family, from the policy file.");
 	nm_policy_foreach(&d->m, fill_rules, &fc);
 	bpf_map_lookup_elem(d->m.flowcnt, &zero, &live);

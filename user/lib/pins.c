@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 const char *nm_pin_dir_pick(const char *opt)
 {
@@ -117,4 +118,16 @@ bool nm_is_loaded(const char *dir)
 			return false;
 	}
 	return true;
+}
+
+unsigned long long nm_percpu_sum(int map_fd, unsigned int key)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	unsigned long long v[ncpu > 0 ? ncpu : 1], sum = 0;
+
+	if (ncpu <= 0 || bpf_map_lookup_elem(map_fd, &key, v))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += v[i];
+	return sum;
 }

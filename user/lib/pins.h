@@ -33,6 +33,9 @@ int nm_bpffs_ensure(const char *dir);
 int nm_maps_open(const char *dir, struct nm_maps *m);
 void nm_maps_close(struct nm_maps *m);
 
+/* Sum of a per-CPU __u64 counter (nm_stats, nm_gstats); 0 if unreadable. */
+unsigned long long nm_percpu_sum(int map_fd, unsigned int key);
+
 /* Is something loaded at DIR (all programs pinned)? */
 bool nm_is_loaded(const char *dir);
 

@@ -249,6 +249,23 @@ void nm_policy_finish(const struct nm_maps *m, struct nm_staged *st, size_t n)
 	}
 }
 
+/* Stage, commit and finish one policy. */
+static int apply_one(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules,
+		     struct nm_staged *st)
+{
+	int err = nm_policy_stage(m, p, rules, st);
+
+	if (err)
+		return err;
+	err = nm_policy_commit(m, st);
+	if (err) {
+		nm_policy_abort(m, st);
+		return err;
+	}
+	nm_policy_finish(m, st, 1);
+	return 0;
+}
+
 int nm_policy_create(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules,
 		     __u32 *id_out)
 {
@@ -258,36 +275,19 @@ int nm_policy_create(const struct nm_maps *m, const struct nm_policy *p, const s
 	if (nm_policy_lookup(m, p->name, NULL, NULL) == 0)
 		return nm_fail(NM_E_INPUT, -EEXIST, "policy '%s' already exists", p->name);
 	nm_err_clear();
-	err = nm_policy_stage(m, p, rules, &st);
-	if (err)
-		return err;
-	err = nm_policy_commit(m, &st);
-	if (err) {
-		nm_policy_abort(m, &st);
-		return err;
-	}
-	nm_policy_finish(m, &st, 1);
-	*id_out = st.rec.id;
-	return 0;
+	err = apply_one(m, p, rules, &st);
+	if (!err)
+		*id_out = st.rec.id;
+	return err;
 }
 
 int nm_policy_replace(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules)
 {
 	struct nm_staged st;
-	int err;
 
 	if (nm_policy_lookup(m, p->name, NULL, NULL))
 		return nm_fail(NM_E_INPUT, -ENOENT, "unknown policy '%s'", p->name);
-	err = nm_policy_stage(m, p, rules, &st);
-	if (err)
-		return err;
-	err = nm_policy_commit(m, &st);
-	if (err) {
-		nm_policy_abort(m, &st);
-		return err;
-	}
-	nm_policy_finish(m, &st, 1);
-	return 0;
+	return apply_one(m, p, rules, &st);
 }
 
 int nm_policy_update(const struct nm_maps *m, const struct nm_policy *p)
