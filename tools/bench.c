@@ -576,8 +576,6 @@ static int run_more(struct bench *b)
 	if (b->part[BP_RELOAD] || b->part[BP_STALL]) {
 		if (out_of_time(b))
 			return bench_stop ? -EINTR : -ETIME;
-		if (!b->part[BP_RELOAD])
-			fprintf(stderr, "  (the stall part reloads a policy too: reload times are shown)\n");
 		err = bench_reload_run(&b->env, &b->reload, b->part[BP_STALL]);
 	}
 	if (!err && b->part[BP_DAEMON]) {

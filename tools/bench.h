@@ -232,6 +232,7 @@ struct bench_reload_row {
 enum { BW_BASE, BW_RELOAD, BW_AFTER, BW__MAX };
 
 #define BENCH_STALL_LONGEST 12
+#define BENCH_STALL_CPUS    8  /* CPUs with a wake-up probe, at most */
 
 struct bench_stall_win {
 	double secs;
@@ -239,6 +240,8 @@ struct bench_stall_win {
 	double med_us, p999_us, max_us;
 	size_t over_1ms;
 	double max_at_ms;      /* end of the longest cycle, from reload start */
+	double late_max_us[BENCH_STALL_CPUS]; /* probe wake-up delay, per CPU */
+	double late_at_ms[BENCH_STALL_CPUS];  /* when it woke, from reload start */
 };
 
 struct bench_stall_row {
@@ -252,6 +255,8 @@ struct bench_stall_row {
 		double at_ms, len_ms; /* start from reload start, length */
 	} longest[BENCH_STALL_LONGEST]; /* the cycles over 10 ms, by time */
 	size_t nlong, nlong_all;
+	int nprobe;            /* CPUs 0..nprobe-1 had a probe */
+	bool probe_fifo;       /* the probes ran SCHED_FIFO */
 };
 
 struct bench_reload {
@@ -273,7 +278,7 @@ void bench_reload_free(struct bench_reload *r);
 /* ---- bench_daemon.c ---------------------------------------------------- */
 
 #define BENCH_DMN_CLIENTS 4
-#define BENCH_DMN_RUNS    8
+#define BENCH_DMN_RUNS    10
 
 struct bench_dmn_run {
 	unsigned clients;
@@ -284,13 +289,14 @@ struct bench_dmn_run {
 	uint64_t dec[BENCH_DMN_CLIENTS];   /* decision lines received */
 	double dec_s[BENCH_DMN_CLIENTS];   /* from the start to the last one */
 	uint64_t drop_lines;           /* "drops" lines, all clients */
-	uint64_t dropped_ring;         /* their counts: "ring buffer full" */
-	uint64_t dropped_slow;         /* and "client too slow" */
+	uint64_t dropped_ring;         /* their counts: "ring buffer full" (one reader) */
+	uint64_t dropped_slow;         /* and "client too slow" (all readers) */
 	uint64_t other_lines;
 	uint64_t kernel_drops;         /* nm_gstats events_dropped delta */
 	uint64_t client_drops;         /* nomoat_event_client_drops_total delta */
 	uint64_t events_out;           /* nomoat_events_total delta */
 	uint64_t log_lines;            /* lines added to the events-log file */
+	double log_secs;               /* from the start until it last grew */
 	bool metrics_ok;
 };
 

@@ -42,6 +42,7 @@
 #define DMN_DRAIN_MS   10000  /* bound on reading after the traffic */
 #define DMN_QUIET_MS   1000   /* nothing read for this long: all is in */
 #define DMN_STOP_MS    5000
+#define DMN_PACED      4      /* paced runs per client count, at most */
 #define DMN_HTTP_MS    3000
 #define DMN_HTTP_MAX   (1u << 20)
 #define RD_BUF         (256u << 10)
@@ -220,12 +221,10 @@ static int dmn_start(struct bench_daemon *d)
 			d->pid = 0;
 			status_text(st, why, sizeof(why));
 			bench_err("nomoatd ended at start (%s)", why);
-			show_output(d);
 			return -EIO;
 		}
 		if (bench_now_ns() > end) {
 			bench_err("nomoatd not ready after %d ms", DMN_READY_MS);
-			show_output(d);
 			return -ETIMEDOUT;
 		}
 		bench_sleep_ms(10);
@@ -262,7 +261,6 @@ static int dmn_bound(struct bench_daemon *d)
 	if (bench_stop)
 		return -EINTR;
 	bench_err("nomoatd did not bind %s to policy %s", d->cg_app, DMN_POLICY);
-	show_output(d);
 	return -ENOENT;
 }
 
@@ -529,17 +527,30 @@ static bool all_in(const struct reader *rd, unsigned k, uint64_t want)
 	return true;
 }
 
+/* Has the events log grown since *size?  (The daemon writes every line
+ * there at once: while it grows, the daemon is still at work.) */
+static bool log_grew(int fd, off_t *size)
+{
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) || st.st_size == *size)
+		return false;
+	*size = st.st_size;
+	return true;
+}
+
 static int traffic(struct bench_daemon *d, struct reader *rd, unsigned k, const struct bench_cmd *cmd,
-		   struct bench_dmn_run *run)
+		   const char *log, struct bench_dmn_run *run)
 {
 	struct pollfd p[BENCH_DMN_CLIENTS + 1];
 	struct bench_reply rep = { 0 };
-	uint64_t t0, t_end = 0, last = 0, kd0;
+	uint64_t t0, t_end = 0, last = 0, t_log = 0, kd0;
+	int err, lfd = open(log, O_RDONLY | O_CLOEXEC);
 	bool replied = false;
-	int err;
+	off_t lsize = 0;
 
 	kd0 = bench_percpu_sum(d->maps.gstats, NM_G_EVENTS_DROPPED);
-	t0 = last = bench_now_ns();
+	t0 = last = t_log = bench_now_ns();
 	err = bench_client_send(&d->cl, cmd);
 	while (!err) {
 		uint64_t now, kd;
@@ -559,6 +570,8 @@ static int traffic(struct bench_daemon *d, struct reader *rd, unsigned k, const 
 			if (p[i].revents)
 				reader_read(&rd[i], &last);
 		now = bench_now_ns();
+		if (log_grew(lfd, &lsize))
+			t_log = last = now;
 		if (!replied && p[k].revents) {
 			err = bench_client_wait(&d->cl, &rep, 1000);
 			if (!err && rep.err) {
@@ -577,14 +590,18 @@ static int traffic(struct bench_daemon *d, struct reader *rd, unsigned k, const 
 			continue;
 		}
 		/* After the traffic: until every reader has every event that
-		 * was not dropped, or nothing more comes. */
+		 * was not dropped, or nothing more comes (to the readers or
+		 * to the log). */
 		kd = bench_percpu_sum(d->maps.gstats, NM_G_EVENTS_DROPPED) - kd0;
 		if (all_in(rd, k, rep.done > kd ? rep.done - kd : 0) || now - last > DMN_QUIET_MS * 1000000ull ||
 		    now - t_end > DMN_DRAIN_MS * 1000000ull)
 			break;
 	}
+	if (lfd >= 0)
+		close(lfd);
 	if (err)
 		return err;
+	run->log_secs = (t_log - t0) / 1e9;
 	run->connects = rep.done;
 	run->client_secs = rep.elapsed_ns / 1e9;
 	run->kernel_drops = bench_percpu_sum(d->maps.gstats, NM_G_EVENTS_DROPPED) - kd0;
@@ -592,7 +609,9 @@ static int traffic(struct bench_daemon *d, struct reader *rd, unsigned k, const 
 		run->dec[i] = rd[i].dec;
 		run->dec_s[i] = rd[i].dec ? (rd[i].t_last_dec - t0) / 1e9 : 0;
 		run->drop_lines += rd[i].drop_lines;
-		run->dropped_ring += rd[i].dropped_ring;
+		/* every reader gets the same ring notes; its own slow ones */
+		if (rd[i].dropped_ring > run->dropped_ring)
+			run->dropped_ring = rd[i].dropped_ring;
 		run->dropped_slow += rd[i].dropped_slow;
 		run->other_lines += rd[i].other;
 	}
@@ -630,7 +649,7 @@ static int dmn_run(struct bench_daemon *d, unsigned k, uint32_t rate, struct ben
 		bench_err("%s: %s", log, strerror(errno));
 	}
 	if (!err)
-		err = traffic(d, rd, k, &cmd, run);
+		err = traffic(d, rd, k, &cmd, log, run);
 	if (!err) {
 		run->metrics_ok = metrics_get(d, &m1) == 0;
 		if (run->metrics_ok) {
@@ -656,16 +675,10 @@ static bool run_lost(const struct bench_dmn_run *r)
 	return r->kernel_drops || r->client_drops || r->drop_lines || min < r->connects;
 }
 
-static double min_rate(const struct bench_dmn_run *r)
+/* Lines a second the daemon wrote to its log (each event once). */
+static double log_rate(const struct bench_dmn_run *r)
 {
-	double m = 0;
-
-	for (unsigned i = 0; i < r->clients; i++) {
-		double v = r->dec_s[i] > 0 ? r->dec[i] / r->dec_s[i] : 0;
-
-		m = i == 0 || v < m ? v : m;
-	}
-	return m;
+	return r->log_secs > 0 ? r->log_lines / r->log_secs : 0;
 }
 
 /* ---- the part ---------------------------------------------------------- */
@@ -673,24 +686,28 @@ static double min_rate(const struct bench_dmn_run *r)
 static int dmn_runs(const struct bench_env *e, struct bench_daemon *d)
 {
 	static const unsigned counts[] = { 1, BENCH_DMN_CLIENTS };
-	static const double paced[] = { 0.8, 0.5 };
 	int err = 0;
 
 	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]) && !err; c++) {
-		struct bench_dmn_run *sat;
+		double top, lo = 0, hi = 1, f = 0.8;
+		bool lost;
 
 		fprintf(stderr, "  nomoatd: %u client%s, UDP connects as fast as they go\n", counts[c],
 			counts[c] > 1 ? "s" : "");
 		if ((err = bench_time_left(e->deadline)) || d->nruns >= BENCH_DMN_RUNS)
 			break;
-		sat = &d->runs[d->nruns];
-		err = dmn_run(d, counts[c], 0, sat);
+		err = dmn_run(d, counts[c], 0, &d->runs[d->nruns]);
 		if (err)
 			break;
-		d->nruns++;
-		/* Lost some: try paced, below what the readers got. */
-		for (size_t p = 0; p < sizeof(paced) / sizeof(paced[0]) && run_lost(&d->runs[d->nruns - 1]); p++) {
-			uint32_t rate = (uint32_t)(paced[p] * min_rate(sat));
+		top = log_rate(&d->runs[d->nruns]);
+		lost = run_lost(&d->runs[d->nruns++]);
+		/* Lost some: paced runs below what the daemon got through
+		 * unpaced (top): 0.8 of it first, then halfway between the
+		 * fastest that lost nothing and the slowest that lost (or
+		 * 0.6 of the latter while none has kept everything). */
+		for (int p = 0; lost && p < DMN_PACED && hi - lo > 0.1; p++) {
+			uint32_t rate = (uint32_t)(f * top);
+			struct bench_dmn_run *r = &d->runs[d->nruns];
 
 			if (rate < 1000 || d->nruns >= BENCH_DMN_RUNS)
 				break;
@@ -698,10 +715,15 @@ static int dmn_runs(const struct bench_env *e, struct bench_daemon *d)
 				counts[c] > 1 ? "s" : "", rate);
 			if ((err = bench_time_left(e->deadline)))
 				break;
-			err = dmn_run(d, counts[c], rate, &d->runs[d->nruns]);
+			err = dmn_run(d, counts[c], rate, r);
 			if (err)
 				break;
 			d->nruns++;
+			if (run_lost(r))
+				hi = f;
+			else
+				lo = f;
+			f = lo > 0 ? (lo + hi) / 2 : hi * 0.6;
 		}
 	}
 	return err;
@@ -727,7 +749,7 @@ int bench_daemon_run(const struct bench_env *e, struct bench_daemon *d)
 		err = bench_client_start(&d->cl, "daemon-udp", d->cg_app, e->ns, e->cpu_cl, &e->srv, 1);
 	if (!err)
 		err = dmn_runs(e, d);
-	if (err && d->pid > 0)
+	if (err && err != -EINTR && d->dir_made)
 		show_output(d);
 	bench_daemon_cleanup(d);
 	return err;
@@ -763,15 +785,16 @@ void bench_daemon_print(const struct bench_daemon *d)
 		return;
 	if (d->exit_status >= 0)
 		status_text(d->exit_status, st, sizeof(st));
-	printf("\nnomoatd events to JSON clients: %s on its own pin dir, ready %.0f ms after start; policy\n"
-	       "'events all', events-rate 0, events-log to a file; one client in the bound cgroup makes UDP\n"
-	       "connect()s to 127.0.0.1 for %.1f s (one allowed decision each), unpaced, then paced below what\n"
-	       "the readers got if anything was lost; every reader counts its type=decision lines; decisions/s\n"
-	       "is from the start to a reader's last one; SIGTERM at the end: %s\n",
+	printf("\nnomoatd events to JSON clients: %s on its own pin dir, ready %.0f ms after start;\n"
+	       "policy 'events all', events-rate 0, events-log to a file; one client in the bound cgroup makes UDP\n"
+	       "connect()s to 127.0.0.1 for %.1f s (one allowed decision each), unpaced, then, if anything was\n"
+	       "lost, paced below the daemon's unpaced rate; every reader counts its type=decision lines;\n"
+	       "per-client decisions/s: from the start to the reader's last decision line; daemon lines/s: lines\n"
+	       "written to the events log, from the start until it stopped growing; SIGTERM at the end: %s\n",
 	       d->bin, d->ready_ms, DMN_RUN_MS / 1e3, st);
-	printf("  %7s %-14s %9s %10s %22s %10s %12s %8s %12s %12s %10s\n", "clients", "load", "connects",
-	       "connects/s", "decisions/s/client", "min_recv", "drops_lines", "(events)", "kernel_drops",
-	       "client_drops", "log_lines");
+	printf("  %7s %-14s %9s %10s %10s %18s %9s %8s %9s %9s %12s %12s %9s\n", "clients", "load", "connects",
+	       "connects/s", "daemon/s", "decisions/s/client", "min_recv", "drop_ln", "(ring)", "(slow)",
+	       "kernel_drops", "client_drops", "log_lines");
 	for (int i = 0; i < d->nruns; i++) {
 		const struct bench_dmn_run *r = &d->runs[i];
 		char load[32], rates[48];
@@ -787,19 +810,44 @@ void bench_daemon_print(const struct bench_daemon *d)
 			snprintf(rates, sizeof(rates), "%.0f..%.0f", lo, hi);
 		else
 			snprintf(rates, sizeof(rates), "%.0f", lo);
-		printf("  %7u %-14s %9llu %10.0f %22s %10llu %12llu %8llu %12llu", r->clients, load,
-		       (unsigned long long)r->connects, r->client_secs > 0 ? r->connects / r->client_secs : 0, rates,
-		       (unsigned long long)recv, (unsigned long long)r->drop_lines,
-		       (unsigned long long)(r->dropped_ring + r->dropped_slow), (unsigned long long)r->kernel_drops);
+		printf("  %7u %-14s %9llu %10.0f %10.0f %18s %9llu %8llu %9llu %9llu %12llu", r->clients, load,
+		       (unsigned long long)r->connects, r->client_secs > 0 ? r->connects / r->client_secs : 0,
+		       log_rate(r), rates, (unsigned long long)recv, (unsigned long long)r->drop_lines,
+		       (unsigned long long)r->dropped_ring, (unsigned long long)r->dropped_slow,
+		       (unsigned long long)r->kernel_drops);
 		if (r->metrics_ok)
 			printf(" %12llu", (unsigned long long)r->client_drops);
 		else
 			printf(" %12s", "?");
-		printf(" %10llu%s\n", (unsigned long long)r->log_lines, run_lost(r) ? "  lost" : "  no drop");
+		printf(" %9llu  %s\n", (unsigned long long)r->log_lines, run_lost(r) ? "lost" : "no drop");
 	}
-	printf("  (drops_lines: \"drops\" lines the readers got, (events) the events they count; kernel_drops:\n"
-	       "   the ring buffer's drop counter; client_drops: nomoat_event_client_drops_total from /metrics;\n"
-	       "   log_lines: lines the daemon wrote to its events-log meanwhile)\n");
+	printf("  (drop_ln: \"drops\" lines all readers got; (ring): the events their \"ring buffer full\" lines\n"
+	       "   count (as one reader sees them), (slow): those of their \"client too slow\" lines (all readers);\n"
+	       "   kernel_drops: the ring buffer's drop counter; client_drops: nomoat_event_client_drops_total\n"
+	       "   from /metrics (all clients); log_lines: lines the daemon wrote to its events log meanwhile)\n");
+	for (unsigned k = 1; k <= BENCH_DMN_CLIENTS; k++) {
+		double best = -1, lo, hi;
+		uint64_t recv;
+		bool any = false;
+
+		for (int i = 0; i < d->nruns; i++) {
+			const struct bench_dmn_run *r = &d->runs[i];
+
+			if (r->clients != k)
+				continue;
+			any = true;
+			run_rates(r, &lo, &hi, &recv);
+			if (!run_lost(r) && lo > best)
+				best = lo;
+		}
+		if (!any)
+			continue;
+		if (best >= 0)
+			printf("  %u client%s: every event delivered at up to %.0f events/s per client\n", k,
+			       k > 1 ? "s" : "", best);
+		else
+			printf("  %u client%s: events lost at every rate tried\n", k, k > 1 ? "s" : "");
+	}
 }
 
 void bench_daemon_summary(const struct bench_daemon *d)
@@ -810,12 +858,12 @@ void bench_daemon_summary(const struct bench_daemon *d)
 		uint64_t recv;
 
 		run_rates(r, &lo, &hi, &recv);
-		printf("summary daemon clients=%u load=%s rate=%u connects=%llu connects_per_s=%.0f"
+		printf("summary daemon clients=%u load=%s rate=%u connects=%llu connects_per_s=%.0f daemon_lines_per_s=%.0f"
 		       " decisions_per_s_min=%.0f decisions_per_s_max=%.0f received_min=%llu drops_lines=%llu"
 		       " dropped_ring=%llu dropped_slow=%llu kernel_drops=%llu client_drops=%llu%s events_out=%llu"
 		       " log_lines=%llu other_lines=%llu lost=%d\n",
 		       r->clients, r->paced ? "paced" : "unpaced", r->rate, (unsigned long long)r->connects,
-		       r->client_secs > 0 ? r->connects / r->client_secs : 0, lo, hi, (unsigned long long)recv,
+		       r->client_secs > 0 ? r->connects / r->client_secs : 0, log_rate(r), lo, hi, (unsigned long long)recv,
 		       (unsigned long long)r->drop_lines, (unsigned long long)r->dropped_ring,
 		       (unsigned long long)r->dropped_slow, (unsigned long long)r->kernel_drops,
 		       (unsigned long long)r->client_drops, r->metrics_ok ? "" : "(no metrics)",

@@ -13,31 +13,39 @@
  *  2. Stalls: a client in the bound cgroup runs loopback connect+close
  *     cycles back to back and keeps every cycle's time while the largest
  *     policy is replaced once more.  Compared: the cycles during the reload
- *     (stage to end of finish), in the second after it (the kernel frees the
+ *     (stage to end of finish), in the 2 s after it (the kernel frees the
  *     old tables after RCU grace periods), and a window with no reload of
  *     the reload's own length taken after that.  The reload runs pinned to
  *     the client's CPU (a kernel section that does not yield would then hold
  *     the client off for its whole length) and to another CPU (only
- *     contention across CPUs shows).
+ *     contention across CPUs shows).  Meanwhile a probe thread on every
+ *     CPU (SCHED_FIFO when allowed) sleeps 1 ms at a time and keeps how late
+ *     it woke: a CPU held by a kernel section that does not yield shows up
+ *     there, whichever CPU it is.
  */
 #include "bench.h"
 #include "err.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RELOAD_POLICY   "bench-reload"
 #define STALL_SETTLE_MS 500    /* client running before the reload starts */
-#define STALL_AFTER_MS  8000   /* the "after" window */
+#define STALL_AFTER_MS  2000   /* the "after" window */
 #define STALL_GAP_MS    200    /* before the baseline window */
 #define STALL_BOUND_MS  120000 /* the client's own bound on a window */
 #define STALL_CAP       (1u << 22) /* samples: > 2 min of 30 us cycles */
 #define STALL_WARMUP    200
+#define PROBE_SLEEP_NS  1000000u   /* a probe sleeps 1 ms at a time */
+#define PROBE_CAP       (1u << 18) /* wake-ups kept per CPU: > 4 min */
 
 int bench_cmp_u32(const void *a, const void *b)
 {
@@ -277,6 +285,128 @@ static bool reply_ready(const struct bench_client *c)
 	return poll(&pfd, 1, 0) == 1;
 }
 
+/* ---- wake-up probes ----------------------------------------------------- */
+
+struct probe {
+	pthread_t th;
+	int cpu;
+	bool started, fifo;
+	const uint32_t *stop;
+	uint64_t *end;  /* when it woke */
+	uint32_t *late; /* how late, ns */
+	size_t n;
+};
+
+struct probes {
+	struct probe p[BENCH_STALL_CPUS];
+	int n;
+	uint32_t stop;
+};
+
+static void *probe_main(void *arg)
+{
+	struct probe *p = arg;
+	struct sched_param sp = { .sched_priority = 1 };
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(p->cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		return NULL;
+	p->fifo = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+	while (p->n < PROBE_CAP && !__atomic_load_n(p->stop, __ATOMIC_RELAXED)) {
+		struct timespec ts = { 0, PROBE_SLEEP_NS };
+		uint64_t t0 = bench_now_ns(), t1, d;
+
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+		t1 = bench_now_ns();
+		d = t1 - t0 > PROBE_SLEEP_NS ? t1 - t0 - PROBE_SLEEP_NS : 0;
+		p->end[p->n] = t1;
+		p->late[p->n] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+		p->n++;
+	}
+	return NULL;
+}
+
+static void probes_stop(struct probes *ps)
+{
+	__atomic_store_n(&ps->stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < ps->n; i++)
+		if (ps->p[i].started)
+			pthread_join(ps->p[i].th, NULL);
+}
+
+static void probes_free(struct probes *ps)
+{
+	probes_stop(ps);
+	for (int i = 0; i < ps->n; i++) {
+		free(ps->p[i].end);
+		free(ps->p[i].late);
+	}
+	ps->n = 0;
+}
+
+/* One probe per online CPU (the first BENCH_STALL_CPUS); signals stay
+ * with the main thread. */
+static int probes_start(struct probes *ps)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	sigset_t block, old;
+	int err = 0;
+
+	memset(ps, 0, sizeof(*ps));
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (int cpu = 0; cpu < ncpu && cpu < BENCH_STALL_CPUS && !err; cpu++) {
+		struct probe *p = &ps->p[ps->n++];
+
+		p->cpu = cpu;
+		p->stop = &ps->stop;
+		p->end = malloc(PROBE_CAP * sizeof(*p->end));
+		p->late = malloc(PROBE_CAP * sizeof(*p->late));
+		if (!p->end || !p->late)
+			err = -ENOMEM;
+		else if ((err = -pthread_create(&p->th, NULL, probe_main, p)) == 0)
+			p->started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		bench_err("cannot start the wake-up probes: %s", strerror(-err));
+		probes_free(ps);
+	}
+	return err;
+}
+
+static void probes_analyse(const struct probes *ps, const uint64_t win[BW__MAX][2], uint64_t t_ref,
+			   struct bench_stall_row *row)
+{
+	row->nprobe = ps->n;
+	row->probe_fifo = ps->n > 0;
+	for (int i = 0; i < ps->n; i++) {
+		const struct probe *p = &ps->p[i];
+
+		row->probe_fifo &= p->fifo;
+		for (int k = 0; k < BW__MAX; k++) {
+			uint64_t at = 0;
+			uint32_t max = 0;
+
+			for (size_t j = 0; j < p->n; j++) {
+				uint64_t s = p->end[j] - p->late[j] - PROBE_SLEEP_NS;
+
+				if (s < win[k][1] && p->end[j] > win[k][0] && p->late[j] > max) {
+					max = p->late[j];
+					at = p->end[j];
+				}
+			}
+			row->w[k].late_max_us[i] = max / 1e3;
+			row->w[k].late_at_ms[i] = max ? ((double)at - (double)t_ref) / 1e6 : 0;
+		}
+	}
+}
+
 /* The client runs a window; the reload happens inside it, pinned to cpu. */
 static int stall_once(const struct bench_env *e, struct bench_reload *r, struct bench_stall_row *row,
 		      const struct reload_set *s, __u8 events)
@@ -286,13 +416,19 @@ static int stall_once(const struct bench_env *e, struct bench_reload *r, struct 
 	struct replace_times t = { 0 };
 	struct bench_reply rep = { 0 };
 	uint64_t win[BW__MAX][2] = { { 0 } }, d = 0;
+	struct probes ps;
 	cpu_set_t old;
 	int err, err2;
 
-	__atomic_store_n(c->stop, 0, __ATOMIC_RELAXED);
-	err = bench_client_send(c, &cmd);
+	err = probes_start(&ps);
 	if (err)
 		return err;
+	__atomic_store_n(c->stop, 0, __ATOMIC_RELAXED);
+	err = bench_client_send(c, &cmd);
+	if (err) {
+		probes_free(&ps);
+		return err;
+	}
 	err = wait_ms(STALL_SETTLE_MS);
 	if (!err && reply_ready(c)) {
 		err = -EIO; /* ended already: its reply tells why */
@@ -326,6 +462,7 @@ static int stall_once(const struct bench_env *e, struct bench_reload *r, struct 
 	}
 	/* Whatever happened: stop the client and take its answer. */
 	__atomic_store_n(c->stop, 1, __ATOMIC_RELAXED);
+	probes_stop(&ps);
 	err2 = bench_client_wait(c, &rep, 10000);
 	if (!err2 && rep.err) {
 		err2 = rep.err;
@@ -336,10 +473,12 @@ static int stall_once(const struct bench_env *e, struct bench_reload *r, struct 
 		err2 = -EIO;
 	}
 	if (err2 && err != -EINTR)
-		return err2;
-	if (err)
-		return err;
-	err = analyse(c, &rep, win, t.t0, row);
+		err = err2;
+	if (!err) {
+		err = analyse(c, &rep, win, t.t0, row);
+		probes_analyse(&ps, win, t.t0, row);
+	}
+	probes_free(&ps);
 	row->measured = !err;
 	return err;
 }
@@ -549,57 +688,65 @@ static void print_reload_rows(const struct bench_reload *r)
 	printf("  (live: the new record and a rule of the new set were read back right after commit)\n");
 }
 
-static const char *const win_names[BW__MAX] = { "no reload", "reload", "after 1 s" };
-
 static void print_stalls(const struct bench_reload *r)
 {
+	static const char *const win_names[BW__MAX] = { "no reload", "reload", "after" };
 	bool any = false;
 
 	for (size_t i = 0; i < r->nstall; i++)
 		any |= r->stall[i].measured;
 	if (!any)
 		return;
-	printf("\nconnect stalls during a reload of %zu prefixes: one client in the bound cgroup, TCP connect+close\n"
-	       "cycles to 127.0.0.1 back to back (as the table's cycles), every cycle's time kept; windows:\n"
-	       "'reload' from stage to the end of finish, 'after 1 s' the second after it (the kernel frees\n"
-	       "the old tables then), 'no reload' a window as long as 'reload' after that, nothing running.\n"
+	printf("\nconnect stalls during a reload of %zu prefixes: a client in the bound cgroup makes TCP\n"
+	       "connect+close cycles to 127.0.0.1 back to back (as the table's cycles, same CPU pinning) and\n"
+	       "every cycle's time is kept; the reload (as above) runs %s;\n"
+	       "windows: 'reload' from stage to the end of finish, 'after' the %.0f s after it (the kernel\n"
+	       "frees the old tables), then, %.1f s later, 'no reload': as long as 'reload', nothing running;\n"
+	       "a cycle counts in every window it overlaps.\n"
 	       "target: loading a policy with 1M prefixes never stalls a CPU (shown, not asserted)\n",
-	       r->stall[0].n);
-	printf("  %-18s %-10s %6s %8s %10s %10s %10s %6s %11s   %s\n", "reload on", "window", "secs", "cycles",
-	       "median_us", "p99.9_us", "max_us", ">1ms", "max_at_ms", "reload stage/commit/finish ms");
+	       r->stall[0].n,
+	       r->stall[0].cpu >= 0 ? "pinned to the client's CPU, then to another one" : "unpinned (so is the client)",
+	       STALL_AFTER_MS / 1e3, STALL_GAP_MS / 1e3);
 	for (size_t i = 0; i < r->nstall; i++) {
 		const struct bench_stall_row *s = &r->stall[i];
-		char where[32];
 
 		if (!s->measured)
 			continue;
 		if (s->cpu >= 0)
-			snprintf(where, sizeof(where), "CPU %d (%s)", s->cpu, s->where);
+			printf("  reload on CPU %d (%s):", s->cpu, s->where);
 		else
-			snprintf(where, sizeof(where), "%s", s->where);
+			printf("  reload not pinned:");
+		printf(" stage %.1f ms, commit %.3f ms, finish %.1f ms\n", s->stage_ms, s->commit_ms, s->finish_ms);
+		printf("    %-10s %6s %8s %10s %10s %10s %6s %10s   %s\n", "window", "secs", "cycles", "median_us",
+		       "p99.9_us", "max_us", ">1ms", "max_at_ms", "wake-up late max, us per CPU");
 		for (int k = 0; k < BW__MAX; k++) {
 			const struct bench_stall_win *w = &s->w[k];
 
-			printf("  %-18s %-10s %6.2f %8zu %10.2f %10.2f %10.2f %6zu", k ? "" : where, win_names[k],
-			       w->secs, w->cycles, w->med_us, w->p999_us, w->max_us, w->over_1ms);
-			if (k == BW_BASE)
-				printf(" %11s   %.1f / %.3f / %.1f\n", "", s->stage_ms, s->commit_ms, s->finish_ms);
-			else
-				printf(" %+11.1f\n", w->max_at_ms);
+			printf("    %-10s %6.2f %8zu %10.2f %10.2f %10.2f %6zu %+10.0f  ", win_names[k], w->secs,
+			       w->cycles, w->med_us, w->p999_us, w->max_us, w->over_1ms, w->max_at_ms);
+			for (int c = 0; c < s->nprobe; c++) {
+				printf(" cpu%d %.0f", c, w->late_max_us[c]);
+				if (w->late_max_us[c] > 10000)
+					printf(" (woke %+.0f)", w->late_at_ms[c]);
+			}
+			printf("\n");
 		}
 		if (s->nlong_all) {
-			printf("  %-18s cycles over 10 ms (start ms from reload start: length ms):", "");
+			printf("    cycles over 10 ms (start, ms from the reload's start: length ms):");
 			for (size_t j = 0; j < s->nlong; j++)
 				printf("%s %+.0f: %.1f", j ? "," : "", s->longest[j].at_ms, s->longest[j].len_ms);
 			if (s->nlong_all > s->nlong)
 				printf(" (the %zu longest of %zu)", s->nlong, s->nlong_all);
 			printf("\n");
+		} else {
+			printf("    no cycle over 10 ms\n");
 		}
 		if (s->partial)
-			printf("  (the client stopped before the windows ended: figures are partial)\n");
+			printf("    (the client stopped before the windows ended: figures are partial)\n");
 	}
-	printf("  (max_at_ms: when the longest cycle ended, from the start of the reload; %s)\n",
-	       "stage ends at stage_ms, commit right after it");
+	printf("  (max_at_ms: when the longest cycle of the window ended, from the start of the reload;\n"
+	       "   wake-up late: a probe thread on each CPU (%s) sleeps 1 ms again and again: the most\n"
+	       "   it woke late in the window, per CPU, and when, if over 10 ms)\n", r->stall[0].probe_fifo ? "SCHED_FIFO" : "SCHED_OTHER");
 }
 
 void bench_reload_print(const struct bench_reload *r)
@@ -645,10 +792,14 @@ void bench_reload_summary(const struct bench_reload *r)
 		printf("summary stall prefixes=%zu reload_cpu=%d where=%s stage_ms=%.1f commit_ms=%.3f finish_ms=%.1f",
 		       s->n, s->cpu, s->cpu < 0 ? "any" : s->cpu == r->stall[0].cpu ? "client" : "other", s->stage_ms,
 		       s->commit_ms, s->finish_ms);
-		for (int k = 0; k < BW__MAX; k++)
+		for (int k = 0; k < BW__MAX; k++) {
 			printf(" %s_secs=%.3f %s_cycles=%zu %s_med_us=%.2f %s_p999_us=%.2f %s_max_us=%.2f %s_over_1ms=%zu",
 			       keys[k], s->w[k].secs, keys[k], s->w[k].cycles, keys[k], s->w[k].med_us, keys[k],
 			       s->w[k].p999_us, keys[k], s->w[k].max_us, keys[k], s->w[k].over_1ms);
+			printf(" %s_late_max_us=", keys[k]);
+			for (int c = 0; c < s->nprobe; c++)
+				printf("%s%.0f", c ? "," : "", s->w[k].late_max_us[c]);
+		}
 		printf("%s\n", s->partial ? " partial=1" : "");
 	}
 }

@@ -176,11 +176,14 @@ static int apply_policies(const struct nm_maps *m, const struct nm_config *cfg, 
 		return err;
 	}
 	/* Phase 2: swap each in (one record update each). */
-	for (i = 0; i < n && !err; i++) {
+	for (i = 0; i < n; i++) {
 		err = nm_policy_commit(m, &sg[i]);
-		if (!err)
-			sg[i].fresh ? st->created++ : st->replaced++;
+		if (err)
+			break;
+		sg[i].fresh ? st->created++ : st->replaced++;
 	}
+	/* A record update that fails (it should not) leaves that policy and
+	 * the rest as they were: their staged tables are dropped. */
 	for (; i < n; i++)
 		nm_policy_abort(m, &sg[i]);
 	nm_policy_finish(m, sg, n);

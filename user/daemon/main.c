@@ -43,6 +43,10 @@
 #define DEFAULT_CONFIG  "/etc/nomoat/nomoat.conf"
 #define DEFAULT_PIDFILE "/run/nomoat/nomoatd.pid"
 #define TICK_MS         NM_EVENTS_POLL_MS
+/* Events handled per ring-buffer pass, so a flood cannot starve the loop
+ * (clients' writes, metrics, signals) for long. */
+#define EVENT_BATCH     2048
+#define EV_BATCH_DONE   (-EAGAIN)
 
 enum { TAG_RB = 1, TAG_SIG, TAG_TICK, TAG_WATCH, TAG_EVS, TAG_METRICS };
 
@@ -61,6 +65,8 @@ struct daemon {
 	FILE *log;
 	struct nm_event_fmt fmt;
 	__u64 rb_drops_seen, events_out, events_limited;
+	unsigned batch;     /* events handled in this pass */
+	bool rb_more;       /* the last pass stopped at EVENT_BATCH */
 	__u64 reloads_ok, reloads_failed;
 	double last_reload;
 	volatile bool stop;
@@ -135,6 +141,8 @@ static int on_event(void *arg, void *data, size_t len)
 
 	if (len < sizeof(*e))
 		return 0;
+	if (++d->batch > EVENT_BATCH)
+		return EV_BATCH_DONE; /* this one stays queued for the next pass */
 	/* One noisy sandbox must not drown the others. */
 	if (d->rl_on && !nm_rl_allow(&d->rl, e->cgroup_id, now_mono_ns())) {
 		d->events_limited++;
@@ -163,13 +171,20 @@ static void on_limited(__u64 key, __u64 n, void *arg)
 			 (unsigned long long)key, (unsigned long long)n);
 }
 
+/* One bounded pass over the ring buffer. */
+static void consume(struct daemon *d)
+{
+	d->batch = 0;
+	d->rb_more = ring_buffer__consume(d->rb) == EV_BATCH_DONE;
+}
+
 /* Every tick: read the ring buffer (the kernel wakes us only past a
  * backlog), report kernel drops and rate-limited counts in the stream. */
 static void tick(struct daemon *d)
 {
 	__u64 drops;
 
-	ring_buffer__consume(d->rb);
+	consume(d);
 	drops = nm_percpu_sum(d->m.gstats, NM_G_EVENTS_DROPPED);
 	if (drops != d->rb_drops_seen) {
 		emit_fmt(d, "{\"type\":\"drops\",\"events_dropped\":%llu,\"events_dropped_total\":%llu,"
@@ -400,7 +415,8 @@ static int loop(struct daemon *d)
 	struct epoll_event ev[32];
 
 	while (!d->stop) {
-		int n = epoll_wait(d->epfd, ev, 32, 1000);
+		/* More events waiting: look at the other fds, then go on. */
+		int n = epoll_wait(d->epfd, ev, 32, d->rb_more ? 0 : 1000);
 
 		if (n < 0 && errno != EINTR)
 			return nm_fail(NM_E_RUNTIME, -errno, "epoll: %s", strerror(errno));
@@ -411,7 +427,7 @@ static int loop(struct daemon *d)
 
 			switch (nm_epoll_tag(data)) {
 			case TAG_RB:
-				ring_buffer__consume(d->rb);
+				consume(d);
 				break;
 			case TAG_SIG:
 				on_signal(d);
@@ -438,6 +454,8 @@ static int loop(struct daemon *d)
 				break;
 			}
 		}
+		if (d->rb_more)
+			consume(d);
 	}
 	return 0;
 }
