@@ -51,18 +51,23 @@ for t in "${units[@]}"; do
 	fi
 done
 
-# Integration: counts its own cases; its last line is "N passed, N failed".
-itest="$out/tests/integration"
-echo "=== integration: $itest"
-if [[ ! -x $itest ]]; then
-	echo "tests/run.sh: $itest is missing (make $itest)" >&2
-	failed=$((failed + 1))
-	failed_names+=("integration (not built)")
-else
+# One integration binary, which counts its own cases (its last line is
+# "N passed, N failed"): run_counted LABEL TIMEOUT BINARY [ARGS...].  SIGTERM
+# first (the harness cleans up its namespaces, cgroups and pins on it, and
+# stops a daemon it started), SIGKILL 20 s later.
+run_counted() {
+	local label=$1 secs=$2 bin=$3
+	shift 3
+	echo "=== $label: $bin"
+	if [[ ! -x $bin ]]; then
+		echo "tests/run.sh: $bin is missing (make $bin)" >&2
+		failed=$((failed + 1))
+		failed_names+=("$label (not built)")
+		return
+	fi
+	local log rc summary ip if_
 	log=$(mktemp)
-	# SIGTERM first (the harness cleans up its namespaces, cgroups and
-	# pins on it), SIGKILL 20 s later.
-	timeout -k 20 900 "$itest" "$out/nomoat" 2>&1 | tee "$log"
+	timeout -k 20 "$secs" "$bin" "$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 	rm -f "$log"
@@ -73,52 +78,24 @@ else
 		passed=$((passed + ip))
 		failed=$((failed + if_))
 		if ((if_ > 0)); then
-			failed_names+=("integration: $if_ case(s)")
+			failed_names+=("$label: $if_ case(s)")
 		fi
 		if ((rc != 0 && if_ == 0)); then
 			failed=$((failed + 1))
-			failed_names+=("integration (exit $rc with no failed case)")
+			failed_names+=("$label (exit $rc with no failed case)")
 		fi
 	else
 		failed=$((failed + 1))
-		failed_names+=("integration (exit $rc, no summary line)")
+		failed_names+=("$label (exit $rc, no summary line)")
 	fi
-fi
+}
+
+# Integration: the CLI end to end.
+run_counted integration 900 "$out/tests/integration" "$out/nomoat"
 
 # Daemon integration: nomoatd end to end (its own namespaces, cgroups, pin
-# dir and temp files); counts its own cases like the integration tests.
-dtest="$out/tests/daemon-integration"
-echo "=== daemon integration: $dtest"
-if [[ ! -x $dtest ]]; then
-	echo "tests/run.sh: $dtest is missing (make $dtest)" >&2
-	failed=$((failed + 1))
-	failed_names+=("daemon integration (not built)")
-else
-	log=$(mktemp)
-	# SIGTERM first (the harness stops nomoatd and cleans up its
-	# namespaces, cgroups and pins on it), SIGKILL 20 s later.
-	timeout -k 20 600 "$dtest" "$out/nomoat" "$out/nomoatd" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
-	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
-	rm -f "$log"
-	if [[ -n $summary ]]; then
-		ip=${summary%% passed*}
-		if_=${summary#*, }
-		if_=${if_%% failed}
-		passed=$((passed + ip))
-		failed=$((failed + if_))
-		if ((if_ > 0)); then
-			failed_names+=("daemon integration: $if_ case(s)")
-		fi
-		if ((rc != 0 && if_ == 0)); then
-			failed=$((failed + 1))
-			failed_names+=("daemon integration (exit $rc with no failed case)")
-		fi
-	else
-		failed=$((failed + 1))
-		failed_names+=("daemon integration (exit $rc, no summary line)")
-	fi
-fi
+# dir and temp files).
+run_counted "daemon integration" 600 "$out/tests/daemon-integration" "$out/nomoat" "$out/nomoatd"
 
 # The same binary on Debian 12's own kernel (6.1), booted under qemu with a
 # busybox initramfs: it must load and enforce there too.  NOMOAT_SKIP_KERNEL=1

@@ -28,7 +28,6 @@
 #include <poll.h>
 #include <regex.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,192 +44,39 @@
 #include <bpf/bpf.h>
 
 #include "cgroup.h"
+#include "harness.h"
 #include "netprobe.h"
 #include "run.h"
 #include "servers.h"
 #include "topo.h"
 
-/* ---- the fixture --------------------------------------------------------- */
+/* ---- the fixture (besides nmt_h) ----------------------------------------- */
 static struct {
-	pid_t main_pid;
-	const char *cli, *nomoatd;
-	struct nmt_topo topo;
-	struct nmt_servers srv;
-	char cgmount[1024];
-	char base[1280];     /* <cgroup2>/nomoatd-test-<pid> */
+	const char *nomoatd;
 	char rel[64];        /* /nomoatd-test-<pid> (relative to the mount) */
 	char sb[1300];       /* <base>/sb: the attach point */
-	char pin_dir[256];   /* /sys/fs/bpf/nomoatd-test-<pid> */
 	char tmp[256];       /* /tmp/nomoatd-test-<pid> */
 	char conf[320], pidfile[320], evsock[320], msock[320], evlog[320], dlog[320];
 	pid_t dpid;          /* the running daemon, 0 if none */
-	bool made_base, made_tmp, loaded, unloaded;
+	bool made_tmp;
 } F;
 
-static int n_case, n_pass, n_fail;
-
-static void cleanup(void)
+/* Cleanup, before the children are killed: the daemon first. */
+static void cleanup_daemon(void)
 {
-	static volatile sig_atomic_t done;
-
-	if (done || getpid() != F.main_pid)
-		return;
-	done = 1;
-	/* Children first (the daemon, probes, background CLIs, servers), then
-	 * what enforces, then the cgroups, the network and the files. */
 	if (F.dpid > 0)
 		kill(F.dpid, SIGKILL);
-	nmt_children_kill();
 	F.dpid = 0;
-	nmt_servers_stop(&F.srv);
-	if (F.loaded && !F.unloaded && F.cli) {
-		char out[4096], err[4096];
-		char *argv[] = { (char *)F.cli, "unload", NULL };
-		int rc = nmt_cmdv(argv, out, sizeof(out), err, sizeof(err), 10000);
+}
 
-		if (rc)
-			fprintf(stderr, "cleanup: nomoat unload exit %d: %s", rc, err);
-	}
-	if (*F.pin_dir && nmt_rmtree(F.pin_dir))
-		fprintf(stderr, "cleanup: could not remove %s\n", F.pin_dir);
-	if (F.made_base) {
-		int err = nm_cgroup_destroy(F.base);
-
-		if (err)
-			fprintf(stderr, "cleanup: cgroup %s: %s\n", F.base, strerror(-err));
-	}
-	nmt_topo_down(&F.topo);
-	if (F.topo.have_cns || F.topo.have_wns)
-		fprintf(stderr, "cleanup: netns %s / %s may remain\n", F.topo.cns, F.topo.wns);
+/* Cleanup, at the end: the files. */
+static void cleanup_tmp(void)
+{
 	if (F.made_tmp && nmt_rmtree(F.tmp))
 		fprintf(stderr, "cleanup: could not remove %s\n", F.tmp);
 }
 
-static void on_signal(int sig)
-{
-	static const char msg[] = "\ninterrupted: cleaning up\n";
-
-	if (write(2, msg, sizeof(msg) - 1) < 0) {
-		/* nothing to do */
-	}
-	cleanup();
-	_exit(128 + sig);
-}
-
-/* ---- reporting ----------------------------------------------------------- */
-static bool verdict(bool ok, const char *desc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static bool verdict(bool ok, const char *desc, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_case++;
-	if (ok) {
-		n_pass++;
-		printf("ok %d - %s\n", n_case, desc);
-	} else {
-		n_fail++;
-		printf("FAIL %d - %s : ", n_case, desc);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf("\n");
-	}
-	fflush(stdout);
-	return ok;
-}
-
-/* A failure reason, kept only if none was set before (the first one wins). */
-static void why_set(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void why_set(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (*why)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-}
-
-/* One line of text for a message (newlines as '|'), at most 600 bytes. */
-static const char *oneline_buf(const char *s, char *buf, size_t cap)
-{
-	size_t n = 0;
-
-	for (; s && *s && n < cap - 1; s++)
-		buf[n++] = *s == '\n' ? '|' : *s;
-	while (n && buf[n - 1] == '|')
-		n--;
-	buf[n] = 0;
-	return buf;
-}
-
-static const char *oneline(const char *s)
-{
-	static char buf[600];
-
-	return oneline_buf(s, buf, sizeof(buf));
-}
-
-/* ---- the CLI ------------------------------------------------------------- */
-static char cli_out[1 << 18], cli_err[8192];
-
-/* Run `nomoat ARGS` (split on blanks, 'quotes' group) with the test's pin
- * dir (NOMOAT_PIN_DIR); output in cli_out / cli_err.  Returns the exit code. */
-static int cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int cli(const char *fmt, ...)
-{
-	char line[2048], *argv[64];
-	va_list ap;
-	int n;
-
-	argv[0] = (char *)F.cli;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	n = nmt_split(line, argv + 1, 63);
-	if (n < 0)
-		return -E2BIG;
-	return nmt_cmdv(argv, cli_out, sizeof(cli_out), cli_err, sizeof(cli_err), 15000);
-}
-
-static const char *cli_msg(void)
-{
-	return oneline(*cli_err ? cli_err : cli_out);
-}
-
-/* Start `nomoat ARGS` in the background; stdout on *fd, stderr on *efd. */
-static pid_t cli_bg(int *fd, int *efd, const char *args)
-{
-	char line[512], *argv[32];
-
-	snprintf(line, sizeof(line), "%s", args);
-	argv[0] = (char *)F.cli;
-	if (nmt_split(line, argv + 1, 31) < 0)
-		return -E2BIG;
-	return nmt_cmd_start(argv, fd, efd);
-}
-
-/* Finish a background CLI: its output and exit code (or negative). */
-static int cli_bg_end(pid_t pid, int fd, int efd, char *out, size_t len, char *err, size_t elen, int timeout_ms)
-{
-	int st;
-
-	nmt_read_all(fd, out, len, timeout_ms);
-	close(fd);
-	if (efd >= 0) {
-		nmt_read_all(efd, err, elen, 500);
-		close(efd);
-	}
-	st = nmt_wait(pid, 2000);
-	if (st < 0)
-		return st;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
+/* ---- commands ------------------------------------------------------------ */
 /*
  * Run argv with stdin from the file `in` (NULL: /dev/null), stdout and
  * stderr captured (NUL-terminated), killed after timeout_ms.  Returns the
@@ -239,7 +85,7 @@ static int cli_bg_end(pid_t pid, int fd, int efd, char *out, size_t len, char *e
 static int cmd_stdin(char *const argv[], const char *in, char *out, size_t olen, char *err, size_t elen,
 		     int timeout_ms)
 {
-	int po[2], pe[2], st;
+	int po[2], pe[2];
 	pid_t pid;
 
 	*out = *err = 0;
@@ -281,14 +127,7 @@ static int cmd_stdin(char *const argv[], const char *in, char *out, size_t olen,
 	nmt_child_track(pid);
 	close(po[1]);
 	close(pe[1]);
-	nmt_read_all(po[0], out, olen, timeout_ms);
-	nmt_read_all(pe[0], err, elen, 1000);
-	close(po[0]);
-	close(pe[0]);
-	st = nmt_wait(pid, 2000);
-	if (st < 0)
-		return st;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return nmt_cmd_collect(pid, po[0], pe[0], out, olen, err, elen, timeout_ms, 1000);
 }
 
 /* ---- files --------------------------------------------------------------- */
@@ -412,13 +251,13 @@ static bool daemon_alive(void)
  */
 static bool daemon_start(long *log_off, char *why, size_t len)
 {
-	char *argv[] = { (char *)F.nomoatd, "--config", F.conf, "--pin-dir", F.pin_dir, "--pidfile", F.pidfile, NULL };
+	char *argv[] = { (char *)F.nomoatd, "--config", F.conf, "--pin-dir", nmt_h.pin_dir, "--pidfile", F.pidfile, NULL };
 	static char logbuf[65536];
 	long long end;
 	pid_t pid;
 
 	*log_off = file_size(F.dlog);
-	F.loaded = true; /* even a failed start may have pinned something */
+	nmt_h.loaded = true; /* even a failed start may have pinned something */
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
@@ -458,9 +297,9 @@ static bool daemon_start(long *log_off, char *why, size_t len)
 		kill(F.dpid, SIGKILL);
 		nmt_wait(F.dpid, 2000);
 		F.dpid = 0;
-		snprintf(why, len, "nomoatd did not say 'running' within 20 s: %s", oneline(logbuf));
+		snprintf(why, len, "nomoatd did not say 'running' within 20 s: %s", nmt_oneline(logbuf));
 	} else {
-		snprintf(why, len, "nomoatd exited at start: %s", oneline(logbuf));
+		snprintf(why, len, "nomoatd exited at start: %s", nmt_oneline(logbuf));
 	}
 	return false;
 }
@@ -605,18 +444,6 @@ static double metric_wait_above(const char *sample, double above, int timeout_ms
 }
 
 /* ---- cgroups, bindings, links -------------------------------------------- */
-static void cg_path(const char *rel, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s", F.base, rel);
-}
-
-static unsigned long long cg_id_abs(const char *abs)
-{
-	__u64 id = 0;
-
-	return nm_cgroup_id(abs, &id) ? 0 : id;
-}
-
 /* The policy a cgroup is bound to, from `nomoat -j cgroup list`: 0 and
  * pol filled, -ENOENT when it is not bound, a positive CLI exit code, or
  * -EPROTO when the output has no "bound" list. */
@@ -624,12 +451,12 @@ static int bound_policy(const char *abs, char *pol, size_t len)
 {
 	char pat[PATH_MAX + 16], obj[PATH_MAX + 512];
 	const char *b, *hit, *s, *e;
-	int rc = cli("-j cgroup list");
+	int rc = nmt_cli("-j cgroup list");
 
 	*pol = 0;
 	if (rc)
 		return rc;
-	b = strstr(cli_out, "\"bound\":");
+	b = strstr(nmt_cli_out, "\"bound\":");
 	if (!b)
 		return -EPROTO;
 	snprintf(pat, sizeof(pat), "\"cgroup\":\"%s\"", abs);
@@ -644,29 +471,6 @@ static int bound_policy(const char *abs, char *pol, size_t len)
 	memcpy(obj, s, e - s + 1);
 	obj[e - s + 1] = 0;
 	return nmt_json_get(obj, "policy", pol, len) ? -EPROTO : 0;
-}
-
-/* How many of nomoat's programs are attached right at a cgroup. */
-static int progs_attached(const char *abs)
-{
-	static const enum bpf_attach_type types[] = {
-		BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_INET6_CONNECT, BPF_CGROUP_UDP4_SENDMSG,
-		BPF_CGROUP_UDP6_SENDMSG,  BPF_CGROUP_UDP4_RECVMSG,  BPF_CGROUP_UDP6_RECVMSG,
-		BPF_CGROUP_SOCK_OPS,      BPF_CGROUP_GETSOCKOPT,
-	};
-	int fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC), total = 0;
-
-	if (fd < 0)
-		return -errno;
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		__u32 ids[16], cnt = 16, flags = 0;
-
-		if (bpf_prog_query(fd, types[i], 0, &flags, ids, &cnt))
-			cnt = 0;
-		total += cnt;
-	}
-	close(fd);
-	return total;
 }
 
 static int no_dot(const struct dirent *e)
@@ -684,7 +488,7 @@ static int link_ids(char *out, size_t len)
 	size_t n = 0;
 
 	*out = 0;
-	snprintf(ld, sizeof(ld), "%s/links", F.pin_dir);
+	snprintf(ld, sizeof(ld), "%s/links", nmt_h.pin_dir);
 	ncg = scandir(ld, &cgs, no_dot, alphasort);
 	for (int i = 0; i < ncg; i++) {
 		struct dirent **ls = NULL;
@@ -724,17 +528,17 @@ static int link_ids(char *out, size_t len)
 static bool status_attached(char *out, size_t len, char *why, size_t wlen)
 {
 	const char *a, *e;
-	int rc = cli("-j status");
+	int rc = nmt_cli("-j status");
 
 	*out = 0;
 	if (rc) {
-		why_set(why, wlen, "`nomoat -j status` exit %d: %s", rc, cli_msg());
+		nmt_why_set(why, wlen, "`nomoat -j status` exit %d: %s", rc, nmt_cli_msg());
 		return false;
 	}
-	a = strstr(cli_out, "\"attached\":[");
+	a = strstr(nmt_cli_out, "\"attached\":[");
 	e = a ? strchr(a, ']') : NULL;
 	if (!e || (size_t)(e - a + 2) > len) {
-		why_set(why, wlen, "`nomoat -j status` has no attached list: %s", oneline(cli_out));
+		nmt_why_set(why, wlen, "`nomoat -j status` has no attached list: %s", nmt_oneline(nmt_cli_out));
 		return false;
 	}
 	memcpy(out, a, e - a + 1);
@@ -751,7 +555,7 @@ static void probe(const char *cg, const char *addr, int port, struct nmt_probe_r
 {
 	struct nmt_probe p = TCP(addr, port);
 
-	nmt_probe_run(cg, F.topo.cns, &p, r, 0);
+	nmt_probe_run(cg, nmt_h.topo.cns, &p, r, 0);
 	nmt_probe_res_str(r, got, len);
 }
 
@@ -839,7 +643,7 @@ static void storm_start(struct storm *s, const char *cg, const char *addr, int p
 		if (pipe2(p, O_CLOEXEC))
 			continue;
 		s->args[i] = (struct storm_arg){ p[1], addr, port, ms, pause_us };
-		s->kids[i] = nmt_spawn(cg, F.topo.cns, storm_child, &s->args[i]);
+		s->kids[i] = nmt_spawn(cg, nmt_h.topo.cns, storm_child, &s->args[i]);
 		close(p[1]);
 		s->rfd[i] = p[0];
 	}
@@ -929,17 +733,17 @@ static void case_check(void)
 			     "# fine comment\n"                     /* 13 */
 			     "events-rate -3\n"                     /* 14 */
 			     "metrics unix:relative/path.sock\n")) { /* 15 */
-		verdict(false, desc, "cannot write the test files in %s", F.tmp);
+		nmt_verdict(false, desc, "cannot write the test files in %s", F.tmp);
 		return;
 	}
 	rc = nmt_cmdv(argv, out, sizeof(out), err, sizeof(err), 10000);
 	if (rc != 0)
-		why_set(why, sizeof(why), "`nomoatd --check %s` (good) exit %d: %s", good, rc,
-			oneline(*err ? err : out));
+		nmt_why_set(why, sizeof(why), "`nomoatd --check %s` (good) exit %d: %s", good, rc,
+			nmt_oneline(*err ? err : out));
 	argv[2] = bad;
 	rc = nmt_cmdv(argv, out, sizeof(out), err, sizeof(err), 10000);
 	if (rc != 2)
-		why_set(why, sizeof(why), "`nomoatd --check %s` (bad) exit %d, want 2: %s", bad, rc, oneline(err));
+		nmt_why_set(why, sizeof(why), "`nomoatd --check %s` (bad) exit %d, want 2: %s", bad, rc, nmt_oneline(err));
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]) && !*why; i++) {
 		char pat[128];
 		const char *l;
@@ -953,7 +757,7 @@ static void case_check(void)
 			found = hit && (!nl || hit < nl) && !strncmp(l, F.tmp, strlen(F.tmp));
 		}
 		if (!found)
-			why_set(why, sizeof(why), "no error line '...%s' in: %s", pat, oneline(err));
+			nmt_why_set(why, sizeof(why), "no error line '...%s' in: %s", pat, nmt_oneline(err));
 	}
 	/* Nothing else is reported as an error (lines that are fine). */
 	for (const char *l = err; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
@@ -963,11 +767,11 @@ static void case_check(void)
 			nerr++;
 	}
 	if (nerr != (int)(sizeof(want) / sizeof(want[0])))
-		why_set(why, sizeof(why), "%d FILE:LINE error lines, want %zu: %s", nerr, sizeof(want) / sizeof(want[0]),
-			oneline(err));
+		nmt_why_set(why, sizeof(why), "%d FILE:LINE error lines, want %zu: %s", nerr, sizeof(want) / sizeof(want[0]),
+			nmt_oneline(err));
 	if (!strstr(err, "6 error(s)"))
-		why_set(why, sizeof(why), "no '6 error(s)' summary: %s", oneline(err));
-	verdict(!*why, desc, "%s", why);
+		nmt_why_set(why, sizeof(why), "no '6 error(s)' summary: %s", nmt_oneline(err));
+	nmt_verdict(!*why, desc, "%s", why);
 }
 
 /* 2. Start: enforcement checked, pidfile, deny and redirect from the attach
@@ -981,28 +785,28 @@ static void case_start(void)
 	long off;
 
 	if (!write_config(F.conf, CFG_A, -1, NULL)) {
-		verdict(false, desc, "cannot write %s", F.conf);
+		nmt_verdict(false, desc, "cannot write %s", F.conf);
 		return;
 	}
 	if (!daemon_start(&off, why, sizeof(why))) {
-		verdict(false, desc, "%s", why);
+		nmt_verdict(false, desc, "%s", why);
 		return;
 	}
 	read_file_from(F.dlog, off, log, sizeof(log));
 	if (!strstr(log, "enforcement checked"))
-		why_set(why, sizeof(why), "its stderr does not say 'enforcement checked': %s", oneline(log));
+		nmt_why_set(why, sizeof(why), "its stderr does not say 'enforcement checked': %s", nmt_oneline(log));
 	read_file_from(F.pidfile, 0, pf, sizeof(pf));
 	if (atoi(pf) != F.dpid)
-		why_set(why, sizeof(why), "pidfile %s holds '%s', the daemon is pid %d", F.pidfile, oneline(pf),
+		nmt_why_set(why, sizeof(why), "pidfile %s holds '%s', the daemon is pid %d", F.pidfile, nmt_oneline(pf),
 			(int)F.dpid);
 	probe(F.sb, NMT_META4, 80, &r, got, sizeof(got));
 	if (!is_eperm(&r))
-		why_set(why, sizeof(why), "tcp4 169.254.169.254:80 from the attach point: expected EPERM, got %s", got);
+		nmt_why_set(why, sizeof(why), "tcp4 169.254.169.254:80 from the attach point: expected EPERM, got %s", got);
 	probe(F.sb, NMT_NET4, 80, &r, got, sizeof(got));
 	if (!is_proxied(&r, "11.22.33.44:80"))
-		why_set(why, sizeof(why), "tcp4 11.22.33.44:80 from the attach point: expected 'PROXY orig=11.22.33.44:80', "
+		nmt_why_set(why, sizeof(why), "tcp4 11.22.33.44:80 from the attach point: expected 'PROXY orig=11.22.33.44:80', "
 			"got %s", got);
-	verdict(!*why, desc, "%s", why);
+	nmt_verdict(!*why, desc, "%s", why);
 }
 
 /* 3. A new cgroup is covered from its first connect (the parent's binding),
@@ -1016,16 +820,16 @@ static void case_new_cgroup(void)
 	long long end;
 	int err, rc = -ENOENT;
 
-	cg_path("sb/c-1", cg, sizeof(cg));
+	nmt_cg_path("sb/c-1", cg, sizeof(cg));
 	err = nm_cgroup_create(cg);
 	if (err) {
-		verdict(false, desc, "mkdir %s: %s", cg, strerror(-err));
+		nmt_verdict(false, desc, "mkdir %s: %s", cg, strerror(-err));
 		return;
 	}
 	/* No sleep: the first instruction of the first process in it. */
 	probe(cg, NMT_NET4B, 80, &r, got, sizeof(got));
 	if (!is_eperm(&r) && !is_proxied(&r, "11.22.33.45:80"))
-		why_set(why, sizeof(why), "first connect to 11.22.33.45:80: expected EPERM or the proxy, got %s", got);
+		nmt_why_set(why, sizeof(why), "first connect to 11.22.33.45:80: expected EPERM or the proxy, got %s", got);
 	end = nmt_now_ms() + 2000;
 	do {
 		rc = bound_policy(cg, pol, sizeof(pol));
@@ -1034,15 +838,15 @@ static void case_new_cgroup(void)
 		nmt_sleep_ms(100);
 	} while (nmt_now_ms() < end);
 	if (rc > 0)
-		why_set(why, sizeof(why), "`nomoat -j cgroup list` exit %d: %s", rc, cli_msg());
+		nmt_why_set(why, sizeof(why), "`nomoat -j cgroup list` exit %d: %s", rc, nmt_cli_msg());
 	else if (rc < 0)
-		why_set(why, sizeof(why), "after 2 s %s is not bound (%s): %s", cg, strerror(-rc), oneline(cli_out));
+		nmt_why_set(why, sizeof(why), "after 2 s %s is not bound (%s): %s", cg, strerror(-rc), nmt_oneline(nmt_cli_out));
 	else if (strcmp(pol, "strict"))
-		why_set(why, sizeof(why), "after 2 s %s is bound to '%s', want strict", cg, pol);
+		nmt_why_set(why, sizeof(why), "after 2 s %s is bound to '%s', want strict", cg, pol);
 	probe(cg, NMT_NET4, 80, &r, got, sizeof(got));
 	if (!is_eperm(&r))
-		why_set(why, sizeof(why), "bound to strict, tcp4 11.22.33.44:80: expected EPERM, got %s", got);
-	verdict(!*why, desc, "%s", why);
+		nmt_why_set(why, sizeof(why), "bound to strict, tcp4 11.22.33.44:80: expected EPERM, got %s", got);
+	nmt_verdict(!*why, desc, "%s", why);
 }
 
 /* 4. Reloads under a connect storm: every connect sees A or B. */
@@ -1060,7 +864,7 @@ static void case_reload_storm(void)
 	long long end;
 
 	if (ok0 < 0) {
-		verdict(false, desc, "metrics: no %s (%.0f)", M_RELOAD_OK, ok0);
+		nmt_verdict(false, desc, "metrics: no %s (%.0f)", M_RELOAD_OK, ok0);
 		return;
 	}
 	storm_start(&s, F.sb, NMT_NET4, 80, STORM4_MS, 0);
@@ -1073,25 +877,25 @@ static void case_reload_storm(void)
 
 		if (!write_config(F.conf, variant, -1, NULL)) {
 			bad_swaps++;
-			why_set(why, sizeof(why), "cannot write %s", F.conf);
+			nmt_why_set(why, sizeof(why), "cannot write %s", F.conf);
 			break;
 		}
 		if (by_cli)
-			rc = cli("reload --pidfile %s", F.pidfile);
+			rc = nmt_cli("reload --pidfile %s", F.pidfile);
 		else
 			rc = kill(F.dpid, SIGHUP) ? -errno : 0;
 		swaps++;
 		if (rc) {
 			bad_swaps++;
-			why_set(why, sizeof(why), "reload %d (%s) failed: %d %s", swaps,
-				by_cli ? "nomoat reload" : "SIGHUP", rc, rc > 0 ? cli_msg() : strerror(-rc));
+			nmt_why_set(why, sizeof(why), "reload %d (%s) failed: %d %s", swaps,
+				by_cli ? "nomoat reload" : "SIGHUP", rc, rc > 0 ? nmt_cli_msg() : strerror(-rc));
 			continue;
 		}
 		/* Wait until the daemon applied it, so each version lives a while. */
 		now = metric_wait_above(M_RELOAD_OK, ok, 3000);
 		if (now <= ok) {
 			bad_swaps++;
-			why_set(why, sizeof(why), "reload %d was not applied within 3 s (reloads ok %.0f, failed %.0f)", swaps,
+			nmt_why_set(why, sizeof(why), "reload %d was not applied within 3 s (reloads ok %.0f, failed %.0f)", swaps,
 				now, metric(M_RELOAD_FAIL));
 		} else {
 			ok = now;
@@ -1100,15 +904,15 @@ static void case_reload_storm(void)
 	}
 	storm_end(&s, STORM4_MS, &t);
 	if (t.other || t.eperm)
-		why_set(why, sizeof(why), "%d connects saw neither version (first: %s); %d EPERM; %d saw A, %d saw B",
+		nmt_why_set(why, sizeof(why), "%d connects saw neither version (first: %s); %d EPERM; %d saw A, %d saw B",
 			t.other + t.eperm, t.first_other[0] ? t.first_other : "EPERM", t.eperm, t.proxy, t.hello);
 	else if (!t.proxy || !t.hello || swaps < 10)
-		why_set(why, sizeof(why), "the storm did not span the swaps: %d swaps, %d saw A, %d saw B", swaps, t.proxy,
+		nmt_why_set(why, sizeof(why), "the storm did not span the swaps: %d swaps, %d saw A, %d saw B", swaps, t.proxy,
 			t.hello);
 	if (bad_swaps)
-		why_set(why, sizeof(why), "%d of %d swaps failed", bad_swaps, swaps);
+		nmt_why_set(why, sizeof(why), "%d of %d swaps failed", bad_swaps, swaps);
 	if (!daemon_alive())
-		why_set(why, sizeof(why), "nomoatd is gone");
+		nmt_why_set(why, sizeof(why), "nomoatd is gone");
 	printf("#   reload storm: %d swaps (%.0f applied), %d connects saw A, %d saw B, %d neither\n", swaps, ok - ok0,
 	       t.proxy, t.hello, t.other + t.eperm);
 	/* Back to A for what follows. */
@@ -1119,10 +923,10 @@ static void case_reload_storm(void)
 
 		probe(F.sb, NMT_NET4, 80, &r, got, sizeof(got));
 		if (!is_proxied(&r, "11.22.33.44:80"))
-			why_set(why, sizeof(why), "after the storm, back on A, tcp4 11.22.33.44:80: expected the proxy, got %s",
+			nmt_why_set(why, sizeof(why), "after the storm, back on A, tcp4 11.22.33.44:80: expected the proxy, got %s",
 				got);
 	}
-	verdict(!*why, desc, "%s", why);
+	nmt_verdict(!*why, desc, "%s", why);
 }
 
 /* 5. A failed reload changes nothing. */
@@ -1130,7 +934,7 @@ static void case_failed_reload(void)
 {
 	const char *desc = "failed reload: a file with a bad line changes nothing (rule list, policy show byte-equal), "
 			   "counted as a failure, daemon still runs";
-	static char rules0[sizeof(cli_out)], show0[sizeof(cli_out)];
+	static char rules0[sizeof(nmt_cli_out)], show0[sizeof(nmt_cli_out)];
 	char why[1024] = "", log[65536], got[256];
 	double f0 = metric(M_RELOAD_FAIL), f1;
 	struct nmt_probe_res r;
@@ -1138,62 +942,62 @@ static void case_failed_reload(void)
 	int rc;
 
 	if (f0 < 0) {
-		verdict(false, desc, "metrics: no %s (%.0f)", M_RELOAD_FAIL, f0);
+		nmt_verdict(false, desc, "metrics: no %s (%.0f)", M_RELOAD_FAIL, f0);
 		return;
 	}
-	rc = cli("-j rule list --policy agents");
+	rc = nmt_cli("-j rule list --policy agents");
 	if (rc) {
-		verdict(false, desc, "`nomoat -j rule list --policy agents` exit %d: %s", rc, cli_msg());
+		nmt_verdict(false, desc, "`nomoat -j rule list --policy agents` exit %d: %s", rc, nmt_cli_msg());
 		return;
 	}
-	memcpy(rules0, cli_out, sizeof(rules0));
-	rc = cli("-j policy show agents");
+	memcpy(rules0, nmt_cli_out, sizeof(rules0));
+	rc = nmt_cli("-j policy show agents");
 	if (rc) {
-		verdict(false, desc, "`nomoat -j policy show agents` exit %d: %s", rc, cli_msg());
+		nmt_verdict(false, desc, "`nomoat -j policy show agents` exit %d: %s", rc, nmt_cli_msg());
 		return;
 	}
-	memcpy(show0, cli_out, sizeof(show0));
+	memcpy(show0, nmt_cli_out, sizeof(show0));
 	/* A good change (B's allow, no proxy) and one bad line: none of it may apply. */
 	if (!write_config(F.conf, CFG_B, -1, "\tdeny 300.1.2.3      # the bad line\n")) {
-		verdict(false, desc, "cannot write %s", F.conf);
+		nmt_verdict(false, desc, "cannot write %s", F.conf);
 		return;
 	}
 	kill(F.dpid, SIGHUP);
 	f1 = metric_wait_above(M_RELOAD_FAIL, f0, 5000);
 	if (f1 < 1 || f1 <= f0)
-		why_set(why, sizeof(why), "%s is %.0f (before %.0f) after SIGHUP with a bad file", M_RELOAD_FAIL, f1, f0);
-	rc = cli("-j rule list --policy agents");
+		nmt_why_set(why, sizeof(why), "%s is %.0f (before %.0f) after SIGHUP with a bad file", M_RELOAD_FAIL, f1, f0);
+	rc = nmt_cli("-j rule list --policy agents");
 	if (rc)
-		why_set(why, sizeof(why), "`nomoat -j rule list --policy agents` exit %d after: %s", rc, cli_msg());
-	else if (strcmp(rules0, cli_out))
-		why_set(why, sizeof(why), "rule list changed: before %zu bytes, after %zu bytes", strlen(rules0),
-			strlen(cli_out));
-	rc = cli("-j policy show agents");
+		nmt_why_set(why, sizeof(why), "`nomoat -j rule list --policy agents` exit %d after: %s", rc, nmt_cli_msg());
+	else if (strcmp(rules0, nmt_cli_out))
+		nmt_why_set(why, sizeof(why), "rule list changed: before %zu bytes, after %zu bytes", strlen(rules0),
+			strlen(nmt_cli_out));
+	rc = nmt_cli("-j policy show agents");
 	if (rc)
-		why_set(why, sizeof(why), "`nomoat -j policy show agents` exit %d after: %s", rc, cli_msg());
-	else if (strcmp(show0, cli_out)) {
+		nmt_why_set(why, sizeof(why), "`nomoat -j policy show agents` exit %d after: %s", rc, nmt_cli_msg());
+	else if (strcmp(show0, nmt_cli_out)) {
 		char a[600];
 
-		why_set(why, sizeof(why), "policy show changed: before %s; after %s", oneline_buf(show0, a, sizeof(a)),
-			oneline(cli_out));
+		nmt_why_set(why, sizeof(why), "policy show changed: before %s; after %s", nmt_oneline_buf(show0, a, sizeof(a)),
+			nmt_oneline(nmt_cli_out));
 	}
 	if (!daemon_alive())
-		why_set(why, sizeof(why), "nomoatd exited after the failed reload");
+		nmt_why_set(why, sizeof(why), "nomoatd exited after the failed reload");
 	read_file_from(F.dlog, off, log, sizeof(log));
 	if (!strstr(log, ":") || !strstr(log, "300.1.2.3"))
-		why_set(why, sizeof(why), "its stderr does not name the bad line: %s", oneline(log));
+		nmt_why_set(why, sizeof(why), "its stderr does not name the bad line: %s", nmt_oneline(log));
 	probe(F.sb, NMT_NET4, 80, &r, got, sizeof(got));
 	if (!is_proxied(&r, "11.22.33.44:80"))
-		why_set(why, sizeof(why), "after the failed reload, tcp4 11.22.33.44:80: expected the proxy (A), got %s", got);
+		nmt_why_set(why, sizeof(why), "after the failed reload, tcp4 11.22.33.44:80: expected the proxy (A), got %s", got);
 	/* The good file again, applied. */
 	if (write_config(F.conf, CFG_A, -1, NULL)) {
 		double ok = metric(M_RELOAD_OK);
 
 		kill(F.dpid, SIGHUP);
 		if (metric_wait_above(M_RELOAD_OK, ok, 3000) <= ok)
-			why_set(why, sizeof(why), "the good file was not applied again within 3 s");
+			nmt_why_set(why, sizeof(why), "the good file was not applied again within 3 s");
 	}
-	verdict(!*why, desc, "%s", why);
+	nmt_verdict(!*why, desc, "%s", why);
 }
 
 /* 6. kill -9 under a storm of denied connects, then restart: nothing ever
@@ -1211,50 +1015,50 @@ static void case_kill9(void)
 	int n0, n1, st, err;
 	long off;
 
-	cg_path("sb/k9", cg, sizeof(cg));
+	nmt_cg_path("sb/k9", cg, sizeof(cg));
 	err = nm_cgroup_create(cg);
 	if (err) {
-		verdict(false, desc, "mkdir %s: %s", cg, strerror(-err));
+		nmt_verdict(false, desc, "mkdir %s: %s", cg, strerror(-err));
 		return;
 	}
 	if (!status_attached(att0, sizeof(att0), why, sizeof(why))) {
-		verdict(false, desc, "%s", why);
+		nmt_verdict(false, desc, "%s", why);
 		return;
 	}
 	n0 = link_ids(ids0, sizeof(ids0));
 	if (n0 < 8)
-		why_set(why, sizeof(why), "only %d pinned links before (%s)", n0, ids0);
+		nmt_why_set(why, sizeof(why), "only %d pinned links before (%s)", n0, ids0);
 	storm_start(&s, cg, NMT_META4, 80, STORM6_MS, 200);
 	nmt_sleep_ms(800);
 	st = daemon_stop(SIGKILL, 3000);
 	if (st < 0 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
-		why_set(why, sizeof(why), "nomoatd did not die by SIGKILL (status %d)", st);
+		nmt_why_set(why, sizeof(why), "nomoatd did not die by SIGKILL (status %d)", st);
 	nmt_sleep_ms(700); /* the storm goes on with no daemon at all */
 	if (!daemon_start(&off, why, sizeof(why))) {
 		storm_end(&s, STORM6_MS, &t);
-		verdict(false, desc, "restart: %s", why);
+		nmt_verdict(false, desc, "restart: %s", why);
 		return;
 	}
 	storm_end(&s, STORM6_MS, &t);
 	if (t.hello || t.proxy || t.other)
-		why_set(why, sizeof(why), "%d of %d connects were not EPERM: %d reached the host, %d the proxy, %d other "
+		nmt_why_set(why, sizeof(why), "%d of %d connects were not EPERM: %d reached the host, %d the proxy, %d other "
 			"(first: %s)", t.hello + t.proxy + t.other, t.loops, t.hello, t.proxy, t.other, t.first_other);
 	else if (t.eperm < 100)
-		why_set(why, sizeof(why), "the storm made only %d connects", t.eperm);
+		nmt_why_set(why, sizeof(why), "the storm made only %d connects", t.eperm);
 	read_file_from(F.dlog, off, log, sizeof(log));
 	if (!strstr(log, "adopted the pinned state"))
-		why_set(why, sizeof(why), "the restarted nomoatd does not say it adopted the pinned state: %s", oneline(log));
+		nmt_why_set(why, sizeof(why), "the restarted nomoatd does not say it adopted the pinned state: %s", nmt_oneline(log));
 	probe(F.sb, NMT_META4, 80, &r, got, sizeof(got));
 	if (!is_eperm(&r))
-		why_set(why, sizeof(why), "after the restart, tcp4 169.254.169.254:80: expected EPERM, got %s", got);
+		nmt_why_set(why, sizeof(why), "after the restart, tcp4 169.254.169.254:80: expected EPERM, got %s", got);
 	if (status_attached(att1, sizeof(att1), why, sizeof(why)) && strcmp(att0, att1))
-		why_set(why, sizeof(why), "`nomoat -j status` attached list changed: before %s, after %s", att0, att1);
+		nmt_why_set(why, sizeof(why), "`nomoat -j status` attached list changed: before %s, after %s", att0, att1);
 	n1 = link_ids(ids1, sizeof(ids1));
 	if (n1 != n0 || strcmp(ids0, ids1))
-		why_set(why, sizeof(why), "pinned links changed (a link was detached or made again): before %s after %s",
+		nmt_why_set(why, sizeof(why), "pinned links changed (a link was detached or made again): before %s after %s",
 			ids0, ids1);
 	printf("#   kill -9: %d connects, %d EPERM; %d links kept\n", t.loops, t.eperm, n1);
-	verdict(!*why, desc, "%s", why);
+	nmt_verdict(!*why, desc, "%s", why);
 }
 
 /* Wait (bounded) until nomoat_events_total stays the same for 300 ms. */
@@ -1287,26 +1091,26 @@ static void case_events(void)
 	long long end;
 	int e;
 
-	cg_path("sb/ev7", cg, sizeof(cg));
+	nmt_cg_path("sb/ev7", cg, sizeof(cg));
 	e = nm_cgroup_create(cg);
 	if (e) {
-		verdict(false, desc, "mkdir %s: %s", cg, strerror(-e));
+		nmt_verdict(false, desc, "mkdir %s: %s", cg, strerror(-e));
 		return;
 	}
 	/* Quiet first: the daemon reads the ring buffer every 100 ms, so a
 	 * client may otherwise get a decision made just before it connected
 	 * (the end of the kill -9 storm), and --count 1 would stop there. */
 	if (!events_quiet(3000)) {
-		verdict(false, desc, "the daemon's event count did not settle within 3 s");
+		nmt_verdict(false, desc, "the daemon's event count did not settle within 3 s");
 		return;
 	}
 	snprintf(args, sizeof(args), "events --socket %s --count 1 --timeout 5", F.evsock);
 	for (int i = 0; i < 2; i++) {
-		pid[i] = cli_bg(&fd[i], &efd[i], args);
+		pid[i] = nmt_cli_bg(&fd[i], &efd[i], args);
 		if (pid[i] < 0) {
-			verdict(false, desc, "cannot start `nomoat %s`: %s", args, strerror(-pid[i]));
+			nmt_verdict(false, desc, "cannot start `nomoat %s`: %s", args, strerror(-pid[i]));
 			if (i)
-				cli_bg_end(pid[0], fd[0], efd[0], out[0], sizeof(out[0]), err[0], sizeof(err[0]), 100);
+				nmt_cli_bg_end(pid[0], fd[0], efd[0], out[0], sizeof(out[0]), err[0], sizeof(err[0]), 100);
 			return;
 		}
 	}
@@ -1319,40 +1123,36 @@ static void case_events(void)
 		nmt_sleep_ms(20);
 	} while (nmt_now_ms() < end);
 	if (clients < 2)
-		why_set(why, sizeof(why), "nomoat_event_clients is %.0f after 3 s, want 2", clients);
+		nmt_why_set(why, sizeof(why), "nomoat_event_clients is %.0f after 3 s, want 2", clients);
 	probe(cg, NMT_META4, 80, &r, got, sizeof(got));
 	if (!is_eperm(&r))
-		why_set(why, sizeof(why), "tcp4 169.254.169.254:80: expected EPERM, got %s", got);
+		nmt_why_set(why, sizeof(why), "tcp4 169.254.169.254:80: expected EPERM, got %s", got);
 	snprintf(pid_s, sizeof(pid_s), "%d", (int)r.pid);
 	for (int i = 0; i < 2; i++) {
-		static const char *const keys[] = { "verdict", "dst", "policy", "pid", "cgroup", "container", NULL };
-		const char *want[] = { "deny", "169.254.169.254:80", "agents", pid_s, cg, NULL };
-		char *line = NULL;
+		const struct nmt_want_field w[] = {
+			{ "verdict", "deny" }, { "dst", "169.254.169.254:80" }, { "policy", "agents" },
+			{ "pid", pid_s },      { "cgroup", cg },                { "container", NULL },
+			{ NULL, NULL },
+		};
+		char *line = NULL, fwhy[1024];
 
-		rc[i] = cli_bg_end(pid[i], fd[i], efd[i], out[i], sizeof(out[i]), err[i], sizeof(err[i]), 8000);
+		rc[i] = nmt_cli_bg_end(pid[i], fd[i], efd[i], out[i], sizeof(out[i]), err[i], sizeof(err[i]), 8000);
 		if (rc[i] != 0) {
-			why_set(why, sizeof(why), "client %d: exit %d, output '%s', stderr '%s'", i + 1, rc[i],
-				oneline(out[i]), err[i]);
+			nmt_why_set(why, sizeof(why), "client %d: exit %d, output '%s', stderr '%s'", i + 1, rc[i],
+				nmt_oneline(out[i]), err[i]);
 			continue;
 		}
 		for (char *l = strtok(out[i], "\n"); l && !line; l = strtok(NULL, "\n"))
 			if (strstr(l, "\"type\":\"decision\""))
 				line = l;
 		if (!line) {
-			why_set(why, sizeof(why), "client %d printed no decision line: '%s'", i + 1, oneline(out[i]));
+			nmt_why_set(why, sizeof(why), "client %d printed no decision line: '%s'", i + 1, nmt_oneline(out[i]));
 			continue;
 		}
-		for (int k = 0; keys[k]; k++) {
-			char v[PATH_MAX];
-
-			if (nmt_json_get(line, keys[k], v, sizeof(v)))
-				why_set(why, sizeof(why), "client %d: no \"%s\" in %s", i + 1, keys[k], oneline(line));
-			else if (want[k] && strcmp(v, want[k]))
-				why_set(why, sizeof(why), "client %d: \"%s\" is '%s', expected '%s' in %s", i + 1, keys[k], v,
-					want[k], oneline(line));
-		}
+		if (!nmt_check_fields(line, w, fwhy, sizeof(fwhy)))
+			nmt_why_set(why, sizeof(why), "client %d: %s", i + 1, fwhy);
 	}
-	verdict(!*why, desc, "%s", why);
+	nmt_verdict(!*why, desc, "%s", why);
 }
 
 /* 8. The per-cgroup rate limit of the event stream. */
@@ -1394,29 +1194,29 @@ static void case_rate_limit(void)
 	long off;
 	pid_t pid;
 
-	cg_path("sb/rl8", cg, sizeof(cg));
+	nmt_cg_path("sb/rl8", cg, sizeof(cg));
 	e = nm_cgroup_create(cg);
 	if (e) {
-		verdict(false, desc, "mkdir %s: %s", cg, strerror(-e));
+		nmt_verdict(false, desc, "mkdir %s: %s", cg, strerror(-e));
 		return;
 	}
-	snprintf(id_s, sizeof(id_s), "%llu", cg_id_abs(cg));
+	snprintf(id_s, sizeof(id_s), "%llu", nmt_cg_id_abs(cg));
 	if (!write_config(F.conf, CFG_A, 5, NULL) || kill(F.dpid, SIGHUP)) {
-		verdict(false, desc, "cannot write %s or signal nomoatd", F.conf);
+		nmt_verdict(false, desc, "cannot write %s or signal nomoatd", F.conf);
 		return;
 	}
 	if (metric_wait_above(M_RELOAD_OK, ok, 3000) <= ok) {
-		verdict(false, desc, "the file with events-rate 5 was not applied within 3 s");
+		nmt_verdict(false, desc, "the file with events-rate 5 was not applied within 3 s");
 		return;
 	}
 	lim0 = metric("nomoat_events_limited_total");
 	off = file_size(F.evlog);
 	if (pipe2(p, O_CLOEXEC)) {
-		verdict(false, desc, "pipe: %s", strerror(errno));
+		nmt_verdict(false, desc, "pipe: %s", strerror(errno));
 		return;
 	}
 	a.wfd = p[1];
-	pid = nmt_spawn(cg, F.topo.cns, rl_child, &a);
+	pid = nmt_spawn(cg, nmt_h.topo.cns, rl_child, &a);
 	close(p[1]);
 	if (pid > 0) {
 		nmt_read_all(p[0], (char *)res, sizeof(res), 5000);
@@ -1424,7 +1224,7 @@ static void case_rate_limit(void)
 	}
 	close(p[0]);
 	if (res[0] != RL_N)
-		why_set(why, sizeof(why), "the child's sendto's: %d EPERM, %d other (want %d EPERM)", res[0], res[1], RL_N);
+		nmt_why_set(why, sizeof(why), "the child's sendto's: %d EPERM, %d other (want %d EPERM)", res[0], res[1], RL_N);
 	/* Every event is either a line or counted as limited: wait for all. */
 	end = nmt_now_ms() + 3000;
 	do {
@@ -1453,19 +1253,19 @@ static void case_rate_limit(void)
 	} while (decisions + limited < RL_N && nmt_now_ms() < end);
 	lim1 = metric("nomoat_events_limited_total");
 	if (!limited_lines)
-		why_set(why, sizeof(why), "no {\"type\":\"limited\",\"cgroup_id\":%s,...} line in the event log (%d decision "
+		nmt_why_set(why, sizeof(why), "no {\"type\":\"limited\",\"cgroup_id\":%s,...} line in the event log (%d decision "
 			"lines)", id_s, decisions);
 	else if (decisions < 1 || decisions > 10)
-		why_set(why, sizeof(why), "%d decision lines for the cgroup, want 1..10 (events-rate 5)", decisions);
+		nmt_why_set(why, sizeof(why), "%d decision lines for the cgroup, want 1..10 (events-rate 5)", decisions);
 	else if (decisions + limited != RL_N)
-		why_set(why, sizeof(why), "%d decision lines + %lld limited = %lld, want %d", decisions, limited,
+		nmt_why_set(why, sizeof(why), "%d decision lines + %lld limited = %lld, want %d", decisions, limited,
 			decisions + limited, RL_N);
 	if (lim0 < 0 || lim1 - lim0 < limited || lim1 - lim0 < 150)
-		why_set(why, sizeof(why), "nomoat_events_limited_total went from %.0f to %.0f (limited lines say %lld)", lim0,
+		nmt_why_set(why, sizeof(why), "nomoat_events_limited_total went from %.0f to %.0f (limited lines say %lld)", lim0,
 			lim1, limited);
 	printf("#   rate limit: %d decision lines, %lld limited in %d line(s); metric +%.0f\n", decisions, limited,
 	       limited_lines, lim1 - lim0);
-	verdict(!*why, desc, "%s", why);
+	nmt_verdict(!*why, desc, "%s", why);
 }
 
 /* 9. Metrics: a well-formed exposition over the unix socket. */
@@ -1483,17 +1283,17 @@ static void case_metrics(void)
 	double deny;
 
 	if (regcomp(&re, re_s, REG_EXTENDED | REG_NOSUB)) {
-		verdict(false, desc, "regcomp failed");
+		nmt_verdict(false, desc, "regcomp failed");
 		return;
 	}
 	status = metrics_get(&b);
 	snprintf(head, sizeof(head), "%.*s", (int)strcspn(mbuf, "\r\n"), mbuf);
 	snprintf(body, sizeof(body), "%s", b);
 	if (status != 200)
-		why_set(why, sizeof(why), "GET /metrics on %s: status %d (%s)", F.msock, status,
+		nmt_why_set(why, sizeof(why), "GET /metrics on %s: status %d (%s)", F.msock, status,
 			status < 0 ? strerror(-status) : head);
 	else if (!strstr(mbuf, "Content-Type: text/plain"))
-		why_set(why, sizeof(why), "no Content-Type: text/plain in the answer head");
+		nmt_why_set(why, sizeof(why), "no Content-Type: text/plain in the answer head");
 	for (char *l = body; status == 200 && l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		char line[1024];
 
@@ -1502,25 +1302,25 @@ static void case_metrics(void)
 			continue;
 		if (line[0] == '#') {
 			if (strncmp(line, "# HELP ", 7) && strncmp(line, "# TYPE ", 7))
-				why_set(why, sizeof(why), "a comment line is neither # HELP nor # TYPE: '%s'", line);
+				nmt_why_set(why, sizeof(why), "a comment line is neither # HELP nor # TYPE: '%s'", line);
 			continue;
 		}
 		samples++;
 		if (regexec(&re, line, 0, NULL, 0))
-			why_set(why, sizeof(why), "a sample line does not parse: '%s'", line);
+			nmt_why_set(why, sizeof(why), "a sample line does not parse: '%s'", line);
 	}
 	regfree(&re);
 	deny = metric_in(body, "nomoat_decisions_total{policy=\"agents\",verdict=\"deny\"}");
 	if (status == 200 && samples < 10)
-		why_set(why, sizeof(why), "only %d sample lines", samples);
+		nmt_why_set(why, sizeof(why), "only %d sample lines", samples);
 	if (status == 200 && deny <= 0)
-		why_set(why, sizeof(why), "nomoat_decisions_total{policy=\"agents\",verdict=\"deny\"} is %.0f", deny);
+		nmt_why_set(why, sizeof(why), "nomoat_decisions_total{policy=\"agents\",verdict=\"deny\"} is %.0f", deny);
 	/* Another path is 404. */
 	n = http_unix(F.msock, "GET /nope HTTP/1.0\r\n\r\n", mbuf, sizeof(mbuf), 5000);
 	if (n < 0 || strncmp(mbuf, "HTTP/1.0 404", 12))
-		why_set(why, sizeof(why), "GET /nope: %s", n < 0 ? strerror(-n) : oneline(mbuf));
+		nmt_why_set(why, sizeof(why), "GET /nope: %s", n < 0 ? strerror(-n) : nmt_oneline(mbuf));
 	printf("#   metrics: %d samples, agents deny %.0f\n", samples, deny);
-	verdict(!*why, desc, "%s", why);
+	nmt_verdict(!*why, desc, "%s", why);
 }
 
 /* 10. The OCI hook binds a container's cgroup by its annotation. */
@@ -1530,22 +1330,22 @@ static void case_oci_hook(void)
 			   "nothing (exit 0); malformed exits 2";
 	char why[1024] = "", cg1[PATH_MAX], cg2[PATH_MAX], st[PATH_MAX], json[1024], out[4096], err[4096];
 	char pol[64], got[256];
-	char *argv[] = { (char *)F.cli, "oci-hook", NULL };
+	char *argv[] = { (char *)nmt_h.cli, "oci-hook", NULL };
 	struct nmt_probe_res r;
 	pid_t k1 = -1, k2 = -1;
 	int rc, e;
 
-	cg_path("sb/oci-1", cg1, sizeof(cg1));
-	cg_path("sb/oci-2", cg2, sizeof(cg2));
+	nmt_cg_path("sb/oci-1", cg1, sizeof(cg1));
+	nmt_cg_path("sb/oci-2", cg2, sizeof(cg2));
 	snprintf(st, sizeof(st), "%s/state.json", F.tmp);
 	if ((e = nm_cgroup_create(cg1)) || (e = nm_cgroup_create(cg2))) {
-		verdict(false, desc, "mkdir: %s", strerror(-e));
+		nmt_verdict(false, desc, "mkdir: %s", strerror(-e));
 		return;
 	}
 	k1 = nmt_spawn(cg1, NULL, sleeper, NULL);
 	k2 = nmt_spawn(cg2, NULL, sleeper, NULL);
 	if (k1 < 0 || k2 < 0) {
-		why_set(why, sizeof(why), "cannot start the container processes");
+		nmt_why_set(why, sizeof(why), "cannot start the container processes");
 		goto out;
 	}
 	nmt_sleep_ms(100); /* let them move into their cgroups */
@@ -1557,14 +1357,14 @@ static void case_oci_hook(void)
 	write_file(st, json);
 	rc = cmd_stdin(argv, st, out, sizeof(out), err, sizeof(err), 10000);
 	if (rc != 0)
-		why_set(why, sizeof(why), "`nomoat oci-hook` (strict) exit %d: %s", rc, oneline(*err ? err : out));
+		nmt_why_set(why, sizeof(why), "`nomoat oci-hook` (strict) exit %d: %s", rc, nmt_oneline(*err ? err : out));
 	rc = bound_policy(cg1, pol, sizeof(pol));
 	if (rc || strcmp(pol, "strict"))
-		why_set(why, sizeof(why), "after the hook, %s is %s%s (cgroup list rc %d)", cg1, rc ? "not bound" : "bound to ",
+		nmt_why_set(why, sizeof(why), "after the hook, %s is %s%s (cgroup list rc %d)", cg1, rc ? "not bound" : "bound to ",
 			pol, rc);
 	probe(cg1, NMT_NET4, 80, &r, got, sizeof(got));
 	if (!is_eperm(&r))
-		why_set(why, sizeof(why), "from the hooked cgroup (strict) tcp4 11.22.33.44:80: expected EPERM, got %s", got);
+		nmt_why_set(why, sizeof(why), "from the hooked cgroup (strict) tcp4 11.22.33.44:80: expected EPERM, got %s", got);
 	/* Without the annotation. */
 	snprintf(json, sizeof(json),
 		 "{\"ociVersion\":\"1.0.2\",\"id\":\"nomoatd-test-2\",\"status\":\"created\",\"pid\":%d,"
@@ -1573,20 +1373,20 @@ static void case_oci_hook(void)
 	write_file(st, json);
 	rc = cmd_stdin(argv, st, out, sizeof(out), err, sizeof(err), 10000);
 	if (rc != 0)
-		why_set(why, sizeof(why), "`nomoat oci-hook` (no annotation) exit %d: %s", rc, oneline(*err ? err : out));
+		nmt_why_set(why, sizeof(why), "`nomoat oci-hook` (no annotation) exit %d: %s", rc, nmt_oneline(*err ? err : out));
 	rc = bound_policy(cg2, pol, sizeof(pol));
 	if (rc != -ENOENT)
-		why_set(why, sizeof(why), "without the annotation, %s: cgroup list rc %d, policy '%s' (want not bound)", cg2,
+		nmt_why_set(why, sizeof(why), "without the annotation, %s: cgroup list rc %d, policy '%s' (want not bound)", cg2,
 			rc, pol);
 	probe(cg2, NMT_NET4, 80, &r, got, sizeof(got));
 	if (!is_proxied(&r, "11.22.33.44:80"))
-		why_set(why, sizeof(why), "from the unannotated cgroup (agents) tcp4 11.22.33.44:80: expected the proxy, got %s",
+		nmt_why_set(why, sizeof(why), "from the unannotated cgroup (agents) tcp4 11.22.33.44:80: expected the proxy, got %s",
 			got);
 	/* Malformed. */
 	write_file(st, "{\"ociVersion\":\"1.0.2\",\"id\":\"trunc\",\"status\":\"created\",\"pid\":12,\"annotations\":{\"nomoat.po");
 	rc = cmd_stdin(argv, st, out, sizeof(out), err, sizeof(err), 10000);
 	if (rc != 2)
-		why_set(why, sizeof(why), "`nomoat oci-hook` (malformed) exit %d, want 2: %s", rc, oneline(*err ? err : out));
+		nmt_why_set(why, sizeof(why), "`nomoat oci-hook` (malformed) exit %d, want 2: %s", rc, nmt_oneline(*err ? err : out));
 out:
 	if (k1 > 0) {
 		kill(k1, SIGKILL);
@@ -1597,7 +1397,7 @@ out:
 		nmt_wait(k2, 2000);
 	}
 	unlink(st);
-	verdict(!*why, desc, "%s", why);
+	nmt_verdict(!*why, desc, "%s", why);
 }
 
 /* 11. SIGTERM: exit 0, enforcement stays; `nomoat unload` ends it. */
@@ -1613,30 +1413,30 @@ static void case_sigterm(void)
 
 	st = daemon_stop(SIGTERM, 5000);
 	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		why_set(why, sizeof(why), "nomoatd after SIGTERM: wait status %d (%s)", st,
+		nmt_why_set(why, sizeof(why), "nomoatd after SIGTERM: wait status %d (%s)", st,
 			st == -ETIMEDOUT ? "did not exit within 5 s" : st >= 0 && WIFSIGNALED(st) ? "killed by a signal" :
 			"exit code not 0");
 	read_file_from(F.dlog, off, log, sizeof(log));
 	if (!strstr(log, "enforcement stays"))
-		why_set(why, sizeof(why), "its stderr does not say enforcement stays: %s", oneline(log));
+		nmt_why_set(why, sizeof(why), "its stderr does not say enforcement stays: %s", nmt_oneline(log));
 	if (access(F.pidfile, F_OK) == 0)
-		why_set(why, sizeof(why), "the pidfile %s is still there", F.pidfile);
+		nmt_why_set(why, sizeof(why), "the pidfile %s is still there", F.pidfile);
 	probe(F.sb, NMT_META4, 80, &r, got, sizeof(got));
 	if (!is_eperm(&r))
-		why_set(why, sizeof(why), "with no daemon, tcp4 169.254.169.254:80: expected EPERM, got %s", got);
-	rc = cli("unload");
-	F.unloaded = rc == 0;
+		nmt_why_set(why, sizeof(why), "with no daemon, tcp4 169.254.169.254:80: expected EPERM, got %s", got);
+	rc = nmt_cli("unload");
+	nmt_h.unloaded = rc == 0;
 	if (rc)
-		why_set(why, sizeof(why), "`nomoat unload` exit %d: %s", rc, cli_msg());
-	if (stat(F.pin_dir, &sb) == 0)
-		why_set(why, sizeof(why), "pin dir %s still exists after unload", F.pin_dir);
-	n = progs_attached(F.sb);
+		nmt_why_set(why, sizeof(why), "`nomoat unload` exit %d: %s", rc, nmt_cli_msg());
+	if (stat(nmt_h.pin_dir, &sb) == 0)
+		nmt_why_set(why, sizeof(why), "pin dir %s still exists after unload", nmt_h.pin_dir);
+	n = nmt_progs_attached(F.sb, NULL, 0);
 	if (n != 0)
-		why_set(why, sizeof(why), "%d programs still attached at %s", n, F.sb);
+		nmt_why_set(why, sizeof(why), "%d programs still attached at %s", n, F.sb);
 	probe(F.sb, NMT_META4, 80, &r, got, sizeof(got));
 	if (!is_hello(&r, "169.254.169.254:80"))
-		why_set(why, sizeof(why), "after unload, tcp4 169.254.169.254:80: expected the host's HELLO, got %s", got);
-	verdict(!*why, desc, "%s", why);
+		nmt_why_set(why, sizeof(why), "after unload, tcp4 169.254.169.254:80: expected the host's HELLO, got %s", got);
+	nmt_verdict(!*why, desc, "%s", why);
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -1660,11 +1460,11 @@ static bool fixture(void)
 	char p[PATH_MAX];
 	int err;
 
-	if (access(F.cli, X_OK) || access(F.nomoatd, X_OK)) {
-		snprintf(fixture_why, sizeof(fixture_why), "%s or %s is not executable", F.cli, F.nomoatd);
+	if (access(nmt_h.cli, X_OK) || access(F.nomoatd, X_OK)) {
+		snprintf(fixture_why, sizeof(fixture_why), "%s or %s is not executable", nmt_h.cli, F.nomoatd);
 		return false;
 	}
-	snprintf(F.tmp, sizeof(F.tmp), "/tmp/nomoatd-test-%d", (int)F.main_pid);
+	snprintf(F.tmp, sizeof(F.tmp), "/tmp/nomoatd-test-%d", (int)nmt_h.main_pid);
 	if (mkdir(F.tmp, 0700)) {
 		snprintf(fixture_why, sizeof(fixture_why), "mkdir %s: %s", F.tmp, strerror(errno));
 		return false;
@@ -1676,42 +1476,19 @@ static bool fixture(void)
 	snprintf(F.msock, sizeof(F.msock), "%s/metrics.sock", F.tmp);
 	snprintf(F.evlog, sizeof(F.evlog), "%s/events.jsonl", F.tmp);
 	snprintf(F.dlog, sizeof(F.dlog), "%s/nomoatd.log", F.tmp);
-	err = nm_cgroup2_mount(F.cgmount, sizeof(F.cgmount));
-	if (err) {
-		snprintf(fixture_why, sizeof(fixture_why), "no cgroup2 mount: %s", strerror(-err));
+	if (!nmt_base_up("nomoatd-test", fixture_why, sizeof(fixture_why)))
 		return false;
-	}
-	snprintf(F.rel, sizeof(F.rel), "/nomoatd-test-%d", (int)F.main_pid);
-	snprintf(F.base, sizeof(F.base), "%s%s", F.cgmount, F.rel);
-	snprintf(F.sb, sizeof(F.sb), "%s/sb", F.base);
-	err = nm_cgroup_create(F.base);
-	if (err) {
-		snprintf(fixture_why, sizeof(fixture_why), "mkdir %.400s: %s", F.base, strerror(-err));
-		return false;
-	}
-	F.made_base = true;
+	snprintf(F.rel, sizeof(F.rel), "/nomoatd-test-%d", (int)nmt_h.main_pid);
+	snprintf(F.sb, sizeof(F.sb), "%s/sb", nmt_h.base);
 	for (int i = 0; dirs[i]; i++) {
-		cg_path(dirs[i], p, sizeof(p));
+		nmt_cg_path(dirs[i], p, sizeof(p));
 		err = nm_cgroup_create(p);
 		if (err) {
 			snprintf(fixture_why, sizeof(fixture_why), "mkdir %.400s: %s", p, strerror(-err));
 			return false;
 		}
 	}
-	if (nmt_topo_up(&F.topo)) {
-		snprintf(fixture_why, sizeof(fixture_why), "the test network could not be built (ip commands logged above)");
-		return false;
-	}
-	cg_path("proxy", p, sizeof(p));
-	if (nmt_servers_start(&F.topo, p, &F.srv)) {
-		snprintf(fixture_why, sizeof(fixture_why), "the test servers did not start (see above)");
-		return false;
-	}
-	if (nmt_topo_warmup(&F.topo, 80, 5000)) {
-		snprintf(fixture_why, sizeof(fixture_why), "the test network does not carry TCP within 5 s");
-		return false;
-	}
-	return true;
+	return nmt_net_up("proxy", fixture_why, sizeof(fixture_why));
 }
 
 int main(int argc, char **argv)
@@ -1721,8 +1498,7 @@ int main(int argc, char **argv)
 	long long t0;
 	int npos = 0;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	F.main_pid = getpid();
+	nmt_harness_init();
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-v"))
 			nmt_verbose = 1;
@@ -1734,20 +1510,14 @@ int main(int argc, char **argv)
 		else
 			d_arg = argv[i];
 	}
-	if (getenv("NMT_VERBOSE"))
-		nmt_verbose = 1;
-	if (geteuid() != 0) {
-		fprintf(stderr, "daemon-integration: must run as root (namespaces, cgroups, BPF)\n");
-		return 1;
-	}
-	F.cli = realpath(cli_arg, cli_abs) ? cli_abs : cli_arg;
+	nmt_h.cli = realpath(cli_arg, cli_abs) ? cli_abs : cli_arg;
 	if (d_arg) {
 		F.nomoatd = realpath(d_arg, d_abs) ? d_abs : d_arg;
 	} else {
 		char tmp[PATH_MAX];
 		char *slash;
 
-		snprintf(tmp, sizeof(tmp), "%s", F.cli);
+		snprintf(tmp, sizeof(tmp), "%s", nmt_h.cli);
 		slash = strrchr(tmp, '/');
 		if (slash)
 			snprintf(slash + 1, sizeof(tmp) - (slash + 1 - tmp), "nomoatd");
@@ -1755,21 +1525,15 @@ int main(int argc, char **argv)
 			snprintf(tmp, sizeof(tmp), "nomoatd");
 		F.nomoatd = realpath(tmp, d_abs) ? d_abs : strdup(tmp);
 	}
-	nmt_topo_init(&F.topo, NULL);
-	snprintf(F.pin_dir, sizeof(F.pin_dir), "/sys/fs/bpf/nomoatd-test-%d", (int)F.main_pid);
-	setenv("NOMOAT_PIN_DIR", F.pin_dir, 1);
-	atexit(cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	nmt_h.cleanup_first = cleanup_daemon;
+	nmt_h.cleanup_last = cleanup_tmp;
+	if (!nmt_harness_start("daemon-integration", "nomoatd-test"))
+		return 1;
 
 	t0 = nmt_now_ms();
 	if (!fixture()) {
-		verdict(false, "fixture: topology, servers, cgroups, temp dir", "%s", fixture_why);
-		printf("%d passed, %d failed\n", n_pass, n_fail);
-		cleanup();
-		return 1;
+		nmt_verdict(false, "fixture: topology, servers, cgroups, temp dir", "%s", fixture_why);
+		return nmt_finish();
 	}
 	case_check();
 	case_start();
@@ -1777,10 +1541,8 @@ int main(int argc, char **argv)
 		if (daemon_alive())
 			with_daemon[i].fn();
 		else
-			verdict(false, with_daemon[i].name, "nomoatd is not running (see above), not tried");
+			nmt_verdict(false, with_daemon[i].name, "nomoatd is not running (see above), not tried");
 	}
 	printf("# daemon-integration: %.1f s\n", (nmt_now_ms() - t0) / 1000.0);
-	printf("%d passed, %d failed\n", n_pass, n_fail);
-	cleanup();
-	return n_fail ? 1 : 0;
+	return nmt_finish();
 }

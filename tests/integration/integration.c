@@ -32,134 +32,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fcntl.h>
-#include <bpf/bpf.h>
-
 #include "cgroup.h"
+#include "harness.h"
 #include "netprobe.h"
 #include "run.h"
 #include "servers.h"
 #include "topo.h"
 
-/* ---- the fixture --------------------------------------------------------- */
-static struct {
-	pid_t main_pid;
-	const char *cli;
-	struct nmt_topo topo;
-	struct nmt_servers srv;
-	char cgmount[1024];
-	char base[1280];        /* <cgroup2>/nomoat-test-<pid> */
-	char pin_dir[256];      /* /sys/fs/bpf/nomoat-test-<pid> */
-	bool made_base;
-	bool loaded;
-	bool unloaded;
-} F;
-
-static int n_case, n_pass, n_fail;
-
-static void cleanup(void)
-{
-	static volatile sig_atomic_t done;
-
-	if (done || getpid() != F.main_pid)
-		return;
-	done = 1;
-	/* Children first (probes, background CLIs, servers), then what
-	 * enforces, then the cgroups, then the network. */
-	nmt_children_kill();
-	nmt_servers_stop(&F.srv);
-	if (F.loaded && !F.unloaded && F.cli) {
-		char out[4096], err[4096];
-		char *argv[] = { (char *)F.cli, "unload", NULL };
-		int rc = nmt_cmdv(argv, out, sizeof(out), err, sizeof(err), 10000);
-
-		if (rc)
-			fprintf(stderr, "cleanup: nomoat unload exit %d: %s", rc, err);
-	}
-	if (*F.pin_dir && nmt_rmtree(F.pin_dir))
-		fprintf(stderr, "cleanup: could not remove %s\n", F.pin_dir);
-	if (F.made_base) {
-		int err = nm_cgroup_destroy(F.base);
-
-		if (err)
-			fprintf(stderr, "cleanup: cgroup %s: %s\n", F.base, strerror(-err));
-	}
-	nmt_topo_down(&F.topo);
-	if (F.topo.have_cns || F.topo.have_wns)
-		fprintf(stderr, "cleanup: netns %s / %s may remain\n", F.topo.cns, F.topo.wns);
-}
-
-static void on_signal(int sig)
-{
-	static const char msg[] = "\ninterrupted: cleaning up\n";
-
-	if (write(2, msg, sizeof(msg) - 1) < 0) {
-		/* nothing to do */
-	}
-	cleanup();
-	_exit(128 + sig);
-}
-
-/* ---- reporting ----------------------------------------------------------- */
-static bool verdict(bool ok, const char *desc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static bool verdict(bool ok, const char *desc, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_case++;
-	if (ok) {
-		n_pass++;
-		printf("ok %d - %s\n", n_case, desc);
-	} else {
-		n_fail++;
-		printf("FAIL %d - %s : ", n_case, desc);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf("\n");
-	}
-	fflush(stdout);
-	return ok;
-}
-
 /* ---- the CLI ------------------------------------------------------------- */
-static char cli_out[65536], cli_err[8192];
-
-/* Run `nomoat ARGS` (split on blanks, 'quotes' group) with the test's pin
- * dir; output in cli_out / cli_err.  Returns the exit code. */
-static int cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int cli(const char *fmt, ...)
-{
-	char line[2048], *argv[64];
-	va_list ap;
-	int n;
-
-	argv[0] = (char *)F.cli;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	n = nmt_split(line, argv + 1, 63);
-	if (n < 0)
-		return -E2BIG;
-	return nmt_cmdv(argv, cli_out, sizeof(cli_out), cli_err, sizeof(cli_err), 15000);
-}
-
-/* One line of output for a message. */
-static const char *oneline(const char *s)
-{
-	static char buf[600];
-	size_t n = 0;
-
-	for (; *s && n < sizeof(buf) - 1; s++)
-		buf[n++] = *s == '\n' ? '|' : *s;
-	while (n && buf[n - 1] == '|')
-		n--;
-	buf[n] = 0;
-	return buf;
-}
-
 /* Expand "{base}" (the test's cgroup dir) in a command. */
 static void expand(const char *in, char *out, size_t len)
 {
@@ -167,7 +47,7 @@ static void expand(const char *in, char *out, size_t len)
 
 	while (*in && n + 1 < len) {
 		if (!strncmp(in, "{base}", 6)) {
-			n += snprintf(out + n, len - n, "%s", F.base);
+			n += snprintf(out + n, len - n, "%s", nmt_h.base);
 			in += 6;
 		} else {
 			out[n++] = *in++;
@@ -187,11 +67,11 @@ static bool cli_all(const char *const *cmds, char *why, size_t len)
 		int rc;
 
 		expand(cmds[i] + must_fail, cmd, sizeof(cmd));
-		rc = cli("%s", cmd);
+		rc = nmt_cli("%s", cmd);
 		if (must_fail ? rc <= 0 : rc != 0) {
 			snprintf(why, len, "`nomoat %.400s` exit %d%s: %.400s", cmd, rc,
 				 must_fail ? " (expected a failure)" : "",
-				 oneline(*cli_err ? cli_err : cli_out));
+				 nmt_cli_msg());
 			return false;
 		}
 	}
@@ -199,22 +79,6 @@ static bool cli_all(const char *const *cmds, char *why, size_t len)
 }
 
 /* ---- cgroups and policies ------------------------------------------------ */
-static void cg_path(const char *rel, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s", F.base, rel);
-}
-
-static unsigned long long cg_id(const char *rel)
-{
-	char p[PATH_MAX];
-	__u64 id = 0;
-
-	cg_path(rel, p, sizeof(p));
-	if (nm_cgroup_id(p, &id))
-		return 0;
-	return id;
-}
-
 #define NPOL 8
 static struct {
 	char name[32];
@@ -228,7 +92,7 @@ static unsigned policy_id(const char *name)
 	for (int i = 0; i < NPOL; i++)
 		if (!strcmp(pol[i].name, name))
 			return pol[i].id;
-	if (cli("-j policy show %s", name) || nmt_json_get(cli_out, "id", v, sizeof(v)))
+	if (nmt_cli("-j policy show %s", name) || nmt_json_get(nmt_cli_out, "id", v, sizeof(v)))
 		return 0;
 	for (int i = 0; i < NPOL; i++) {
 		if (!*pol[i].name) {
@@ -241,39 +105,13 @@ static unsigned policy_id(const char *name)
 }
 
 /* How many programs of the hooks nomoat uses are attached to a cgroup
- * (BPF_PROG_QUERY, effective=false: attached right there); -errno. */
+ * under the test's base (see nmt_progs_attached); -errno. */
 static int progs_attached(const char *rel, char *detail, size_t len)
 {
-	static const struct {
-		enum bpf_attach_type t;
-		const char *name;
-	} types[] = {
-		{ BPF_CGROUP_INET4_CONNECT, "connect4" }, { BPF_CGROUP_INET6_CONNECT, "connect6" },
-		{ BPF_CGROUP_UDP4_SENDMSG, "sendmsg4" },  { BPF_CGROUP_UDP6_SENDMSG, "sendmsg6" },
-		{ BPF_CGROUP_UDP4_RECVMSG, "recvmsg4" },  { BPF_CGROUP_UDP6_RECVMSG, "recvmsg6" },
-		{ BPF_CGROUP_SOCK_OPS, "sockops" },        { BPF_CGROUP_GETSOCKOPT, "getsockopt" },
-	};
 	char p[PATH_MAX];
-	size_t n = 0;
-	int fd, total = 0;
 
-	cg_path(rel, p, sizeof(p));
-	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (len)
-		*detail = 0;
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		__u32 ids[16], cnt = 16, flags = 0;
-
-		if (bpf_prog_query(fd, types[i].t, 0, &flags, ids, &cnt))
-			cnt = 0;
-		total += cnt;
-		if (cnt && n < len)
-			n += snprintf(detail + n, len - n, "%s%s", n ? "," : "", types[i].name);
-	}
-	close(fd);
-	return total;
+	nmt_cg_path(rel, p, sizeof(p));
+	return nmt_progs_attached(p, detail, len);
 }
 
 /* ---- the rows ------------------------------------------------------------ */
@@ -326,17 +164,17 @@ static bool row_check_cli(const struct row *w, const struct nmt_probe_res *r, ch
 	char v[64] = "", a[64] = "";
 	int rc;
 
-	rc = cli("-j check %s%s %d --policy %s --proto %s", mapped ? "::ffff:" : "", w->p.addr, w->p.port,
+	rc = nmt_cli("-j check %s%s %d --policy %s --proto %s", mapped ? "::ffff:" : "", w->p.addr, w->p.port,
 		 w->check, udp ? "udp" : "tcp");
 	if (rc) {
-		snprintf(why, len, "`nomoat -j check` exit %d: %s", rc, oneline(*cli_err ? cli_err : cli_out));
+		snprintf(why, len, "`nomoat -j check` exit %d: %s", rc, nmt_cli_msg());
 		return false;
 	}
-	nmt_json_get(cli_out, "verdict", v, sizeof(v));
-	nmt_json_get(cli_out, "action", a, sizeof(a));
+	nmt_json_get(nmt_cli_out, "verdict", v, sizeof(v));
+	nmt_json_get(nmt_cli_out, "action", a, sizeof(a));
 	if (strcmp(v, kv)) {
 		snprintf(why, len, "kernel did '%s' but `nomoat check` says verdict '%s' (action '%s'): %s", kv,
-			 v, a, oneline(cli_out));
+			 v, a, nmt_oneline(nmt_cli_out));
 		return false;
 	}
 	return true;
@@ -355,15 +193,15 @@ static void run_row(const struct row *w)
 		const char *one[2] = { w->before[i], NULL };
 
 		if (!cli_all(one, why, sizeof(why))) {
-			verdict(false, desc, "setup: %s", why);
+			nmt_verdict(false, desc, "setup: %s", why);
 			return;
 		}
 	}
-	cg_path(w->cg, cgp, sizeof(cgp));
-	rc = nmt_probe_run(cgp, F.topo.cns, &w->p, &r, 0);
+	nmt_cg_path(w->cg, cgp, sizeof(cgp));
+	rc = nmt_probe_run(cgp, nmt_h.topo.cns, &w->p, &r, 0);
 	nmt_probe_res_str(&r, got, sizeof(got));
 	if (rc && !(r.err && !r.timed_out && strcmp(r.failed, "child"))) {
-		verdict(false, desc, "probe did not report: %s (status %d)", got, r.exit_status);
+		nmt_verdict(false, desc, "probe did not report: %s (status %d)", got, r.exit_status);
 		return;
 	}
 	if (w->err) {
@@ -379,7 +217,7 @@ static void run_row(const struct row *w)
 	if (ok && w->line) {
 		if (w->proxy_policy) {
 			snprintf(want, sizeof(want), "%s policy=%u cgroup=%llu err=0", w->line,
-				 policy_id(w->proxy_policy), cg_id(w->cg));
+				 policy_id(w->proxy_policy), nmt_cg_id(w->cg));
 			if (strcmp(r.line, want)) {
 				ok = false;
 				snprintf(why, sizeof(why), "expected reply '%s', got %s", want, got);
@@ -412,7 +250,7 @@ static void run_row(const struct row *w)
 	}
 	if (ok && w->check && !row_check_cli(w, &r, why, sizeof(why)))
 		ok = false;
-	verdict(ok, desc, "%s", why);
+	nmt_verdict(ok, desc, "%s", why);
 }
 
 static void run_rows(const struct row *rows, size_t n)
@@ -478,7 +316,7 @@ static bool setup_cgroups(void)
 	for (int i = 0; dirs[i]; i++) {
 		int err;
 
-		cg_path(dirs[i], p, sizeof(p));
+		nmt_cg_path(dirs[i], p, sizeof(p));
 		err = nm_cgroup_create(p);
 		if (err) {
 			fprintf(stderr, "fixture: mkdir cgroup %s: %s\n", p, strerror(-err));
@@ -497,15 +335,15 @@ static void setup_cli(void)
 		static const char *const c[] = { "load", NULL };
 
 		ok = cli_all(c, why, sizeof(why));
-		F.loaded = true; /* even a failed load may have pinned something */
+		nmt_h.loaded = true; /* even a failed load may have pinned something */
 		if (ok) {
 			struct stat st;
 
-			ok = stat(F.pin_dir, &st) == 0 && S_ISDIR(st.st_mode);
+			ok = stat(nmt_h.pin_dir, &st) == 0 && S_ISDIR(st.st_mode);
 			if (!ok)
-				snprintf(why, sizeof(why), "load exit 0 but no pin dir %s", F.pin_dir);
+				snprintf(why, sizeof(why), "load exit 0 but no pin dir %s", nmt_h.pin_dir);
 		}
-		verdict(ok, "cli: nomoat load (pin dir from NOMOAT_PIN_DIR)", "%s", why);
+		nmt_verdict(ok, "cli: nomoat load (pin dir from NOMOAT_PIN_DIR)", "%s", why);
 	}
 	{
 		static const char *const c[] = {
@@ -519,7 +357,7 @@ static void setup_cli(void)
 		};
 
 		ok = cli_all(c, why, sizeof(why));
-		verdict(ok, "cli: policy create (p-main with defaults, p-deny, p-audit, p-live, p-noproxy)", "%s", why);
+		nmt_verdict(ok, "cli: policy create (p-main with defaults, p-deny, p-audit, p-live, p-noproxy)", "%s", why);
 	}
 	{
 		static const char *const c[] = {
@@ -531,15 +369,15 @@ static void setup_cli(void)
 		};
 
 		ok = cli_all(c, why, sizeof(why));
-		verdict(ok, "cli: allow add (4 rules into p-main)", "%s", why);
+		nmt_verdict(ok, "cli: allow add (4 rules into p-main)", "%s", why);
 	}
 	{
 		const char *c[] = { cmd, cmd2, NULL };
 
-		snprintf(cmd, sizeof(cmd), "cgroup attach %s/agents", F.base);
+		snprintf(cmd, sizeof(cmd), "cgroup attach %s/agents", nmt_h.base);
 		/* relative to the cgroup2 mount */
 		snprintf(cmd2, sizeof(cmd2), "cgroup attach %s/proxy --origdst-only",
-			 F.base + strlen(F.cgmount) + 1);
+			 nmt_h.base + strlen(nmt_h.cgmount) + 1);
 		ok = cli_all(c, why, sizeof(why));
 		if (ok) {
 			char d1[256], d2[256];
@@ -555,7 +393,7 @@ static void setup_cli(void)
 					 "sockops; proxy %d (%s), want getsockopt only",
 					 a, d1, b, d2);
 		}
-		verdict(ok, "cli: cgroup attach (agents: the socket hooks; proxy --origdst-only: getsockopt only)",
+		nmt_verdict(ok, "cli: cgroup attach (agents: the socket hooks; proxy --origdst-only: getsockopt only)",
 			"%s", why);
 	}
 	{
@@ -569,18 +407,18 @@ static void setup_cli(void)
 		for (size_t i = 0; ok && i < sizeof(rel) / sizeof(rel[0]); i++) {
 			const char *c[] = { cmd, NULL };
 
-			snprintf(cmd, sizeof(cmd), "cgroup bind %s/%s --policy %s", F.base, rel[i][0], rel[i][1]);
+			snprintf(cmd, sizeof(cmd), "cgroup bind %s/%s --policy %s", nmt_h.base, rel[i][0], rel[i][1]);
 			ok = cli_all(c, why, sizeof(why));
 		}
-		verdict(ok, "cli: cgroup bind (6 bindings)", "%s", why);
+		nmt_verdict(ok, "cli: cgroup bind (6 bindings)", "%s", why);
 	}
 	{
 		unsigned id = policy_id("p-main");
 
 		ok = id > 0 && id < 256;
 		if (!ok)
-			snprintf(why, sizeof(why), "`nomoat -j policy show p-main`: no id: %s", oneline(cli_out));
-		verdict(ok, "cli: policy show p-main has an id", "%s", why);
+			snprintf(why, sizeof(why), "`nomoat -j policy show p-main`: no id: %s", nmt_oneline(nmt_cli_out));
+		nmt_verdict(ok, "cli: policy show p-main has an id", "%s", why);
 	}
 }
 
@@ -767,58 +605,6 @@ static const struct row live_rows[] = {
 
 /* ---- special cases ------------------------------------------------------- */
 
-/* Start `nomoat ARGS` in the background; stdout on *fd. */
-static pid_t cli_bg(int *fd, int *efd, const char *args)
-{
-	char line[512], *argv[32];
-
-	snprintf(line, sizeof(line), "%s", args);
-	argv[0] = (char *)F.cli;
-	if (nmt_split(line, argv + 1, 31) < 0)
-		return -E2BIG;
-	return nmt_cmd_start(argv, fd, efd);
-}
-
-/* Finish a background CLI: its output and exit code (or negative). */
-static int cli_bg_end(pid_t pid, int fd, int efd, char *out, size_t len, char *err, size_t elen,
-		      int timeout_ms)
-{
-	int st;
-
-	nmt_read_all(fd, out, len, timeout_ms);
-	close(fd);
-	if (efd >= 0) {
-		nmt_read_all(efd, err, elen, 500);
-		close(efd);
-	}
-	st = nmt_wait(pid, 2000);
-	if (st < 0)
-		return st;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-struct want_field {
-	const char *key, *val;
-};
-
-static bool check_fields(const char *obj, const struct want_field *w, char *why, size_t len)
-{
-	for (int i = 0; w[i].key; i++) {
-		char v[256];
-
-		if (nmt_json_get(obj, w[i].key, v, sizeof(v))) {
-			snprintf(why, len, "no \"%s\" in %s", w[i].key, oneline(obj));
-			return false;
-		}
-		if (strcmp(v, w[i].val)) {
-			snprintf(why, len, "\"%s\" is '%s', expected '%s' in %s", w[i].key, v, w[i].val,
-				 oneline(obj));
-			return false;
-		}
-	}
-	return true;
-}
-
 /* `nomoat -j events --count 1` sees one denied connect with its fields. */
 static void case_events(void)
 {
@@ -829,32 +615,32 @@ static void case_events(void)
 	int fd, efd, rc;
 	pid_t pid;
 
-	pid = cli_bg(&fd, &efd, "-j events --count 1 --timeout 5");
+	pid = nmt_cli_bg(&fd, &efd, "-j events --count 1 --timeout 5");
 	if (pid < 0) {
-		verdict(false, desc, "cannot start nomoat events: %s", strerror(-pid));
+		nmt_verdict(false, desc, "cannot start nomoat events: %s", strerror(-pid));
 		return;
 	}
 	nmt_sleep_ms(700); /* let it open the ring buffer */
-	cg_path(MAIN, cgp, sizeof(cgp));
-	nmt_probe_run(cgp, F.topo.cns, &p, &r, 0);
-	rc = cli_bg_end(pid, fd, efd, out, sizeof(out), err, sizeof(err), 7000);
+	nmt_cg_path(MAIN, cgp, sizeof(cgp));
+	nmt_probe_run(cgp, nmt_h.topo.cns, &p, &r, 0);
+	rc = nmt_cli_bg_end(pid, fd, efd, out, sizeof(out), err, sizeof(err), 7000);
 	if (r.err != EPERM) {
 		char got[256];
 
-		verdict(false, desc, "the connect was not denied: %s", nmt_probe_res_str(&r, got, sizeof(got)));
+		nmt_verdict(false, desc, "the connect was not denied: %s", nmt_probe_res_str(&r, got, sizeof(got)));
 		return;
 	}
 	if (rc != 0 || !*out) {
-		verdict(false, desc, "`nomoat -j events --count 1 --timeout 5` exit %d, output '%s', stderr '%s'",
-			rc, oneline(out), oneline(err));
+		nmt_verdict(false, desc, "`nomoat -j events --count 1 --timeout 5` exit %d, output '%s', stderr '%s'",
+			rc, nmt_oneline(out), nmt_oneline(err));
 		return;
 	}
 	out[strcspn(out, "\n")] = 0;
 	snprintf(pid_s, sizeof(pid_s), "%d", (int)r.pid);
-	snprintf(cg_s, sizeof(cg_s), "%llu", cg_id(MAIN));
+	snprintf(cg_s, sizeof(cg_s), "%llu", nmt_cg_id(MAIN));
 	snprintf(pol_s, sizeof(pol_s), "%u", policy_id("p-main"));
 	{
-		const struct want_field w[] = {
+		const struct nmt_want_field w[] = {
 			{ "verdict", "deny" },
 			{ "hook", "connect4" },
 			{ "proto", "tcp" },
@@ -873,17 +659,17 @@ static void case_events(void)
 		};
 		char rs[64] = "";
 
-		if (!check_fields(out, w, why, sizeof(why))) {
-			verdict(false, desc, "%s", why);
+		if (!nmt_check_fields(out, w, why, sizeof(why))) {
+			nmt_verdict(false, desc, "%s", why);
 			return;
 		}
 		/* "reason" must exist (a deny event carries a reason). */
 		if (nmt_json_get(out, "reason", rs, sizeof(rs)) || !*rs) {
-			verdict(false, desc, "no reason in %s", oneline(out));
+			nmt_verdict(false, desc, "no reason in %s", nmt_oneline(out));
 			return;
 		}
 	}
-	verdict(true, desc, "%s", "");
+	nmt_verdict(true, desc, "%s", "");
 }
 
 /*
@@ -899,7 +685,7 @@ struct ev_row {
 	struct nmt_probe p;
 	int err;          /* expected probe errno */
 	const char *line; /* expected reply prefix when err == 0 */
-	struct want_field f[14];
+	struct nmt_want_field f[14];
 };
 
 static const struct ev_row event_rows[] = {
@@ -975,7 +761,7 @@ static void expect_val(const char *spec, const struct ev_row *w, const struct nm
 	if (!strcmp(spec, "$PID"))
 		snprintf(out, len, "%d", (int)r->pid);
 	else if (!strcmp(spec, "$CG"))
-		snprintf(out, len, "%llu", cg_id(w->cg));
+		snprintf(out, len, "%llu", nmt_cg_id(w->cg));
 	else if (!strncmp(spec, "$POL:", 5))
 		snprintf(out, len, "%u", policy_id(spec + 5));
 	else
@@ -994,17 +780,17 @@ static void run_event_rows(const struct ev_row *rows, size_t n)
 	if (n > 64)
 		n = 64;
 	snprintf(args, sizeof(args), "-j events --timeout %d", timeout);
-	pid = cli_bg(&fd, &efd, args);
+	pid = nmt_cli_bg(&fd, &efd, args);
 	if (pid < 0) {
-		verdict(false, "events: reader", "cannot start nomoat events: %s", strerror(-pid));
+		nmt_verdict(false, "events: reader", "cannot start nomoat events: %s", strerror(-pid));
 		return;
 	}
 	nmt_sleep_ms(700); /* let it open the ring buffer */
 	for (size_t i = 0; i < n; i++) {
-		cg_path(rows[i].cg, cgp, sizeof(cgp));
-		nmt_probe_run(cgp, F.topo.cns, &rows[i].p, &res[i], 0);
+		nmt_cg_path(rows[i].cg, cgp, sizeof(cgp));
+		nmt_probe_run(cgp, nmt_h.topo.cns, &rows[i].p, &res[i], 0);
 	}
-	rc = cli_bg_end(pid, fd, efd, out, sizeof(out), err, sizeof(err), (timeout + 3) * 1000);
+	rc = nmt_cli_bg_end(pid, fd, efd, out, sizeof(out), err, sizeof(err), (timeout + 3) * 1000);
 	for (char *l = strtok(out, "\n"); l && nl < 4096; l = strtok(NULL, "\n"))
 		lines[nl++] = l;
 	for (size_t i = 0; i < n; i++) {
@@ -1017,12 +803,12 @@ static void run_event_rows(const struct ev_row *rows, size_t n)
 			 w->cg);
 		nmt_probe_res_str(r, got, sizeof(got));
 		if (w->err ? r->err != w->err : (r->err || strncmp(r->line, w->line, strlen(w->line)))) {
-			verdict(false, desc, "expected %s%s, got %s", w->err ? "EPERM" : "reply ",
+			nmt_verdict(false, desc, "expected %s%s, got %s", w->err ? "EPERM" : "reply ",
 				w->err ? "" : w->line, got);
 			continue;
 		}
 		if (rc != 0) {
-			verdict(false, desc, "`nomoat %s` exit %d, stderr '%s'", args, rc, oneline(err));
+			nmt_verdict(false, desc, "`nomoat %s` exit %d, stderr '%s'", args, rc, nmt_oneline(err));
 			continue;
 		}
 		snprintf(pid_s, sizeof(pid_s), "%d", (int)r->pid);
@@ -1033,7 +819,7 @@ static void run_event_rows(const struct ev_row *rows, size_t n)
 				line = lines[k];
 		}
 		if (!line) {
-			verdict(false, desc, "no event with pid %s among %d lines", pid_s, nl);
+			nmt_verdict(false, desc, "no event with pid %s among %d lines", pid_s, nl);
 			continue;
 		}
 		for (int k = 0; w->f[k].key && !*why; k++) {
@@ -1041,12 +827,12 @@ static void run_event_rows(const struct ev_row *rows, size_t n)
 
 			expect_val(w->f[k].val, w, r, want, sizeof(want));
 			if (nmt_json_get(line, w->f[k].key, v, sizeof(v)))
-				snprintf(why, sizeof(why), "no \"%s\" in %s", w->f[k].key, oneline(line));
+				snprintf(why, sizeof(why), "no \"%s\" in %s", w->f[k].key, nmt_oneline(line));
 			else if (!strcmp(want, "$ANY") ? !*v : strcmp(v, want) != 0)
 				snprintf(why, sizeof(why), "\"%s\" is '%s', expected '%s' in %s", w->f[k].key, v,
-					 !strcmp(want, "$ANY") ? "(not empty)" : want, oneline(line));
+					 !strcmp(want, "$ANY") ? "(not empty)" : want, nmt_oneline(line));
 		}
-		verdict(!*why, desc, "%s", why);
+		nmt_verdict(!*why, desc, "%s", why);
 	}
 }
 
@@ -1061,19 +847,19 @@ static void case_events_fresh(void)
 	int fd, efd, rc;
 	pid_t pid;
 
-	cg_path(MAIN, cgp, sizeof(cgp));
+	nmt_cg_path(MAIN, cgp, sizeof(cgp));
 	/* Three denials with no reader. */
 	for (int i = 0; i < 3; i++)
-		nmt_probe_run(cgp, F.topo.cns, &p, &r, 0);
-	pid = cli_bg(&fd, &efd, "-j events --count 1 --timeout 5");
+		nmt_probe_run(cgp, nmt_h.topo.cns, &p, &r, 0);
+	pid = nmt_cli_bg(&fd, &efd, "-j events --count 1 --timeout 5");
 	if (pid < 0) {
-		verdict(false, desc, "cannot start nomoat events: %s", strerror(-pid));
+		nmt_verdict(false, desc, "cannot start nomoat events: %s", strerror(-pid));
 		return;
 	}
 	nmt_sleep_ms(700);
 	p.addr = NMT_META4;
-	nmt_probe_run(cgp, F.topo.cns, &p, &r, 0);
-	rc = cli_bg_end(pid, fd, efd, out, sizeof(out), err, sizeof(err), 7000);
+	nmt_probe_run(cgp, nmt_h.topo.cns, &p, &r, 0);
+	rc = nmt_cli_bg_end(pid, fd, efd, out, sizeof(out), err, sizeof(err), 7000);
 	nmt_json_get(out, "pid", v, sizeof(v));
 	nmt_json_get(out, "dst", d, sizeof(d));
 	{
@@ -1082,11 +868,11 @@ static void case_events_fresh(void)
 		for (const char *q = out; *q; q++)
 			nlines += *q == '\n';
 		if (r.err != EPERM)
-			verdict(false, desc, "the connect was not denied (errno %d)", r.err);
+			nmt_verdict(false, desc, "the connect was not denied (errno %d)", r.err);
 		else if (rc != 0)
-			verdict(false, desc, "exit %d, stderr '%s'", rc, oneline(err));
+			nmt_verdict(false, desc, "exit %d, stderr '%s'", rc, nmt_oneline(err));
 		else
-			verdict(nlines == 1 && atoi(v) == r.pid && !strcmp(d, "169.254.169.254:80"), desc,
+			nmt_verdict(nlines == 1 && atoi(v) == r.pid && !strcmp(d, "169.254.169.254:80"), desc,
 				"printed %d event line(s) for --count 1; the first is pid %s dst %s (an older, "
 				"unread event); the connect made now was pid %d dst 169.254.169.254:80",
 				nlines, v, d, (int)r.pid);
@@ -1103,23 +889,23 @@ static void case_stats(void)
 	int rc;
 
 	do {
-		rc = cli("-j stats");
+		rc = nmt_cli("-j stats");
 		if (rc)
 			break;
-		nmt_json_get(cli_out, "flows_live", live, sizeof(live));
+		nmt_json_get(nmt_cli_out, "flows_live", live, sizeof(live));
 		if (!strcmp(live, "0"))
 			break;
 		nmt_sleep_ms(200);
 	} while (nmt_now_ms() < end);
 	if (rc) {
-		verdict(false, desc, "`nomoat -j stats` exit %d: %s", rc, oneline(cli_err));
+		nmt_verdict(false, desc, "`nomoat -j stats` exit %d: %s", rc, nmt_oneline(nmt_cli_err));
 		return;
 	}
-	nmt_json_get(cli_out, "flows_added", added, sizeof(added));
-	nmt_json_get(cli_out, "flows_removed", removed, sizeof(removed));
-	nmt_json_get(cli_out, "dns_sources_restored", dns, sizeof(dns));
-	nmt_json_get(cli_out, "origdst_misses", miss, sizeof(miss));
-	verdict(atoll(added) >= 10 && !strcmp(live, "0") && atoll(removed) == atoll(added) && atoll(dns) >= 5, desc,
+	nmt_json_get(nmt_cli_out, "flows_added", added, sizeof(added));
+	nmt_json_get(nmt_cli_out, "flows_removed", removed, sizeof(removed));
+	nmt_json_get(nmt_cli_out, "dns_sources_restored", dns, sizeof(dns));
+	nmt_json_get(nmt_cli_out, "origdst_misses", miss, sizeof(miss));
+	nmt_verdict(atoll(added) >= 10 && !strcmp(live, "0") && atoll(removed) == atoll(added) && atoll(dns) >= 5, desc,
 		"flows_added %s flows_removed %s flows_live %s dns_sources_restored %s origdst_misses %s", added,
 		removed, live, dns, miss);
 }
@@ -1135,25 +921,25 @@ static void case_cli_gone(void)
 	int fd, efd;
 	pid_t pid;
 
-	pid = cli_bg(&fd, &efd, "-j events --timeout 30");
+	pid = nmt_cli_bg(&fd, &efd, "-j events --timeout 30");
 	if (pid < 0) {
-		verdict(false, desc, "cannot start nomoat events: %s", strerror(-pid));
+		nmt_verdict(false, desc, "cannot start nomoat events: %s", strerror(-pid));
 		return;
 	}
 	nmt_sleep_ms(500);
 	kill(pid, SIGKILL);
-	cli_bg_end(pid, fd, efd, out, sizeof(out), err, sizeof(err), 2000);
-	cg_path(MAIN, cgp, sizeof(cgp));
-	nmt_probe_run(cgp, F.topo.cns, &p, &r, 0);
-	nmt_probe_run(cgp, F.topo.cns, &q, &s, 0);
+	nmt_cli_bg_end(pid, fd, efd, out, sizeof(out), err, sizeof(err), 2000);
+	nmt_cg_path(MAIN, cgp, sizeof(cgp));
+	nmt_probe_run(cgp, nmt_h.topo.cns, &p, &r, 0);
+	nmt_probe_run(cgp, nmt_h.topo.cns, &q, &s, 0);
 	nmt_probe_res_str(&r, got, sizeof(got));
 	nmt_probe_res_str(&s, got2, sizeof(got2));
 	if (r.err != EPERM)
-		verdict(false, desc, "tcp4 169.254.169.254:80: expected EPERM, got %s", got);
+		nmt_verdict(false, desc, "tcp4 169.254.169.254:80: expected EPERM, got %s", got);
 	else if (s.err || strncmp(s.line, "PROXY orig=11.22.33.44:80", 25))
-		verdict(false, desc, "tcp4 11.22.33.44:80: expected the proxy, got %s", got2);
+		nmt_verdict(false, desc, "tcp4 11.22.33.44:80: expected the proxy, got %s", got2);
 	else
-		verdict(true, desc, "%s", "");
+		nmt_verdict(true, desc, "%s", "");
 }
 
 /* `nomoat run` puts a command into a fresh cgroup (bound to the policy)
@@ -1177,9 +963,9 @@ static char run_err[2048];
 static int nomoat_run(const char *policy, const char *parent, const char *addr, char *out, size_t len)
 {
 	char port[] = "80";
-	char *argv[] = { (char *)F.cli, "run", "--policy", (char *)policy, "--cgroup-parent", (char *)parent,
+	char *argv[] = { (char *)nmt_h.cli, "run", "--policy", (char *)policy, "--cgroup-parent", (char *)parent,
 			 "--", self_exe, "--probe", "tcp", (char *)addr, port, NULL };
-	int po[2], pe[2], st, so, se;
+	int po[2], pe[2], so, se;
 	pid_t pid;
 
 	*out = 0;
@@ -1199,7 +985,7 @@ static int nomoat_run(const char *policy, const char *parent, const char *addr, 
 	se = dup(2);
 	dup2(po[1], 1);
 	dup2(pe[1], 2);
-	pid = nmt_spawn(NULL, F.topo.cns, run_child, argv);
+	pid = nmt_spawn(NULL, nmt_h.topo.cns, run_child, argv);
 	dup2(so, 1);
 	dup2(se, 2);
 	close(so);
@@ -1211,14 +997,7 @@ static int nomoat_run(const char *policy, const char *parent, const char *addr, 
 		close(pe[0]);
 		return pid;
 	}
-	nmt_read_all(po[0], out, len, 8000);
-	nmt_read_all(pe[0], run_err, sizeof(run_err), 1000);
-	close(po[0]);
-	close(pe[0]);
-	st = nmt_wait(pid, 2000);
-	if (st < 0)
-		return st;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return nmt_cmd_collect(pid, po[0], pe[0], out, len, run_err, sizeof(run_err), 8000, 1000);
 }
 
 static void case_run(void)
@@ -1226,21 +1005,21 @@ static void case_run(void)
 	char parent[PATH_MAX], out[4096];
 	int rc;
 
-	cg_path("agents/run", parent, sizeof(parent));
+	nmt_cg_path("agents/run", parent, sizeof(parent));
 	rc = nomoat_run("p-main", parent, NMT_META4, out, sizeof(out));
-	verdict(!strncmp(out, "EPERM\n", 6) || strstr(out, "\nEPERM\n"),
+	nmt_verdict(!strncmp(out, "EPERM\n", 6) || strstr(out, "\nEPERM\n"),
 		"run: `nomoat run --policy p-main --cgroup-parent .../agents/run -- probe tcp4 169.254.169.254:80` "
 		"is denied",
-		"output '%s' (exit %d, stderr '%s'), expected the probe's line EPERM", oneline(out), rc, run_err);
+		"output '%s' (exit %d, stderr '%s'), expected the probe's line EPERM", nmt_oneline(out), rc, run_err);
 	rc = nomoat_run("p-main", parent, NMT_NET4, out, sizeof(out));
-	verdict(!strncmp(out, "reply 'PROXY orig=11.22.33.44:80", 32),
+	nmt_verdict(!strncmp(out, "reply 'PROXY orig=11.22.33.44:80", 32),
 		"run: `nomoat run --policy p-main ... -- probe tcp4 11.22.33.44:80` reaches the proxy",
-		"output '%s' (exit %d, stderr '%s')", oneline(out), rc, run_err);
+		"output '%s' (exit %d, stderr '%s')", nmt_oneline(out), rc, run_err);
 	/* A parent outside every attach point: refuse, never run unpoliced. */
-	cg_path("outside", parent, sizeof(parent));
+	nmt_cg_path("outside", parent, sizeof(parent));
 	rc = nomoat_run("p-main", parent, NMT_META4, out, sizeof(out));
-	verdict(rc == 2 && !*out, "run: `nomoat run --cgroup-parent .../outside` (not attached) refuses with exit 2",
-		"exit %d, output '%s', stderr '%s'", rc, oneline(out), run_err);
+	nmt_verdict(rc == 2 && !*out, "run: `nomoat run --cgroup-parent .../outside` (not attached) refuses with exit 2",
+		"exit %d, output '%s', stderr '%s'", rc, nmt_oneline(out), run_err);
 }
 
 /* Exit codes for bad input and unknown names. */
@@ -1264,14 +1043,14 @@ static void case_cli_errors(void)
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		char desc[256];
-		int rc = cli("%s", c[i].cmd);
+		int rc = nmt_cli("%s", c[i].cmd);
 		bool ok = c[i].rc < 0 ? rc > 0 : rc == c[i].rc;
 
 		if (c[i].rc < 0)
 			snprintf(desc, sizeof(desc), "cli: `nomoat %s` fails", c[i].cmd);
 		else
 			snprintf(desc, sizeof(desc), "cli: `nomoat %s` exits %d", c[i].cmd, c[i].rc);
-		verdict(ok, desc, "exit %d: %s", rc, oneline(*cli_err ? cli_err : cli_out));
+		nmt_verdict(ok, desc, "exit %d: %s", rc, nmt_cli_msg());
 	}
 }
 
@@ -1285,23 +1064,23 @@ static void case_import(void)
 	char cgp[PATH_MAX], got[256];
 	int rc;
 
-	snprintf(path, sizeof(path), "/tmp/nomoat-test-%d.rules", (int)F.main_pid);
+	snprintf(path, sizeof(path), "/tmp/nomoat-test-%d.rules", (int)nmt_h.main_pid);
 	f = fopen(path, "w");
 	if (!f) {
-		verdict(false, "cli: rule import", "cannot write %s", path);
+		nmt_verdict(false, "cli: rule import", "cannot write %s", path);
 		return;
 	}
 	fprintf(f, "# test rules\ndeny 11.22.33.45 # imported\nallow 11.22.33.44:80\n");
 	fclose(f);
-	rc = cli("rule import %s --policy p-live", path);
-	cg_path("agents/live", cgp, sizeof(cgp));
-	nmt_probe_run(cgp, F.topo.cns, &p, &r, 0);
+	rc = nmt_cli("rule import %s --policy p-live", path);
+	nmt_cg_path("agents/live", cgp, sizeof(cgp));
+	nmt_probe_run(cgp, nmt_h.topo.cns, &p, &r, 0);
 	nmt_probe_res_str(&r, got, sizeof(got));
 	if (rc)
-		snprintf(why, sizeof(why), "`nomoat rule import` exit %d: %s", rc, oneline(cli_err));
+		snprintf(why, sizeof(why), "`nomoat rule import` exit %d: %s", rc, nmt_oneline(nmt_cli_err));
 	else if (r.err != EPERM)
 		snprintf(why, sizeof(why), "after import, tcp4 11.22.33.45:80: expected EPERM, got %s", got);
-	verdict(!*why, "cli: rule import (deny 11.22.33.45) takes effect", "%s", why);
+	nmt_verdict(!*why, "cli: rule import (deny 11.22.33.45) takes effect", "%s", why);
 
 	/* A file with one bad line changes nothing. */
 	f = fopen(path, "w");
@@ -1309,20 +1088,20 @@ static void case_import(void)
 		fprintf(f, "allow 11.22.33.45\ndeny 300.0.0.1\n");
 		fclose(f);
 	}
-	rc = cli("rule import %s --policy p-live", path);
-	nmt_probe_run(cgp, F.topo.cns, &p, &r, 0);
+	rc = nmt_cli("rule import %s --policy p-live", path);
+	nmt_probe_run(cgp, nmt_h.topo.cns, &p, &r, 0);
 	nmt_probe_res_str(&r, got, sizeof(got));
 	*why = 0;
 	if (rc != 2)
 		snprintf(why, sizeof(why), "`nomoat rule import` of a bad file exit %d (want 2): %s", rc,
-			 oneline(cli_err));
+			 nmt_oneline(nmt_cli_err));
 	else if (r.err != EPERM)
 		snprintf(why, sizeof(why), "a rejected import changed the policy: tcp4 11.22.33.45:80 got %s", got);
-	verdict(!*why, "cli: rule import with a bad line exits 2 and changes nothing", "%s", why);
+	nmt_verdict(!*why, "cli: rule import with a bad line exits 2 and changes nothing", "%s", why);
 	unlink(path);
 	/* Back to the start. */
-	cli("deny del 11.22.33.45 --policy p-live");
-	cli("allow del 11.22.33.44:80 --policy p-live");
+	nmt_cli("deny del 11.22.33.45 --policy p-live");
+	nmt_cli("allow del 11.22.33.44:80 --policy p-live");
 }
 
 
@@ -1386,26 +1165,26 @@ static void case_reload_storm(void)
 	pid_t kids[STORM_CHILDREN] = { 0 };
 	int pipes[STORM_CHILDREN][2], swaps = 0, bad_swaps = 0;
 
-	snprintf(fa, sizeof(fa), "/tmp/nomoat-test-%d-a.rules", (int)F.main_pid);
-	snprintf(fb, sizeof(fb), "/tmp/nomoat-test-%d-b.rules", (int)F.main_pid);
-	cg_path("agents/reload", cgp, sizeof(cgp));
+	snprintf(fa, sizeof(fa), "/tmp/nomoat-test-%d-a.rules", (int)nmt_h.main_pid);
+	snprintf(fb, sizeof(fb), "/tmp/nomoat-test-%d-b.rules", (int)nmt_h.main_pid);
+	nmt_cg_path("agents/reload", cgp, sizeof(cgp));
 	if (!storm_file(fa, "redirect 11.22.33.44:80") || !storm_file(fb, "allow 11.22.33.44:80") ||
 	    (mkdir(cgp, 0755) && errno != EEXIST) ||
-	    cli("policy create p-reload --default deny --proxy4 10.250.0.1:3128 --rules %s", fa) ||
-	    cli("cgroup bind %s --policy p-reload", cgp)) {
-		verdict(false, desc, "set-up failed: %s", oneline(cli_err));
+	    nmt_cli("policy create p-reload --default deny --proxy4 10.250.0.1:3128 --rules %s", fa) ||
+	    nmt_cli("cgroup bind %s --policy p-reload", cgp)) {
+		nmt_verdict(false, desc, "set-up failed: %s", nmt_oneline(nmt_cli_err));
 		goto out;
 	}
 	for (int i = 0; i < STORM_CHILDREN; i++) {
 		pipes[i][0] = pipes[i][1] = -1;
 		if (pipe(pipes[i]))
 			continue;
-		kids[i] = nmt_spawn(cgp, F.topo.cns, storm_child, &pipes[i][1]);
+		kids[i] = nmt_spawn(cgp, nmt_h.topo.cns, storm_child, &pipes[i][1]);
 		close(pipes[i][1]);
 	}
 	for (long long end = nmt_now_ms() + STORM_MS - 300; nmt_now_ms() < end && swaps < 400; swaps++) {
-		int rc = swaps % 2 ? cli("policy set p-reload --default deny --proxy4 10.250.0.1:3128 --rules %s", fa)
-				   : cli("policy set p-reload --default redirect --proxy4 none --rules %s", fb);
+		int rc = swaps % 2 ? nmt_cli("policy set p-reload --default deny --proxy4 10.250.0.1:3128 --rules %s", fa)
+				   : nmt_cli("policy set p-reload --default redirect --proxy4 none --rules %s", fb);
 
 		bad_swaps += rc != 0;
 	}
@@ -1426,20 +1205,20 @@ static void case_reload_storm(void)
 			snprintf(total.first_other, sizeof(total.first_other), "%s", r.first_other);
 	}
 	if (bad_swaps)
-		snprintf(why, sizeof(why), "%d of %d swaps failed: %s", bad_swaps, swaps, oneline(cli_err));
+		snprintf(why, sizeof(why), "%d of %d swaps failed: %s", bad_swaps, swaps, nmt_oneline(nmt_cli_err));
 	else if (total.other)
 		snprintf(why, sizeof(why), "%d connects saw neither version (first: %s); %d saw A, %d saw B",
 			 total.other, total.first_other, total.a, total.b);
 	else if (!total.a || !total.b || swaps < 4)
 		snprintf(why, sizeof(why), "the storm did not span the swaps: %d swaps, %d saw A, %d saw B", swaps,
 			 total.a, total.b);
-	verdict(!*why, desc, "%s", why);
+	nmt_verdict(!*why, desc, "%s", why);
 	printf("#   reload storm: %d swaps, %d connects saw A, %d saw B, %d neither\n", swaps, total.a, total.b,
 	       total.other);
 out:
-	cli("cgroup unbind %s", cgp);
+	nmt_cli("cgroup unbind %s", cgp);
 	rmdir(cgp);
-	cli("policy delete p-reload");
+	nmt_cli("policy delete p-reload");
 	unlink(fa);
 	unlink(fb);
 }
@@ -1454,30 +1233,30 @@ static void case_unload(void)
 	struct stat st;
 	int rc;
 
-	cg_path(MAIN, cgp, sizeof(cgp));
-	nmt_probe_run(cgp, F.topo.cns, &p, &r, 0);
+	nmt_cg_path(MAIN, cgp, sizeof(cgp));
+	nmt_probe_run(cgp, nmt_h.topo.cns, &p, &r, 0);
 	nmt_probe_res_str(&r, got, sizeof(got));
-	verdict(r.err == EPERM, "unload: before, tcp4 169.254.169.254:80 is denied", "got %s", got);
+	nmt_verdict(r.err == EPERM, "unload: before, tcp4 169.254.169.254:80 is denied", "got %s", got);
 
-	rc = cli("unload");
-	F.unloaded = rc == 0;
+	rc = nmt_cli("unload");
+	nmt_h.unloaded = rc == 0;
 	if (rc)
-		snprintf(why, sizeof(why), "`nomoat unload` exit %d: %s", rc, oneline(*cli_err ? cli_err : cli_out));
-	else if (stat(F.pin_dir, &st) == 0)
-		snprintf(why, sizeof(why), "pin dir %s still exists", F.pin_dir);
-	verdict(!*why, "unload: exit 0 and the pin dir is gone", "%s", why);
+		snprintf(why, sizeof(why), "`nomoat unload` exit %d: %s", rc, nmt_cli_msg());
+	else if (stat(nmt_h.pin_dir, &st) == 0)
+		snprintf(why, sizeof(why), "pin dir %s still exists", nmt_h.pin_dir);
+	nmt_verdict(!*why, "unload: exit 0 and the pin dir is gone", "%s", why);
 
-	nmt_probe_run(cgp, F.topo.cns, &p, &r, 0);
+	nmt_probe_run(cgp, nmt_h.topo.cns, &p, &r, 0);
 	nmt_probe_res_str(&r, got, sizeof(got));
-	verdict(!r.err && !strncmp(r.line, "HELLO 169.254.169.254:80", 24),
+	nmt_verdict(!r.err && !strncmp(r.line, "HELLO 169.254.169.254:80", 24),
 		"unload: after, tcp4 169.254.169.254:80 reaches its server", "got %s", got);
 	{
 		struct nmt_probe q = TCP(NMT_NET4B, 80);
 
-		cg_path("agents/unbound", cgp, sizeof(cgp));
-		nmt_probe_run(cgp, F.topo.cns, &q, &r, 0);
+		nmt_cg_path("agents/unbound", cgp, sizeof(cgp));
+		nmt_probe_run(cgp, nmt_h.topo.cns, &q, &r, 0);
 		nmt_probe_res_str(&r, got, sizeof(got));
-		verdict(!r.err && !strncmp(r.line, "HELLO 11.22.33.45:80", 20),
+		nmt_verdict(!r.err && !strncmp(r.line, "HELLO 11.22.33.45:80", 20),
 			"unload: after, the unbound cgroup is no longer fail-closed", "got %s", got);
 	}
 	{
@@ -1485,12 +1264,12 @@ static void case_unload(void)
 		int a = progs_attached("agents", d1, sizeof(d1));
 		int b = progs_attached("proxy", d2, sizeof(d2));
 
-		verdict(a == 0 && b == 0, "unload: no program stays attached to the test cgroups",
+		nmt_verdict(a == 0 && b == 0, "unload: no program stays attached to the test cgroups",
 			"agents: %d (%s), proxy: %d (%s)", a, d1, b, d2);
 	}
-	rc = cli("policy list");
-	verdict(rc == 1, "unload: `nomoat policy list` afterwards exits 1 (nothing loaded)", "exit %d: %s", rc,
-		oneline(*cli_err ? cli_err : cli_out));
+	rc = nmt_cli("policy list");
+	nmt_verdict(rc == 1, "unload: `nomoat policy list` afterwards exits 1 (nothing loaded)", "exit %d: %s", rc,
+		nmt_cli_msg());
 }
 
 /* ---- probe mode (for `nomoat run`) ----------------------------------------- */
@@ -1530,46 +1309,17 @@ static void fixture_fail(const char *fmt, ...)
 
 static bool fixture(bool need_cli)
 {
-	char p[PATH_MAX];
-	int err;
-
-	if (need_cli && access(F.cli, X_OK)) {
-		fixture_fail("the nomoat CLI %s is not executable: %s\n", F.cli, strerror(errno));
+	if (need_cli && access(nmt_h.cli, X_OK)) {
+		fixture_fail("the nomoat CLI %s is not executable: %s\n", nmt_h.cli, strerror(errno));
 		return false;
 	}
-	err = nm_cgroup2_mount(F.cgmount, sizeof(F.cgmount));
-	if (err) {
-		fixture_fail("no cgroup2 mount: %s\n", strerror(-err));
+	if (!nmt_base_up("nomoat-test", fixture_why, sizeof(fixture_why)))
 		return false;
-	}
-	if ((size_t)snprintf(F.base, sizeof(F.base), "%s/nomoat-test-%d", F.cgmount, (int)F.main_pid) >= sizeof(F.base)) {
-		fixture_fail("cgroup2 mount path too long: %s", F.cgmount);
-		return false;
-	}
-	err = nm_cgroup_create(F.base);
-	if (err) {
-		fixture_fail("mkdir %s: %s\n", F.base, strerror(-err));
-		return false;
-	}
-	F.made_base = true;
 	if (!setup_cgroups()) {
-		fixture_fail("cannot create the test cgroups under %s (see above)", F.base);
+		fixture_fail("cannot create the test cgroups under %s (see above)", nmt_h.base);
 		return false;
 	}
-	if (nmt_topo_up(&F.topo)) {
-		fixture_fail("the test network could not be built (ip commands logged above)");
-		return false;
-	}
-	cg_path("proxy", p, sizeof(p));
-	if (nmt_servers_start(&F.topo, p, &F.srv)) {
-		fixture_fail("the test servers did not start (see above)");
-		return false;
-	}
-	if (nmt_topo_warmup(&F.topo, 80, 5000)) {
-		fixture_fail("the test network does not carry TCP within 5 s (IPv6 ND?)");
-		return false;
-	}
-	return true;
+	return nmt_net_up("proxy", fixture_why, sizeof(fixture_why));
 }
 
 int main(int argc, char **argv)
@@ -1579,9 +1329,8 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && !strcmp(argv[1], "--probe"))
 		return probe_mode(argc, argv);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	F.main_pid = getpid();
-	F.cli = "build/nomoat";
+	nmt_harness_init();
+	nmt_h.cli = "build/nomoat";
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--selftest"))
 			selftest = true;
@@ -1591,35 +1340,22 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: %s [--selftest] [-v] [NOMOAT]\n", argv[0]);
 			return 2;
 		} else
-			F.cli = argv[i];
-	}
-	if (getenv("NMT_VERBOSE"))
-		nmt_verbose = 1;
-	if (geteuid() != 0) {
-		fprintf(stderr, "integration: must run as root (namespaces, cgroups, BPF)\n");
-		return 1;
+			nmt_h.cli = argv[i];
 	}
 	if (readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1) < 0)
 		snprintf(self_exe, sizeof(self_exe), "%s", argv[0]);
-	if (!selftest && F.cli[0] != '/') {
+	if (!selftest && nmt_h.cli[0] != '/') {
 		static char abs[PATH_MAX];
 
-		if (realpath(F.cli, abs))
-			F.cli = abs;
+		if (realpath(nmt_h.cli, abs))
+			nmt_h.cli = abs;
 	}
-	nmt_topo_init(&F.topo, NULL);
-	snprintf(F.pin_dir, sizeof(F.pin_dir), "/sys/fs/bpf/nomoat-test-%d", (int)F.main_pid);
-	setenv("NOMOAT_PIN_DIR", F.pin_dir, 1);
-	atexit(cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	if (!nmt_harness_start("integration", "nomoat-test"))
+		return 1;
 
 	if (!fixture(!selftest)) {
-		verdict(false, "fixture: topology, servers and CLI", "%s", fixture_why);
-		printf("%d passed, %d failed\n", n_pass, n_fail);
-		return 1;
+		nmt_verdict(false, "fixture: topology, servers and CLI", "%s", fixture_why);
+		return nmt_finish();
 	}
 	RUN_ROWS(fixture_rows);
 	if (!selftest) {
@@ -1637,7 +1373,5 @@ int main(int argc, char **argv)
 		case_cli_errors();
 		case_unload();
 	}
-	printf("%d passed, %d failed\n", n_pass, n_fail);
-	cleanup();
-	return n_fail ? 1 : 0;
+	return nmt_finish();
 }

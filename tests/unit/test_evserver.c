@@ -24,6 +24,7 @@
 #include "err.h"
 #include "evserver.h"
 #include "ratelimit.h"
+#include "unit_util.h"
 
 #define MS 1000000ULL
 #define S  1000000000ULL
@@ -217,14 +218,7 @@ static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/nm-evs-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/events.sock", f->dir);
-	f->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (f->epfd < 0)
+	if (!f || ut_fx_dir(f->dir, sizeof(f->dir), "nm-evs", f->path, sizeof(f->path), "events.sock", &f->epfd))
 		return -1;
 	*state = f;
 	return 0;
@@ -247,22 +241,15 @@ static int fx_teardown(void **state)
 	return 0;
 }
 
+static void handle(void *s, int fd, __u32 events)
+{
+	nm_evs_handle(s, fd, events);
+}
+
 /* Run the epoll loop until it is quiet for `ms`. */
 static void pump(struct fx *f, int ms)
 {
-	struct epoll_event ev[16];
-
-	for (int round = 0; round < 10000; round++) {
-		int n = epoll_wait(f->epfd, ev, 16, ms);
-
-		if (n <= 0)
-			return;
-		for (int i = 0; i < n; i++) {
-			assert_int_equal(nm_epoll_tag(ev[i].data.u64), EVS_TAG);
-			nm_evs_handle(&f->s, nm_epoll_fd(ev[i].data.u64), ev[i].events);
-		}
-	}
-	fail_msg("epoll loop never went quiet");
+	ut_pump(f->epfd, EVS_TAG, ms, handle, &f->s);
 }
 
 static void fx_open(struct fx *f)
@@ -275,13 +262,7 @@ static void fx_open(struct fx *f)
 
 static int client(struct fx *f)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
+	return ut_connect_unix(f->path);
 }
 
 static __u64 nclients(struct fx *f)
@@ -299,12 +280,9 @@ static size_t drain(struct fx *f, int fd, char *buf, size_t len, size_t cap)
 		ssize_t r;
 
 		pump(f, 0);
-		r = recv(fd, buf + len, cap - 1 - len, MSG_DONTWAIT);
-		if (r > 0) {
-			len += (size_t)r;
-			assert_true(len < cap - 1);
+		r = ut_recv_more(fd, buf, &len, cap);
+		if (r > 0)
 			continue;
-		}
 		if (r < 0 && errno == EAGAIN) {
 			struct pollfd p = { .fd = fd, .events = POLLIN };
 

@@ -24,6 +24,7 @@
 
 #include "err.h"
 #include "metrics.h"
+#include "unit_util.h"
 
 #define TAG 3
 
@@ -231,14 +232,7 @@ static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/nm-metrics-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/metrics.sock", f->dir);
-	f->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (f->epfd < 0)
+	if (!f || ut_fx_dir(f->dir, sizeof(f->dir), "nm-metrics", f->path, sizeof(f->path), "metrics.sock", &f->epfd))
 		return -1;
 	*state = f;
 	return 0;
@@ -256,21 +250,15 @@ static int fx_teardown(void **state)
 	return 0;
 }
 
+static void handle(void *h, int fd, __u32 events)
+{
+	nm_mhttp_handle(h, fd, events);
+}
+
+/* Run the epoll loop until it is quiet for `ms`. */
 static void pump(struct fx *f, int ms)
 {
-	struct epoll_event ev[16];
-
-	for (int round = 0; round < 10000; round++) {
-		int n = epoll_wait(f->epfd, ev, 16, ms);
-
-		if (n <= 0)
-			return;
-		for (int i = 0; i < n; i++) {
-			assert_int_equal(nm_epoll_tag(ev[i].data.u64), TAG);
-			nm_mhttp_handle(&f->h, nm_epoll_fd(ev[i].data.u64), ev[i].events);
-		}
-	}
-	fail_msg("epoll loop never went quiet");
+	ut_pump(f->epfd, TAG, ms, handle, &f->h);
 }
 
 static void fx_open(struct fx *f, const char *addr)
@@ -279,17 +267,6 @@ static void fx_open(struct fx *f, const char *addr)
 
 	if (ret)
 		fail_msg("nm_mhttp_open(%s): %d %s", addr, ret, nm_err_msg());
-}
-
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
 }
 
 static int connect_tcp(int family, int port)
@@ -332,13 +309,9 @@ static char *roundtrip(struct fx *f, int fd, const char *req, size_t reqlen)
 		ssize_t r;
 
 		pump(f, 1);
-		r = recv(fd, buf + len, cap - 1 - len, MSG_DONTWAIT);
-		if (r > 0) {
-			len += (size_t)r;
-			assert_true(len < cap - 1);
-		} else if (r == 0 || (r < 0 && errno != EAGAIN)) {
+		r = ut_recv_more(fd, buf, &len, cap);
+		if (r == 0 || (r < 0 && errno != EAGAIN))
 			break;
-		}
 	}
 	buf[len] = 0;
 	close(fd);
@@ -391,20 +364,20 @@ static void test_http_unix(void **state)
 	assert_true(S_ISSOCK(sb.st_mode));
 	assert_int_equal(sb.st_mode & 07777, 0600);
 
-	r = get(f, connect_unix(f->path), "/metrics");
+	r = get(f, ut_connect_unix(f->path), "/metrics");
 	assert_string_equal(check_answer(r, 200, "text/plain; version=0.0.4"),
 			    "# HELP nomoat_scrapes_total Scrapes.\n"
 			    "# TYPE nomoat_scrapes_total counter\n"
 			    "nomoat_scrapes_total 1\n");
 	free(r);
 	/* the callback runs for every request; a query string is ignored */
-	r = get(f, connect_unix(f->path), "/metrics?x=1");
+	r = get(f, ut_connect_unix(f->path), "/metrics?x=1");
 	assert_non_null(strstr(check_answer(r, 200, NM_MHTTP_CTYPE), "nomoat_scrapes_total 2\n"));
 	free(r);
-	r = get(f, connect_unix(f->path), "/other");
+	r = get(f, ut_connect_unix(f->path), "/other");
 	check_answer(r, 404, "text/plain; charset=utf-8");
 	free(r);
-	r = get(f, connect_unix(f->path), "/metricsx");
+	r = get(f, ut_connect_unix(f->path), "/metricsx");
 	check_answer(r, 404, "text/plain; charset=utf-8");
 	free(r);
 	nm_mhttp_stats(&f->h, &st);
@@ -428,30 +401,30 @@ static void test_http_methods(void **state)
 	int n;
 
 	fx_open(f, f->path);
-	r = roundtrip(f, connect_unix(f->path), head_req, sizeof(head_req) - 1);
+	r = roundtrip(f, ut_connect_unix(f->path), head_req, sizeof(head_req) - 1);
 	assert_int_equal(strncmp(r, "HTTP/1.0 200 OK\r\n", 17), 0);
 	assert_non_null(strstr(r, "Content-Type: text/plain; version=0.0.4\r\n"));
 	assert_string_equal(strstr(r, "\r\n\r\n"), "\r\n\r\n"); /* no body */
 	free(r);
-	r = roundtrip(f, connect_unix(f->path), post, sizeof(post) - 1);
+	r = roundtrip(f, ut_connect_unix(f->path), post, sizeof(post) - 1);
 	check_answer(r, 405, "text/plain; charset=utf-8");
 	assert_non_null(strstr(r, "\r\nAllow: GET, HEAD\r\n"));
 	free(r);
-	r = roundtrip(f, connect_unix(f->path), junk, sizeof(junk) - 1);
+	r = roundtrip(f, ut_connect_unix(f->path), junk, sizeof(junk) - 1);
 	check_answer(r, 400, "text/plain; charset=utf-8");
 	free(r);
-	r = roundtrip(f, connect_unix(f->path), bare_lf, sizeof(bare_lf) - 1);
+	r = roundtrip(f, ut_connect_unix(f->path), bare_lf, sizeof(bare_lf) - 1);
 	check_answer(r, 200, NM_MHTTP_CTYPE);
 	free(r);
 	/* a head over 8 KiB */
 	n = snprintf(big, sizeof(big), "GET /metrics HTTP/1.0\r\nX-Pad: ");
 	memset(big + n, 'a', sizeof(big) - (size_t)n);
-	r = roundtrip(f, connect_unix(f->path), big, sizeof(big));
+	r = roundtrip(f, ut_connect_unix(f->path), big, sizeof(big));
 	check_answer(r, 431, "text/plain; charset=utf-8");
 	free(r);
 	/* the callback fails: 500 */
 	f->fill_ret = -EIO;
-	r = get(f, connect_unix(f->path), "/metrics");
+	r = get(f, ut_connect_unix(f->path), "/metrics");
 	check_answer(r, 500, "text/plain; charset=utf-8");
 	free(r);
 	assert_int_equal(f->h.nconns, 0);
@@ -467,12 +440,12 @@ static void test_http_deadline_and_limit(void **state)
 	fx_open(f, f->path);
 	nm_mhttp_set_limits(&f->h, 150, 1);
 	/* a client that sends nothing is closed at the deadline */
-	idle = connect_unix(f->path);
+	idle = ut_connect_unix(f->path);
 	assert_int_equal(send(idle, "GET /met", 8, 0), 8);
 	pump(f, 20);
 	assert_int_equal(f->h.nconns, 1);
 	/* over the limit: 503 */
-	extra = connect_unix(f->path);
+	extra = ut_connect_unix(f->path);
 	r = roundtrip(f, extra, NULL, 0);
 	assert_int_equal(strncmp(r, "HTTP/1.0 503 ", 13), 0);
 	free(r);
@@ -484,7 +457,7 @@ static void test_http_deadline_and_limit(void **state)
 	assert_int_equal(st.refused, 1);
 	assert_int_equal(f->h.nconns, 0);
 	/* and it serves again */
-	r = get(f, connect_unix(f->path), "/metrics");
+	r = get(f, ut_connect_unix(f->path), "/metrics");
 	check_answer(r, 200, NM_MHTTP_CTYPE);
 	free(r);
 }

@@ -133,6 +133,62 @@ bool nm_unix_peer_ok(int fd)
 	return cr.uid == 0 || cr.uid == geteuid();
 }
 
+/* ---- connections: accepting, sending ------------------------------------- */
+
+bool nm_accept_batch(int lfd, int batch, bool check_peer, int (*add)(void *server, int fd), void *server,
+		     const char *busy, __u64 *refused)
+{
+	for (int n = 0; n < batch; n++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), ret;
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
+		}
+		if (check_peer && !nm_unix_peer_ok(fd)) {
+			close(fd);
+			(*refused)++;
+			continue;
+		}
+		ret = add(server, fd);
+		if (ret == -EBUSY) {
+			/* say why in the stream's own format, then hang up */
+			(void)!send(fd, busy, strlen(busy), MSG_NOSIGNAL | MSG_DONTWAIT);
+			(*refused)++;
+		}
+		if (ret)
+			close(fd);
+	}
+	return false;
+}
+
+void nm_accept_pause(int epfd, __u32 tag, int lfd, bool *paused, bool pause)
+{
+	struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.u64 = nm_epoll_data(tag, lfd) };
+
+	if (*paused != pause && !epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &ev))
+		*paused = pause;
+}
+
+int nm_send_pending(int fd, const char *buf, size_t *off, size_t len, int batch)
+{
+	for (int n = 0; n < batch && *off < len; n++) {
+		ssize_t w = send(fd, buf + *off, len - *off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w > 0) {
+			*off += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		return w < 0 ? -errno : -EPIPE;
+	}
+	return 0;
+}
+
 /* ---- epoll --------------------------------------------------------------- */
 
 static int ep_ctl(struct nm_evs *s, int op, int fd, __u32 events)
@@ -150,16 +206,11 @@ static void client_interest(struct nm_evs *s, struct nm_evs_client *c)
 		c->events = want;
 }
 
-static void accept_pause(struct nm_evs *s)
-{
-	if (!s->accept_paused && !ep_ctl(s, EPOLL_CTL_MOD, s->lfd, 0))
-		s->accept_paused = true;
-}
-
+/* Accepting again (after running out of fds): a client left, or the next
+ * broadcast. */
 static void accept_resume(struct nm_evs *s)
 {
-	if (s->accept_paused && !ep_ctl(s, EPOLL_CTL_MOD, s->lfd, EPOLLIN))
-		s->accept_paused = false;
+	nm_accept_pause(s->epfd, s->tag, s->lfd, &s->accept_paused, false);
 }
 
 /* ---- clients ------------------------------------------------------------- */
@@ -186,10 +237,15 @@ static void client_remove(struct nm_evs *s, unsigned i)
 	accept_resume(s);
 }
 
-static int client_add(struct nm_evs *s, int fd)
+/* A new client (nm_accept_batch's add): 0, -EBUSY over max_clients, or
+ * another negative errno. */
+static int client_add(void *server, int fd)
 {
+	struct nm_evs *s = server;
 	struct nm_evs_client *c;
 
+	if (s->nclients >= s->max_clients)
+		return -EBUSY;
 	if (s->nclients == s->cap_clients) {
 		unsigned n = s->cap_clients ? 2 * s->cap_clients : 8;
 		struct nm_evs_client **p = realloc(s->clients, n * sizeof(*p));
@@ -214,32 +270,13 @@ static int client_add(struct nm_evs *s, int fd)
 	return 0;
 }
 
-/* Over the limit: say why in the stream's own format, then hang up. */
-static void client_refuse(struct nm_evs *s, int fd)
-{
-	static const char msg[] = "{\"type\":\"error\",\"reason\":\"too many clients\"}\n";
-
-	(void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-	close(fd);
-	s->st.clients_refused++;
-}
-
 /* Write what the socket takes now.  0, or a negative errno: drop it. */
 static int client_flush(struct nm_evs_client *c)
 {
-	for (int n = 0; n < SEND_BATCH && c->off < c->len; n++) {
-		ssize_t w = send(c->fd, c->buf + c->off, c->len - c->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+	int ret = nm_send_pending(c->fd, c->buf, &c->off, c->len, SEND_BATCH);
 
-		if (w > 0) {
-			c->off += (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		return w < 0 ? -errno : -EPIPE;
-	}
+	if (ret)
+		return ret;
 	if (c->off == c->len) {
 		c->off = c->len = 0;
 		if (c->cap > BUF_KEEP) { /* a burst is over: give the memory back */
@@ -358,30 +395,12 @@ int nm_evs_fd(const struct nm_evs *s)
 
 void nm_evs_on_accept(struct nm_evs *s)
 {
-	for (int n = 0; n < ACCEPT_BATCH; n++) {
-		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	static const char busy[] = "{\"type\":\"error\",\"reason\":\"too many clients\"}\n";
 
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			/* out of fds or memory: stop listening until a client leaves
-			 * or the next broadcast, rather than spin on a readable fd */
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-				accept_pause(s);
-			return;
-		}
-		if (!nm_unix_peer_ok(fd)) {
-			close(fd);
-			s->st.clients_refused++;
-			continue;
-		}
-		if (s->nclients >= s->max_clients) {
-			client_refuse(s, fd);
-			continue;
-		}
-		if (client_add(s, fd))
-			close(fd);
-	}
+	/* out of fds or memory: stop listening until a client leaves or the
+	 * next broadcast, rather than spin on a readable fd */
+	if (nm_accept_batch(s->lfd, ACCEPT_BATCH, true, client_add, s, busy, &s->st.clients_refused))
+		nm_accept_pause(s->epfd, s->tag, s->lfd, &s->accept_paused, true);
 }
 
 void nm_evs_on_readable(struct nm_evs *s, int fd)

@@ -64,6 +64,29 @@ void nm_unix_unlink(const char *path, dev_t dev, ino_t ino);
  * in depth behind the 0600 mode; such peers are the only ones served.) */
 bool nm_unix_peer_ok(int fd);
 
+/* ---- connections: accepting, sending (also used by metrics.c) ------------ */
+/*
+ * Accept at most batch pending connections on the non-blocking listening
+ * socket lfd, each non-blocking and close-on-exec.  With check_peer (unix
+ * sockets) a peer that is not root or our user (nm_unix_peer_ok) is closed
+ * at once.  The others go to add(server, fd): 0 keeps the fd; -EBUSY (the
+ * server is full) has busy sent to it (one non-blocking send: the reason
+ * in the server's own format) before it is closed; any other error closes
+ * it.  Refused peers and full-server refusals are counted in *refused.
+ * Returns true when accepting ran out of fds or memory: the caller should
+ * pause it (nm_accept_pause) rather than spin on a readable socket.
+ */
+bool nm_accept_batch(int lfd, int batch, bool check_peer, int (*add)(void *server, int fd), void *server,
+		     const char *busy, __u64 *refused);
+/* Stop (pause true) or restart asking epoll (epfd, the listening socket
+ * registered as nm_epoll_data(tag, lfd)) for new connections; *paused
+ * tracks which, a failed epoll_ctl changes nothing. */
+void nm_accept_pause(int epfd, __u32 tag, int lfd, bool *paused, bool pause);
+/* Send buf[*off..len) on the non-blocking socket fd, at most batch send()
+ * calls, advancing *off.  0 (all sent, or the socket is full for now), or
+ * a negative errno: the peer is gone. */
+int nm_send_pending(int fd, const char *buf, size_t *off, size_t len, int batch);
+
 /* ---- the server ---------------------------------------------------------- */
 #define NM_EVS_BUF_MAX     (1u << 20) /* per-client output buffer */
 #define NM_EVS_MAX_CLIENTS 256        /* more are refused with a line */

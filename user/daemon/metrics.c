@@ -402,16 +402,11 @@ static void timer_arm(struct nm_mhttp *h)
 	timerfd_settime(h->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-static void accept_pause(struct nm_mhttp *h)
-{
-	if (!h->accept_paused && !hep_ctl(h, EPOLL_CTL_MOD, h->lfd, 0))
-		h->accept_paused = true;
-}
-
+/* Accepting again (after running out of fds): a connection closed, or the
+ * timer's retry. */
 static void accept_resume(struct nm_mhttp *h)
 {
-	if (h->accept_paused && !hep_ctl(h, EPOLL_CTL_MOD, h->lfd, EPOLLIN))
-		h->accept_paused = false;
+	nm_accept_pause(h->epfd, h->tag, h->lfd, &h->accept_paused, false);
 }
 
 /* ---- connections --------------------------------------------------------- */
@@ -557,21 +552,10 @@ static int route(struct nm_mhttp *h, struct nm_mhttp_conn *c)
  * 0, or a negative errno: close it. */
 static int conn_flush(struct nm_mhttp_conn *c)
 {
-	for (int n = 0; n < SEND_BATCH && c->off < c->olen; n++) {
-		ssize_t w = send(c->fd, c->out + c->off, c->olen - c->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+	int ret = nm_send_pending(c->fd, c->out, &c->off, c->olen, SEND_BATCH);
 
-		if (w > 0) {
-			c->off += (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		return w < 0 ? -errno : -EPIPE;
-	}
-	if (c->off < c->olen)
-		return 0;
+	if (ret || c->off < c->olen)
+		return ret;
 	free(c->out);
 	c->out = NULL;
 	c->state = C_LINGER;
@@ -615,21 +599,16 @@ static int conn_read(struct nm_mhttp *h, struct nm_mhttp_conn *c)
 	return 0;
 }
 
-/* Over the limit: a short 503, then close. */
-static void conn_refuse(struct nm_mhttp *h, int fd)
+/* A new connection (nm_accept_batch's add): 0, -EBUSY over max_conns,
+ * or another negative errno. */
+static int conn_add(void *server, int fd)
 {
-	static const char msg[] = "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-				  "Content-Length: 20\r\nConnection: close\r\n\r\n503 too many scrapes";
+	struct nm_mhttp *h = server;
+	struct nm_mhttp_conn *c;
 
-	(void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-	close(fd);
-	h->st.refused++;
-}
-
-static int conn_add(struct nm_mhttp *h, int fd)
-{
-	struct nm_mhttp_conn *c = malloc(sizeof(*c));
-
+	if (h->nconns >= h->max_conns)
+		return -EBUSY;
+	c = malloc(sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->fd = fd;
@@ -726,28 +705,12 @@ int nm_mhttp_port(const struct nm_mhttp *h)
 
 void nm_mhttp_on_accept(struct nm_mhttp *h)
 {
-	for (int n = 0; n < ACCEPT_BATCH; n++) {
-		int fd = accept4(h->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	/* over the limit: a short 503, then close */
+	static const char busy[] = "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+				   "Content-Length: 20\r\nConnection: close\r\n\r\n503 too many scrapes";
 
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-				accept_pause(h); /* retried from the timer */
-			break;
-		}
-		if (h->is_unix && !nm_unix_peer_ok(fd)) {
-			close(fd);
-			h->st.refused++;
-			continue;
-		}
-		if (h->nconns >= h->max_conns) {
-			conn_refuse(h, fd);
-			continue;
-		}
-		if (conn_add(h, fd))
-			close(fd);
-	}
+	if (nm_accept_batch(h->lfd, ACCEPT_BATCH, h->is_unix, conn_add, h, busy, &h->st.refused))
+		nm_accept_pause(h->epfd, h->tag, h->lfd, &h->accept_paused, true); /* retried from the timer */
 	timer_arm(h);
 }
 
