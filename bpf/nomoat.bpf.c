@@ -103,7 +103,8 @@ static __always_inline bool nm_remember(struct bpf_sock_addr *ctx, const struct 
 static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, struct nm_rewrite *rw)
 {
 	__u64 cgid = bpf_get_current_cgroup_id();
-	const struct nm_policy *pol;
+	const struct nm_policy *pol = NULL;
+	struct nm_policy polv;
 	struct nm_decision d = {};
 	struct nm_req rq = {};
 	__u32 policy_id;
@@ -111,7 +112,8 @@ static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, st
 
 	nm_read_dst(ctx, hook, &rq);
 	policy_id = nm_find_policy_id();
-	pol = nm_policy_get(policy_id);
+	if (nm_policy_read(policy_id, &polv))
+		pol = &polv;
 	if (!pol) {
 		/* Attached subtree, no usable policy: fail closed. */
 		d.action = NM_ACT_DENY;

@@ -140,6 +140,7 @@ enum nm_gstat {
 	NM_G_FLOW_ADDED,         /* records stored */
 	NM_G_FLOW_REMOVED,       /* records removed at socket close */
 	NM_G_DNS_RESTORED,       /* recvmsg source restored */
+	NM_G_POLICY_RETRY,       /* a policy record changed while read: read again */
 	NM_G__MAX,
 };
 
@@ -179,7 +180,31 @@ struct nm_policy {
 	struct nm_ep4 dns4;
 	struct nm_ep6 dns6;
 	char  name[NM_POLICY_NAME_LEN];
+	__u32 check;          /* nm_policy_sum() of everything above */
 };
+
+/*
+ * Hash-map elements are recycled at once on kernels from 6.1 (bpf_mem_alloc):
+ * a program that looked a record up just before user space replaced it (or
+ * replaced another policy's) can find the memory rewritten under it.  So the
+ * kernel copies a record, and trusts the copy only when its id is the one
+ * asked for and its checksum holds; else it looks again (a few times), and
+ * then fails closed.  User space seals every record it writes.
+ */
+#define NM_POLICY_SUM_WORDS ((sizeof(struct nm_policy) - sizeof(__u32)) / sizeof(__u32))
+
+static inline __u32 nm_policy_sum(const struct nm_policy *p)
+{
+	const __u32 *w = (const __u32 *)p;
+	__u32 h = 0x811c9dc5;
+
+	for (unsigned int i = 0; i < NM_POLICY_SUM_WORDS; i++) {
+		h ^= w[i];
+		h *= 0x01000193;
+		h ^= h >> 15;
+	}
+	return h;
+}
 
 /* LPM keys: prefixlen, then address, then destination port. */
 struct nm_key4 {
@@ -272,7 +297,7 @@ struct nm_event {
 /* Compile-time ABI checks (the BPF side includes the same header). */
 _Static_assert(sizeof(struct nm_ep4) == 8, "nm_ep4");
 _Static_assert(sizeof(struct nm_ep6) == 20, "nm_ep6");
-_Static_assert(sizeof(struct nm_policy) == 8 + 4 + 8 + 20 + 8 + 20 + 32, "nm_policy");
+_Static_assert(sizeof(struct nm_policy) == 8 + 4 + 8 + 20 + 8 + 20 + 32 + 4, "nm_policy");
 _Static_assert(sizeof(struct nm_key4) == 12, "nm_key4");
 _Static_assert(sizeof(struct nm_key6) == 24, "nm_key6");
 _Static_assert(sizeof(struct nm_rule) == 8, "nm_rule");

@@ -22,9 +22,10 @@ struct nm_sk {
 	struct nm_flow_key flow;
 };
 
-/* policy id -> record.  A hash without preallocation: an update replaces
- * the element under RCU, so a connect sees the old record or the new one,
- * never a half-written mix (an array would be overwritten in place). */
+/* policy id -> record.  An update replaces the element, so a connect finds
+ * the old record or the new one; since element memory may be recycled at
+ * once, records carry a checksum that the reader verifies on its copy
+ * (nm_policy_read). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

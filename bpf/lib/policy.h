@@ -28,17 +28,26 @@ static __always_inline __u32 nm_find_policy_id(void)
 	return found;
 }
 
-/* The policy record for an id, or NULL when it is not set up. */
-static __always_inline const struct nm_policy *nm_policy_get(__u32 id)
-{
-	const struct nm_policy *p;
+#define NM_POLICY_READ_TRIES 4
 
+/* A consistent copy of the policy record for an id (see nm_policy_sum in
+ * nomoat.h); false when it is not set up or never read whole (fail
+ * closed). */
+static __always_inline bool nm_policy_read(__u32 id, struct nm_policy *out)
+{
 	if (!id)
-		return NULL;
-	p = bpf_map_lookup_elem(&nm_policies, &id);
-	if (!p || !p->in_use)
-		return NULL;
-	return p;
+		return false;
+	for (int t = 0; t < NM_POLICY_READ_TRIES; t++) {
+		const struct nm_policy *p = bpf_map_lookup_elem(&nm_policies, &id);
+
+		if (!p)
+			return false;
+		__builtin_memcpy(out, p, sizeof(*out));
+		if (out->id == id && out->check == nm_policy_sum(out))
+			return out->in_use;
+		nm_gstat_inc(NM_G_POLICY_RETRY);
+	}
+	return false;
 }
 
 #endif

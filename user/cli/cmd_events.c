@@ -239,6 +239,7 @@ static const char *gstat_names[NM_G__MAX] = {
 	[NM_G_BAD_POLICY] = "bad_policy_denials", [NM_G_FLOWS_FULL] = "flows_full",
 	[NM_G_FLOW_MISS] = "origdst_misses", [NM_G_FLOW_ADDED] = "flows_added",
 	[NM_G_FLOW_REMOVED] = "flows_removed", [NM_G_DNS_RESTORED] = "dns_sources_restored",
+	[NM_G_POLICY_RETRY] = "policy_reread",
 };
 
 struct stats_ctx {

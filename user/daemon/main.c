@@ -234,7 +234,7 @@ static int fill_metrics(struct nm_metrics *mt, void *arg)
 {
 	static const char *const gnames[NM_G__MAX] = {
 		"events_dropped", "no_policy", "bad_policy", "flows_full",
-		"origdst_miss", "flows_added", "flows_removed", "dns_restored",
+		"origdst_miss", "flows_added", "flows_removed", "dns_restored", "policy_reread",
 	};
 	struct daemon *d = arg;
 	struct fill_ctx fc = { d, mt };

@@ -231,6 +231,7 @@ int nm_policy_stage(const struct nm_maps *m, const struct nm_policy *p, const st
 		memset(&old, 0, sizeof(old));
 		old.id = id;
 		snprintf(old.name, sizeof(old.name), "%s", p->name);
+		old.check = nm_policy_sum(&old);
 		if (bpf_map_update_elem(m->policies, &id, &old, BPF_NOEXIST))
 			return nm_fail(NM_E_RUNTIME, -errno, "reserving an id for '%s': %s", p->name,
 				       strerror(errno));
@@ -258,6 +259,7 @@ int nm_policy_commit(const struct nm_maps *m, struct nm_staged *st)
 {
 	/* The swap: one RCU replacement of the record, settings and table
 	 * slot together. */
+	st->rec.check = nm_policy_sum(&st->rec);
 	if (bpf_map_update_elem(m->policies, &st->rec.id, &st->rec, BPF_EXIST))
 		return nm_fail(NM_E_RUNTIME, -errno, "making policy '%s' live: %s", st->rec.name, strerror(errno));
 	st->committed = true;
@@ -331,12 +333,14 @@ int nm_policy_replace(const struct nm_maps *m, const struct nm_policy *p, const 
 
 int nm_policy_update(const struct nm_maps *m, const struct nm_policy *p)
 {
-	struct nm_policy old;
+	struct nm_policy old, rec = *p;
 
 	if (nm_policy_get(m, p->id, &old))
 		return nm_fail(NM_E_INPUT, -ENOENT, "unknown policy '%s'", p->name);
-	/* A hash update swaps the element under RCU: never a torn record. */
-	if (bpf_map_update_elem(m->policies, &p->id, p, BPF_EXIST))
+	/* One element replaced; sealed, so a program that reads it while its
+	 * memory is being reused notices (see nm_policy_sum in nomoat.h). */
+	rec.check = nm_policy_sum(&rec);
+	if (bpf_map_update_elem(m->policies, &rec.id, &rec, BPF_EXIST))
 		return nm_fail(NM_E_RUNTIME, -errno, "updating policy '%s': %s", p->name, strerror(errno));
 	return 0;
 }
