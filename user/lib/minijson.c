@@ -75,15 +75,14 @@ static void *fail_unexpected(struct mj_parser *p, const char *want)
 	return fail_at(p, p->pos, "unexpected byte 0x%02x, %s", c, want);
 }
 
-/* A decoded key for a message: printable ASCII kept, the rest \xNN, cut. */
-static void quote_key(char *dst, size_t dlen, const char *s, size_t n)
+void mj_quote(char *dst, size_t dlen, const char *s, size_t n, size_t max)
 {
 	size_t o = 0;
 
 	for (size_t i = 0; i < n && o + 8 < dlen; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (o >= 32) {
+		if (o >= max) {
 			o += (size_t)snprintf(dst + o, dlen - o, "...");
 			break;
 		}
@@ -93,6 +92,12 @@ static void quote_key(char *dst, size_t dlen, const char *s, size_t n)
 			o += (size_t)snprintf(dst + o, dlen - o, "\\x%02x", c);
 	}
 	dst[o < dlen ? o : dlen - 1] = 0;
+}
+
+/* A decoded key for a message: printable ASCII kept, the rest \xNN, cut. */
+static void quote_key(char *dst, size_t dlen, const char *s, size_t n)
+{
+	mj_quote(dst, dlen, s, n, 32);
 }
 
 /* ---- allocation --------------------------------------------------------- */

@@ -92,4 +92,8 @@ int mj_int64(const struct mj_value *v, int64_t *out);
 /* "null", "boolean", "number", "string", "array", "object". */
 const char *mj_type_name(enum mj_type t);
 
+/* Text for a message: printable ASCII kept, '"' '\\' and the rest as \xNN,
+ * cut after max output bytes with "...". */
+void mj_quote(char *dst, size_t dlen, const char *s, size_t n, size_t max);
+
 #endif

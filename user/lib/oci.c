@@ -20,38 +20,9 @@
 #define CGROUP_FILE_MAX (64u << 10) /* /proc/PID/cgroup read at most */
 #define QUOTE_MAX 48
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-/* Text for a message: printable ASCII kept, '"' '\\' and the rest \xNN,
- * cut at QUOTE_MAX output bytes with "...". */
 static void quote(char *dst, size_t dlen, const char *s, size_t n)
 {
-	size_t o = 0;
-
-	for (size_t i = 0; i < n && o + 8 < dlen; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (o >= QUOTE_MAX) {
-			o += (size_t)snprintf(dst + o, dlen - o, "...");
-			break;
-		}
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			dst[o++] = (char)c;
-		else
-			o += (size_t)snprintf(dst + o, dlen - o, "\\x%02x", c);
-	}
-	dst[o < dlen ? o : dlen - 1] = 0;
+	mj_quote(dst, dlen, s, n, QUOTE_MAX);
 }
 
 /* What a wrong value was, for a message: "a string", "an object"; a
@@ -77,16 +48,16 @@ static int member_string(const struct mj_value *obj, const char *key, bool requi
 
 	*out = NULL;
 	if (!v)
-		return required ? fail(err, errlen, "state: missing \"%s\"", key) : 0;
+		return required ? nm_errf(err, errlen, "state: missing \"%s\"", key) : 0;
 	if (v->type != MJ_STRING)
-		return fail(err, errlen, "state: \"%s\" is not a string (got %s)", key,
+		return nm_errf(err, errlen, "state: \"%s\" is not a string (got %s)", key,
 			    got(v, false, g, sizeof(g)));
 	if (strlen(v->str) != v->len)
-		return fail(err, errlen, "state: \"%s\" contains a NUL byte", key);
+		return nm_errf(err, errlen, "state: \"%s\" contains a NUL byte", key);
 	if (required && !v->len)
-		return fail(err, errlen, "state: \"%s\" is empty", key);
+		return nm_errf(err, errlen, "state: \"%s\" is empty", key);
 	if (v->len >= cap)
-		return fail(err, errlen, "state: \"%s\" is longer than %zu bytes", key, cap - 1);
+		return nm_errf(err, errlen, "state: \"%s\" is longer than %zu bytes", key, cap - 1);
 	*out = v->str;
 	return 0;
 }
@@ -99,9 +70,9 @@ static int get_pid(const struct mj_value *root, bool stopped, int *pid, char *er
 
 	*pid = 0;
 	if (!v)
-		return stopped ? 0 : fail(err, errlen, "state: missing \"pid\"");
+		return stopped ? 0 : nm_errf(err, errlen, "state: missing \"pid\"");
 	if (mj_int64(v, &n) || n < (stopped ? 0 : 1) || n > INT_MAX)
-		return fail(err, errlen, "state: \"pid\" is not a positive integer (got %s)",
+		return nm_errf(err, errlen, "state: \"pid\" is not a positive integer (got %s)",
 			    got(v, true, g, sizeof(g)));
 	*pid = (int)n;
 	return 0;
@@ -118,23 +89,23 @@ static int get_policy(const struct mj_value *root, const char **policy, char *er
 	if (!a || a->type == MJ_NULL)
 		return 0;
 	if (a->type != MJ_OBJECT)
-		return fail(err, errlen, "state: \"annotations\" is not an object (got %s)",
+		return nm_errf(err, errlen, "state: \"annotations\" is not an object (got %s)",
 			    got(a, false, g, sizeof(g)));
 	for (m = a->child; m && i < a->n; m = m->next, i++) {
 		if (m->type == MJ_STRING)
 			continue;
 		quote(q, sizeof(q), m->key, m->key_len);
-		return fail(err, errlen, "state: annotation \"%s\" is not a string (got %s)",
+		return nm_errf(err, errlen, "state: annotation \"%s\" is not a string (got %s)",
 			    q, got(m, false, g, sizeof(g)));
 	}
 	m = mj_get(a, NM_OCI_ANNOTATION);
 	if (!m)
 		return 0;
 	if (strlen(m->str) != m->len)
-		return fail(err, errlen, "state: annotation \"%s\" contains a NUL byte",
+		return nm_errf(err, errlen, "state: annotation \"%s\" contains a NUL byte",
 			    NM_OCI_ANNOTATION);
 	if (nm_parse_policy_name(m->str, perr, sizeof(perr)))
-		return fail(err, errlen, "state: annotation \"%s\": %s", NM_OCI_ANNOTATION, perr);
+		return nm_errf(err, errlen, "state: annotation \"%s\": %s", NM_OCI_ANNOTATION, perr);
 	*policy = m->str;
 	return 0;
 }
@@ -146,7 +117,7 @@ static int fill(const struct mj_value *root, struct nm_oci_state *st, char *err,
 	int pid, rc;
 
 	if (root->type != MJ_OBJECT)
-		return fail(err, errlen, "state: not a JSON object (got %s)",
+		return nm_errf(err, errlen, "state: not a JSON object (got %s)",
 			    got(root, false, g, sizeof(g)));
 	rc = member_string(root, "ociVersion", false, NM_OCI_VERSION_LEN, &ver, err, errlen);
 	if (!rc)
@@ -158,7 +129,7 @@ static int fill(const struct mj_value *root, struct nm_oci_state *st, char *err,
 	if (!rc)
 		rc = member_string(root, "bundle", true, PATH_MAX, &bundle, err, errlen);
 	if (!rc && bundle[0] != '/')
-		rc = fail(err, errlen, "state: \"bundle\" is not an absolute path");
+		rc = nm_errf(err, errlen, "state: \"bundle\" is not an absolute path");
 	if (!rc)
 		rc = get_policy(root, &policy, err, errlen);
 	if (rc)

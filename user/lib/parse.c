@@ -39,8 +39,7 @@ enum {
 
 /* ---- messages ----------------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int nm_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -107,10 +106,10 @@ static int num_fail(char *err, size_t errlen, const char *q, int code,
 		    const char *what, unsigned int min, unsigned int max)
 {
 	if (code == N_EMPTY)
-		return fail(err, errlen, "'%s': missing %s", q, what);
+		return nm_errf(err, errlen, "'%s': missing %s", q, what);
 	if (code == N_RANGE)
-		return fail(err, errlen, "'%s': %s out of range %u..%u", q, what, min, max);
-	return fail(err, errlen, "'%s': %s %s", q, what, num_text(code));
+		return nm_errf(err, errlen, "'%s': %s out of range %u..%u", q, what, min, max);
+	return nm_errf(err, errlen, "'%s': %s %s", q, what, num_text(code));
 }
 
 /* ---- small scanners ----------------------------------------------------- */
@@ -254,11 +253,11 @@ static bool mask_addr(__u8 *a, unsigned int bytes, unsigned int plen)
 static int addr_fail(char *err, size_t errlen, const char *q, int code)
 {
 	if (code == A_EMPTY)
-		return fail(err, errlen, "'%s': missing address", q);
+		return nm_errf(err, errlen, "'%s': missing address", q);
 	if (code == A_OCTAL)
-		return fail(err, errlen,
+		return nm_errf(err, errlen,
 			    "'%s': IPv4 octet with a leading zero (ambiguous, octal?)", q);
-	return fail(err, errlen, "'%s': not an IPv4 or IPv6 address", q);
+	return nm_errf(err, errlen, "'%s': not an IPv4 or IPv6 address", q);
 }
 
 /* ---- rule targets ------------------------------------------------------- */
@@ -279,12 +278,12 @@ static int split_target(const char *s, const char *q, struct target_text *t,
 	char *p;
 
 	if (has_space(s))
-		return fail(err, errlen, "'%s': whitespace is not allowed", q);
+		return nm_errf(err, errlen, "'%s': whitespace is not allowed", q);
 	if (n > NM_CIDR_MAXIN)
-		return fail(err, errlen, "'%s': too long (at most %d characters)",
+		return nm_errf(err, errlen, "'%s': too long (at most %d characters)",
 			    q, NM_CIDR_MAXIN);
 	if (strchr(s, '%'))
-		return fail(err, errlen, "'%s': IPv6 zone ids are not supported", q);
+		return nm_errf(err, errlen, "'%s': IPv6 zone ids are not supported", q);
 	memcpy(t->buf, s, n + 1);
 	t->addr = t->buf;
 	t->plen = NULL;
@@ -294,18 +293,18 @@ static int split_target(const char *s, const char *q, struct target_text *t,
 	if (t->buf[0] == '[') {
 		p = strchr(t->buf, ']');
 		if (!p)
-			return fail(err, errlen, "'%s': missing ']'", q);
+			return nm_errf(err, errlen, "'%s': missing ']'", q);
 		*p++ = '\0';
 		t->addr = t->buf + 1;
 		t->bracketed = true;
 		if (!*p)
-			return fail(err, errlen,
+			return nm_errf(err, errlen,
 				    "'%s': brackets are only for an address with a port ([v6]:port)", q);
 		if (*p != ':')
-			return fail(err, errlen, "'%s': expected ':port' after ']'", q);
+			return nm_errf(err, errlen, "'%s': expected ':port' after ']'", q);
 		t->port = p + 1;
 		if (strchr(t->addr, '/'))
-			return fail(err, errlen,
+			return nm_errf(err, errlen,
 				    "'%s': a port is only allowed on a single address, not a prefix", q);
 		return 0;
 	}
@@ -334,7 +333,7 @@ static int parse_target(const char *s, struct nm_cidr *out, bool *had_plen,
 	int rc;
 
 	if (!s || !*s)
-		return fail(err, errlen, "'': empty address");
+		return nm_errf(err, errlen, "'': empty address");
 	quote(q, sizeof(q), s);
 	rc = split_target(s, q, &t, err, errlen);
 	if (rc)
@@ -344,13 +343,13 @@ static int parse_target(const char *s, struct nm_cidr *out, bool *had_plen,
 	if (rc)
 		return addr_fail(err, errlen, q, rc);
 	if (t.bracketed && fam != 6)
-		return fail(err, errlen, "'%s': brackets are only for IPv6 addresses", q);
+		return nm_errf(err, errlen, "'%s': brackets are only for IPv6 addresses", q);
 	max = fam == 4 ? 32 : 128;
 
 	plen = max;
 	if (t.plen) {
 		if (strchr(t.plen, ':'))
-			return fail(err, errlen,
+			return nm_errf(err, errlen,
 				    "'%s': a port is only allowed on a single address, not a prefix", q);
 		rc = parse_num(t.plen, 0, max, &plen);
 		if (rc)
@@ -363,13 +362,13 @@ static int parse_target(const char *s, struct nm_cidr *out, bool *had_plen,
 	}
 
 	if (fam == 6 && is_v4mapped(a) && plen < 96)
-		return fail(err, errlen,
+		return nm_errf(err, errlen,
 			    "'%s': IPv4-mapped prefix shorter than /96 is not IPv4", q);
 	if (mask_addr(a, fam == 4 ? 4 : 16, plen)) {
 		char sug[INET6_ADDRSTRLEN];
 
 		inet_ntop(fam == 4 ? AF_INET : AF_INET6, a, sug, sizeof(sug));
-		return fail(err, errlen, "'%s': host bits set (did you mean %s/%u?)",
+		return nm_errf(err, errlen, "'%s': host bits set (did you mean %s/%u?)",
 			    q, sug, plen);
 	}
 
@@ -402,7 +401,7 @@ int nm_parse_port(const char *s, __u16 *port, char *err, size_t errlen)
 	int rc;
 
 	if (!s || !*s)
-		return fail(err, errlen, "'': missing port");
+		return nm_errf(err, errlen, "'': missing port");
 	rc = parse_num(s, 1, 65535, &v);
 	if (rc) {
 		quote(q, sizeof(q), s);
@@ -425,20 +424,20 @@ int nm_parse_endpoint(const char *s, int *family, struct nm_ep4 *ep4,
 		return rc;
 	quote(q, sizeof(q), s);
 	if (had_plen)
-		return fail(err, errlen,
+		return nm_errf(err, errlen,
 			    "'%s': an endpoint is a single address with a port, not a prefix", q);
 	if (!c.port)
-		return fail(err, errlen,
+		return nm_errf(err, errlen,
 			    "'%s': endpoint needs a port (e.g. 127.0.0.1:3128 or [::1]:3128)", q);
 	if (c.family == 4) {
 		if (!ep4)
-			return fail(err, errlen, "'%s': an IPv4 endpoint is not allowed here", q);
+			return nm_errf(err, errlen, "'%s': an IPv4 endpoint is not allowed here", q);
 		memset(ep4, 0, sizeof(*ep4));
 		memcpy(&ep4->addr, c.addr, 4);
 		ep4->port = htons(c.port);
 	} else {
 		if (!ep6)
-			return fail(err, errlen, "'%s': an IPv6 endpoint is not allowed here", q);
+			return nm_errf(err, errlen, "'%s': an IPv6 endpoint is not allowed here", q);
 		memset(ep6, 0, sizeof(*ep6));
 		memcpy(ep6->addr, c.addr, 16);
 		ep6->port = htons(c.port);
@@ -651,7 +650,7 @@ static int parse_word(const char *s, const char *const *names, size_t n, size_t 
 		o += (size_t)snprintf(allowed + o, sizeof(allowed) - o, "%s%s",
 				      i == first ? "" : ", ", names[i]);
 	quote(q, sizeof(q), s ? s : "");
-	return fail(err, errlen, "'%s': unknown %s (expected one of: %s)", q, what, allowed);
+	return nm_errf(err, errlen, "'%s': unknown %s (expected one of: %s)", q, what, allowed);
 }
 
 int nm_parse_action(const char *s, __u8 *out, char *err, size_t errlen)
@@ -714,7 +713,7 @@ int nm_parse_proto(const char *s, __u8 *out, char *err, size_t errlen)
 		return 0;
 	}
 	quote(q, sizeof(q), s ? s : "");
-	return fail(err, errlen, "'%s': unknown protocol (expected one of: tcp, udp)", q);
+	return nm_errf(err, errlen, "'%s': unknown protocol (expected one of: tcp, udp)", q);
 }
 
 const char *nm_proto_name(__u8 p)
@@ -742,17 +741,17 @@ int nm_parse_policy_name(const char *s, char *err, size_t errlen)
 	size_t i, n;
 
 	if (!s || !*s)
-		return fail(err, errlen, "'': empty policy name");
+		return nm_errf(err, errlen, "'': empty policy name");
 	quote(q, sizeof(q), s);
 	n = strnlen(s, NM_POLICY_NAME_LEN);
 	if (n >= NM_POLICY_NAME_LEN)
-		return fail(err, errlen, "'%s': policy name longer than %d characters",
+		return nm_errf(err, errlen, "'%s': policy name longer than %d characters",
 			    q, NM_POLICY_NAME_LEN - 1);
 	for (i = 0; i < n; i++)
 		if (!is_name_char(s[i]))
-			return fail(err, errlen,
+			return nm_errf(err, errlen,
 				    "'%s': policy name may only contain a-z 0-9 _ . -", q);
 	if (!is_digit(s[0]) && !(s[0] >= 'a' && s[0] <= 'z'))
-		return fail(err, errlen, "'%s': policy name must start with a letter or digit", q);
+		return nm_errf(err, errlen, "'%s': policy name must start with a letter or digit", q);
 	return 0;
 }

@@ -31,6 +31,9 @@ struct nm_cidr {
 	__u8  addr[16];  /* IPv4 in addr[0..3], rest zero; IPv6 all 16 */
 };
 
+/* Write a message into err (if err and errlen); returns -EINVAL. */
+int nm_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Parse a rule target: "1.2.3.4" "1.2.3.0/24" "1.2.3.4:80" "fd00::1"
  * "fd00::/8" "[fd00::1]:80"; ::ffff:a.b.c.d forms become IPv4. */
 int nm_parse_cidr(const char *s, struct nm_cidr *out, char *err, size_t errlen);
