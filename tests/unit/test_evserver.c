@@ -368,8 +368,10 @@ static void test_evs_slow_client(void **state)
 	assert_int_equal(got_b, nlines);
 	nm_evs_stats(&f->s, &st);
 	assert_true(st.lines_dropped > 0);
-	/* A wakes up: first what fit, then the note, then the next line */
+	/* A wakes up: first what fit, then the note (as soon as it drained,
+	 * with no further line needed), then the next line */
 	alen = drain(f, ca, a, 0, cap);
+	assert_non_null(strstr(a, "{\"type\":\"drops\""));
 	nm_evs_broadcast(&f->s, "{\"final\":1}\n", 12);
 	alen = drain(f, ca, a, alen, cap);
 	p = a;

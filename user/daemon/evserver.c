@@ -352,6 +352,22 @@ static int client_deliver(struct nm_evs *s, struct nm_evs_client *c, const char 
 	return ret;
 }
 
+/* Queue the pending drops note on its own. */
+static void notify_drops(struct nm_evs *s, struct nm_evs_client *c)
+{
+	char note[128];
+	size_t n = (size_t)snprintf(note, sizeof(note),
+				    "{\"type\":\"drops\",\"events_dropped\":%llu,\"reason\":\"client too slow\"}\n",
+				    (unsigned long long)c->drops);
+
+	if (!client_reserve(c, n, s->buf_max))
+		return;
+	client_put(c, note, n);
+	c->drops = 0;
+	if (client_flush(c) == 0)
+		client_interest(s, c);
+}
+
 /* ---- the server ---------------------------------------------------------- */
 
 int nm_evs_open(struct nm_evs *s, const char *path, int epfd, __u32 tag)
@@ -436,8 +452,14 @@ void nm_evs_on_writable(struct nm_evs *s, int fd)
 
 	if (i < 0)
 		return;
-	if (client_flush(s->clients[i]))
+	if (client_flush(s->clients[i])) {
 		client_remove(s, (unsigned)i);
+		return;
+	}
+	/* Drained after losing lines: say so now rather than with the next
+	 * line, which may never come (the end of a burst). */
+	if (s->clients[i]->drops && s->clients[i]->off == s->clients[i]->len)
+		notify_drops(s, s->clients[i]);
 	else
 		client_interest(s, s->clients[i]);
 }
