@@ -127,6 +127,7 @@ static void zero_stats(const struct nm_maps *m, __u32 id)
 }
 
 static void drop_reasons(const struct nm_maps *m, __u32 id);
+static void prune_reasons(const struct nm_maps *m, __u32 id);
 static void drop_tables(const struct nm_maps *m, __u32 gen);
 static void set_reasons(const struct nm_maps *m, __u32 id, const struct nm_ruleset *rs);
 static int fill_fresh(const struct nm_maps *m, __u32 id, int fd4, int fd6, const struct nm_ruleset *rs);
@@ -281,12 +282,14 @@ void nm_policy_finish(const struct nm_maps *m, struct nm_staged *st, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (!st[i].committed)
 			continue;
-		if (!st[i].fresh) {
+		if (!st[i].fresh)
 			drop_tables(m, st[i].old_gen);
-			drop_reasons(m, st[i].rec.id);
-		}
+		/* New reasons first, then the stale ones go: an event never
+		 * finds a live rule without its reason. */
 		if (st[i].rules)
 			set_reasons(m, st[i].rec.id, st[i].rules);
+		if (!st[i].fresh)
+			prune_reasons(m, st[i].rec.id);
 	}
 }
 
@@ -421,20 +424,28 @@ void nm_rule_reason(const struct nm_maps *m, __u32 policy_id, const struct nm_ci
 	snprintf(buf, len, "%s", t.text);
 }
 
-static void drop_reasons(const struct nm_maps *m, __u32 id)
+/* Delete the reasons of policy id for which keep() says no (all without
+ * keep). */
+static void drop_reasons_if(const struct nm_maps *m, __u32 id,
+			    bool (*keep)(const struct nm_reason_key *, void *), void *ctx)
 {
 	struct nm_reason_key k, next, *prev = NULL;
 
 	/* Collect-then-delete would need memory; deleting the key just
 	 * visited is safe when the walk restarts from it. */
 	while (bpf_map_get_next_key(m->reasons, prev, &next) == 0) {
-		if (next.policy_id == id) {
+		if (next.policy_id == id && !(keep && keep(&next, ctx))) {
 			bpf_map_delete_elem(m->reasons, &next);
 			continue; /* prev unchanged: next key after prev again */
 		}
 		k = next;
 		prev = &k;
 	}
+}
+
+static void drop_reasons(const struct nm_maps *m, __u32 id)
+{
+	drop_reasons_if(m, id, NULL, NULL);
 }
 
 struct rule_kv {
@@ -445,6 +456,36 @@ struct rule_kv {
 	struct nm_rule old;
 	bool had_old;
 };
+
+static void make_key(const struct nm_cidr *c, struct rule_kv *kv);
+
+/* Does the live table (fds[0] IPv4, fds[1] IPv6) hold the rule a reason
+ * belongs to?  An LPM lookup gives the longest match: compare it. */
+static bool reason_has_rule(const struct nm_reason_key *rk, void *arg)
+{
+	const int *fds = arg;
+	struct nm_cidr c = { .family = rk->family, .prefixlen = rk->prefixlen, .port = ntohs(rk->port) };
+	struct rule_kv kv;
+	struct nm_rule r;
+	int fd = rk->family == 4 ? fds[0] : fds[1];
+
+	memcpy(c.addr, rk->addr, rk->family == 4 ? 4 : 16);
+	make_key(&c, &kv);
+	return fd >= 0 && bpf_map_lookup_elem(fd, &kv, &r) == 0 && r.prefixlen == c.prefixlen && r.port == rk->port;
+}
+
+/* After a swap: reasons of rules the new tables no longer hold go. */
+static void prune_reasons(const struct nm_maps *m, __u32 id)
+{
+	int fds[2] = { inner_fd(m, id, 4), inner_fd(m, id, 6) };
+
+	nm_err_clear();
+	if (fds[0] >= 0 && fds[1] >= 0)
+		drop_reasons_if(m, id, reason_has_rule, fds);
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
 
 static void make_key(const struct nm_cidr *c, struct rule_kv *kv)
 {
