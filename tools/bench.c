@@ -19,6 +19,7 @@
  * at the end, after a failure too, and on SIGINT/SIGTERM/SIGHUP.
  */
 #include "bench.h"
+#include "pins.h"
 #include "cgroup.h"
 #include "err.h"
 #include "loader.h"
@@ -357,7 +358,7 @@ static bool out_of_time(struct bench *b)
 static int measure(struct bench *b, struct row *row, __u32 id)
 {
 	__u32 allow_idx = id * NM_V__MAX + NM_V_ALLOW;
-	__u64 allows0 = bench_percpu_sum(b->maps.stats, allow_idx);
+	__u64 allows0 = nm_percpu_sum(b->maps.stats, allow_idx);
 	struct bench_reply rep;
 	int err;
 
@@ -376,7 +377,7 @@ static int measure(struct bench *b, struct row *row, __u32 id)
 		}
 	}
 	/* Every nomoat cycle must have been a lookup that allowed. */
-	row->allows = bench_percpu_sum(b->maps.stats, allow_idx) - allows0;
+	row->allows = nm_percpu_sum(b->maps.stats, allow_idx) - allows0;
 	row->allows_want = (uint64_t)b->rounds * (b->cycles + b->warmup);
 	return summarize(b, row);
 }

@@ -172,8 +172,6 @@ void bench_client_free(struct bench_client *c);
 
 /* ---- bench_events.c ---------------------------------------------------- */
 
-/* Sum of a per-CPU __u64 counter (0 when it cannot be read). */
-__u64 bench_percpu_sum(int fd, __u32 key);
 
 struct bench_evres {
 	uint32_t kind;       /* BC_HAMMER_TCP or BC_HAMMER_UDP */

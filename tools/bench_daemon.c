@@ -18,6 +18,7 @@
  * At the end the daemon gets SIGTERM and its pin dir is unloaded.
  */
 #include "bench.h"
+#include "pins.h"
 #include "cgroup.h"
 #include "err.h"
 #include "loader.h"
@@ -549,7 +550,7 @@ static int traffic(struct bench_daemon *d, struct reader *rd, unsigned k, const 
 	bool replied = false;
 	off_t lsize = 0;
 
-	kd0 = bench_percpu_sum(d->maps.gstats, NM_G_EVENTS_DROPPED);
+	kd0 = nm_percpu_sum(d->maps.gstats, NM_G_EVENTS_DROPPED);
 	t0 = last = t_log = bench_now_ns();
 	err = bench_client_send(&d->cl, cmd);
 	while (!err) {
@@ -592,7 +593,7 @@ static int traffic(struct bench_daemon *d, struct reader *rd, unsigned k, const 
 		/* After the traffic: until every reader has every event that
 		 * was not dropped, or nothing more comes (to the readers or
 		 * to the log). */
-		kd = bench_percpu_sum(d->maps.gstats, NM_G_EVENTS_DROPPED) - kd0;
+		kd = nm_percpu_sum(d->maps.gstats, NM_G_EVENTS_DROPPED) - kd0;
 		if (all_in(rd, k, rep.done > kd ? rep.done - kd : 0) || now - last > DMN_QUIET_MS * 1000000ull ||
 		    now - t_end > DMN_DRAIN_MS * 1000000ull)
 			break;
@@ -604,7 +605,7 @@ static int traffic(struct bench_daemon *d, struct reader *rd, unsigned k, const 
 	run->log_secs = (t_log - t0) / 1e9;
 	run->connects = rep.done;
 	run->client_secs = rep.elapsed_ns / 1e9;
-	run->kernel_drops = bench_percpu_sum(d->maps.gstats, NM_G_EVENTS_DROPPED) - kd0;
+	run->kernel_drops = nm_percpu_sum(d->maps.gstats, NM_G_EVENTS_DROPPED) - kd0;
 	for (unsigned i = 0; i < k; i++) {
 		run->dec[i] = rd[i].dec;
 		run->dec_s[i] = rd[i].dec ? (rd[i].t_last_dec - t0) / 1e9 : 0;

@@ -6,6 +6,7 @@
  * and nothing more: formatting is the reader's cost, not the pipeline's.
  */
 #include "bench.h"
+#include "pins.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -16,20 +17,6 @@
 
 #define HAMMER_MAX_CONNECTS (1u << 30)
 #define DRAIN_MAX_ROUNDS    100000
-
-__u64 bench_percpu_sum(int fd, __u32 key)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *v, s = 0;
-
-	if (ncpu <= 0 || !(v = calloc(ncpu, sizeof(*v))))
-		return 0;
-	if (bpf_map_lookup_elem(fd, &key, v) == 0)
-		for (int i = 0; i < ncpu; i++)
-			s += v[i];
-	free(v);
-	return s;
-}
 
 struct ev_count {
 	__u32 policy_id;
@@ -109,7 +96,7 @@ int bench_event_rate(const struct nm_maps *m, struct bench_client *c, uint32_t k
 	/* Leftovers of earlier phases are not part of the count. */
 	drain(rb);
 	x.n = x.unexpected = 0;
-	drops0 = bench_percpu_sum(m->gstats, NM_G_EVENTS_DROPPED);
+	drops0 = nm_percpu_sum(m->gstats, NM_G_EVENTS_DROPPED);
 	t0 = bench_now_ns();
 	err = bench_client_send(c, &cmd);
 	if (!err)
@@ -129,7 +116,7 @@ int bench_event_rate(const struct nm_maps *m, struct bench_client *c, uint32_t k
 	out->connects = rep.done;
 	out->consumed = x.n;
 	out->unexpected = x.unexpected;
-	out->dropped = bench_percpu_sum(m->gstats, NM_G_EVENTS_DROPPED) - drops0;
+	out->dropped = nm_percpu_sum(m->gstats, NM_G_EVENTS_DROPPED) - drops0;
 	out->secs = (t_end - t0) / 1e9;
 	out->client_secs = rep.elapsed_ns / 1e9;
 	return 0;
