@@ -126,7 +126,7 @@ static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, st
 
 	nm_decide(pol, &rq, &d);
 	if (d.action == NM_ACT_REDIRECT && rq.proto == IPPROTO_TCP &&
-	    pol->mode == NM_MODE_ENFORCE && nm_flows_live() >= NM_MAX_FLOWS) {
+	    pol->mode == NM_MODE_ENFORCE && nm_flows_live() >= nm_max_flows) {
 		/* No room to record the original destination: refuse rather
 		 * than hand the proxy a flow it cannot place. */
 		nm_gstat_inc(NM_G_FLOWS_FULL);

@@ -32,6 +32,8 @@
  * the events carry pid 0 / an empty comm instead of failing to load. */
 const volatile bool nm_have_pid_helper = false;
 const volatile bool nm_have_comm_helper = false;
+/* The size of nm_flows, as loaded (nomoat load --max-flows). */
+const volatile __u32 nm_max_flows = NM_MAX_FLOWS;
 
 static __always_inline bool nm_is_v4mapped(const __u32 a[4])
 {

@@ -21,6 +21,8 @@
  * on SIGINT/SIGTERM and on failure.
  */
 #include <errno.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1272,6 +1274,142 @@ static void case_unload(void)
 		nmt_cli_msg());
 }
 
+
+/* ---- a full flow table ---------------------------------------------------- */
+/*
+ * Loaded with room for 2 redirected flows, a sandbox holds 2 proxied
+ * connections open; a third redirect is refused (EPERM, counted as
+ * flows_full) rather than handing the proxy a flow without its original
+ * destination; once the two close, their records go and a redirect works.
+ */
+#define FLOWS_MAX 2
+
+struct flows_res {
+	int held;       /* proxied connections held open */
+	int err_full;   /* errno of the connect past the limit */
+	int err_after;  /* errno of the connect after closing */
+	char line_after[160];
+};
+
+/* Connect to 11.22.33.44:80 (redirected) and read the proxy's line. */
+static int flows_connect(char *line, size_t len, int *err)
+{
+	struct sockaddr_storage ss;
+	struct timeval tv = { 2, 0 };
+	int s, n, sl = nmt_sa_make(&ss, NMT_NET4, 80, false);
+	ssize_t r;
+
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || sl < 0) {
+		*err = errno;
+		return -1;
+	}
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(s, (struct sockaddr *)&ss, sl)) {
+		*err = errno;
+		close(s);
+		return -1;
+	}
+	n = 0;
+	while (n < (int)len - 1 && (r = read(s, line + n, len - 1 - n)) > 0 && !memchr(line + n, '\n', r))
+		n += r;
+	line[len - 1] = 0;
+	line[strcspn(line, "\n")] = 0;
+	*err = 0;
+	return s;
+}
+
+static int flows_child(void *arg)
+{
+	int fd = *(int *)arg, s[FLOWS_MAX], extra;
+	struct flows_res res = { 0 };
+	char line[160];
+
+	for (int i = 0; i < FLOWS_MAX; i++) {
+		memset(line, 0, sizeof(line));
+		s[i] = flows_connect(line, sizeof(line), &res.err_full);
+		if (s[i] >= 0 && !strncmp(line, "PROXY orig=11.22.33.44:80", 25))
+			res.held++;
+	}
+	extra = flows_connect(line, sizeof(line), &res.err_full);
+	if (extra >= 0) {
+		res.err_full = 0;
+		close(extra);
+	}
+	for (int i = 0; i < FLOWS_MAX; i++)
+		if (s[i] >= 0)
+			close(s[i]);
+	/* the records go at TCP_CLOSE (after FIN_WAIT/TIME_WAIT start): retry
+	 * for up to 2 s */
+	for (int t = 0; t < 40; t++) {
+		memset(res.line_after, 0, sizeof(res.line_after));
+		extra = flows_connect(res.line_after, sizeof(res.line_after), &res.err_after);
+		if (extra >= 0) {
+			close(extra);
+			break;
+		}
+		nmt_sleep_ms(50);
+	}
+	return write(fd, &res, sizeof(res)) == sizeof(res) ? 0 : 1;
+}
+
+static void case_flows_full(void)
+{
+	const char *desc = "flows: with room for 2 redirected flows, a third redirect is refused and counted, "
+			   "and works again once they close";
+	char cgp[PATH_MAX], agents[PATH_MAX], why[512] = "";
+	struct flows_res res = { 0 };
+	int pfd[2] = { -1, -1 };
+	pid_t kid;
+
+	nmt_cg_path("agents/flows", cgp, sizeof(cgp));
+	nmt_cg_path("agents", agents, sizeof(agents));
+	nmt_h.loaded = true;
+	if ((mkdir(cgp, 0755) && errno != EEXIST) || nmt_cli("load --max-flows %d", FLOWS_MAX) ||
+	    nmt_cli("policy create p-flows --default redirect --proxy4 10.250.0.1:3128") ||
+	    nmt_cli("cgroup attach %s", agents) || nmt_cli("cgroup bind %s --policy p-flows", cgp) ||
+	    nmt_cli("cgroup attach %s/proxy --origdst-only", nmt_h.base)) {
+		nmt_verdict(false, desc, "set-up failed: %s", nmt_cli_msg());
+		goto out;
+	}
+	if (pipe(pfd) || (kid = nmt_spawn(cgp, nmt_h.topo.cns, flows_child, &pfd[1])) < 0) {
+		nmt_verdict(false, desc, "cannot start the client");
+		goto out;
+	}
+	close(pfd[1]);
+	pfd[1] = -1;
+	{
+		char buf[sizeof(res) + 1]; /* nmt_read_all keeps a byte for the NUL */
+		size_t got = nmt_read_all(pfd[0], buf, sizeof(buf), 10000);
+		int st = nmt_wait(kid, 5000);
+
+		if (got < sizeof(res))
+			snprintf(why, sizeof(why), "the client gave no result (%zu bytes, wait status %d)", got, st);
+		else
+			memcpy(&res, buf, sizeof(res));
+	}
+	if (!*why && res.held != FLOWS_MAX)
+		snprintf(why, sizeof(why), "only %d of %d connections reached the proxy", res.held, FLOWS_MAX);
+	else if (!*why && res.err_full != EPERM)
+		snprintf(why, sizeof(why), "the redirect past the limit: expected EPERM, got errno %d", res.err_full);
+	else if (!*why && (res.err_after || strncmp(res.line_after, "PROXY orig=11.22.33.44:80", 25)))
+		snprintf(why, sizeof(why), "after closing: errno %d, '%s'", res.err_after, res.line_after);
+	if (!*why) {
+		nmt_cli("-j stats");
+		if (!strstr(nmt_cli_out, "\"flows_full\":") || strstr(nmt_cli_out, "\"flows_full\":0,"))
+			snprintf(why, sizeof(why), "stats do not count it: %s", nmt_oneline(nmt_cli_out));
+	}
+	nmt_verdict(!*why, desc, "%s", why);
+out:
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	nmt_h.unloaded = nmt_cli("unload") == 0;
+	rmdir(cgp);
+}
+
 /* ---- probe mode (for `nomoat run`) ----------------------------------------- */
 static int probe_mode(int argc, char **argv)
 {
@@ -1372,6 +1510,7 @@ int main(int argc, char **argv)
 		case_run();
 		case_cli_errors();
 		case_unload();
+		case_flows_full();
 	}
 	return nmt_finish();
 }

@@ -82,6 +82,9 @@ static const struct cli_case cases[] = {
 	{ "events --count 99999999999999999999", 2, NULL },
 	{ "stats now", 2, "'now'" },
 	{ "load extra", 2, "'extra'" },
+	{ "load --max-flows 0", 2, "'0'" },
+	{ "load --max-flows 2x", 2, "'2x'" },
+	{ "load --max-flows 9999999999", 2, "1..1048576" },
 	/* Valid syntax: gets as far as the (missing) pins. */
 	{ "policy list", 1, "is nomoat loaded" },
 	{ "rule list --policy p", 1, "is nomoat loaded" },

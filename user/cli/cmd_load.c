@@ -7,17 +7,30 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define NM_MAX_FLOWS_LIMIT (1u << 20)
 
 int nm_cmd_load(struct nm_cli *c, int argc, char **argv)
 {
+	const char *flows_s = NULL;
+	struct nm_opt opts[] = { { "max-flows", &flows_s, NULL }, { NULL, NULL, NULL } };
+	unsigned long flows = 0;
 	bool adopted;
+	char *end;
 	int n, err;
 
-	err = nm_opts_parse(argc, argv, NULL, NULL, 0, &n, NULL, NULL);
+	err = nm_opts_parse(argc, argv, opts, NULL, 0, &n, NULL, NULL);
 	if (err)
 		return err;
-	err = nm_load(c->pin_dir, &adopted, c->verbose);
+	if (flows_s) {
+		errno = 0;
+		flows = strtoul(flows_s, &end, 10);
+		if (flows_s[0] < '0' || flows_s[0] > '9' || *end || errno || !flows || flows > NM_MAX_FLOWS_LIMIT)
+			return nm_usage("--max-flows '%s': expected a whole number 1..%u", flows_s, NM_MAX_FLOWS_LIMIT);
+	}
+	err = nm_load_flows(c->pin_dir, &adopted, c->verbose, flows);
 	if (err)
 		return err;
 	if (c->json) {

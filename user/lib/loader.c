@@ -54,6 +54,11 @@ static void unpin_progs(const char *dir)
 
 int nm_load(const char *dir, bool *adopted, bool verbose)
 {
+	return nm_load_flows(dir, adopted, verbose, 0);
+}
+
+int nm_load_flows(const char *dir, bool *adopted, bool verbose, unsigned max_flows)
+{
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = dir);
 	struct nm_features fs;
 	struct nomoat_bpf *skel = NULL;
@@ -87,6 +92,10 @@ int nm_load(const char *dir, bool *adopted, bool verbose)
 	}
 	skel->rodata->nm_have_pid_helper = fs.f[NM_F_HELPER_PID].present;
 	skel->rodata->nm_have_comm_helper = fs.f[NM_F_HELPER_COMM].present;
+	if (max_flows) {
+		skel->rodata->nm_max_flows = max_flows;
+		bpf_map__set_max_entries(skel->maps.nm_flows, max_flows);
+	}
 	/* Maps with LIBBPF_PIN_BY_NAME are reused if pinned (adopted), else
 	 * created and pinned by libbpf during load. */
 	err = nomoat_bpf__load(skel);

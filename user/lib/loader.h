@@ -11,6 +11,9 @@
  * already holds a loaded nomoat, adopt it: nothing is replaced, *adopted is
  * set.  A failed load leaves nothing behind. */
 int nm_load(const char *dir, bool *adopted, bool verbose);
+/* The same with the size of the redirected-flow table (0: NM_MAX_FLOWS);
+ * it applies to a fresh load only. */
+int nm_load_flows(const char *dir, bool *adopted, bool verbose, unsigned max_flows);
 
 /* Detach every link, unpin every program and map, remove DIR. */
 int nm_unload(const char *dir);
