@@ -289,3 +289,40 @@ int nm_getsockopt(struct bpf_sockopt *ctx)
 	ctx->retval = 0;
 	return 1;
 }
+
+/*
+ * Socket creation: raw IP sockets and ICMP datagram ("ping") sockets can
+ * send packets no address hook sees, so a policy refuses them unless it
+ * allows raw sockets.  Judged by the creating task's policy; fail closed
+ * without one.
+ */
+SEC("cgroup/sock_create")
+int nm_sock_create(struct bpf_sock *sk)
+{
+	__u32 family = sk->family, type = sk->type, proto = sk->protocol;
+	struct nm_decision d = { .action = NM_ACT_DENY, .reason = NM_R_RAW_SOCKET };
+	struct nm_req rq = { .hook = NM_HOOK_SOCK_CREATE, .proto = (__u8)proto };
+	struct nm_policy pol;
+	__u32 policy_id;
+
+	if (family != AF_INET && family != AF_INET6)
+		return 1;
+	if (type != SOCK_RAW &&
+	    !(type == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == NM_IPPROTO_ICMPV6)))
+		return 1;
+	rq.family = family == AF_INET ? 4 : 6;
+	if (rq.family == 4)
+		nm_v4mapped(rq.addr, 0); /* no destination: 0.0.0.0 */
+	policy_id = nm_find_policy_id();
+	if (!nm_policy_read(policy_id, &pol)) {
+		d.reason = policy_id ? NM_R_BAD_POLICY : NM_R_NO_POLICY;
+		nm_count(policy_id, NM_V_DENY);
+		nm_emit(&rq, &d, NM_V_DENY, policy_id, bpf_get_current_cgroup_id());
+		return 0;
+	}
+	if (pol.raw)
+		return 1;
+	nm_count(policy_id, nm_verdict_of(NM_ACT_DENY, pol.mode));
+	nm_emit(&rq, &d, nm_verdict_of(NM_ACT_DENY, pol.mode), policy_id, bpf_get_current_cgroup_id());
+	return pol.mode == NM_MODE_AUDIT ? 1 : 0;
+}

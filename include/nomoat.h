@@ -111,6 +111,7 @@ enum nm_hook {
 	NM_HOOK_RECVMSG6,
 	NM_HOOK_SOCKOPS,
 	NM_HOOK_GETSOCKOPT,
+	NM_HOOK_SOCK_CREATE,
 	NM_HOOK__MAX,
 };
 
@@ -127,6 +128,7 @@ enum nm_reason {
 	NM_R_UDP_REDIRECT,   /* redirect on UDP (not port 53): denied */
 	NM_R_FLOWS_FULL,     /* original-destination table full */
 	NM_R_PROTO,          /* redirect of neither TCP nor UDP (e.g. a ping socket): denied */
+	NM_R_RAW_SOCKET,     /* a raw IP or ICMP socket, refused by the policy */
 	NM_R__MAX,
 };
 
@@ -175,6 +177,8 @@ struct nm_policy {
 	__u8  mode;           /* enum nm_mode */
 	__u8  events;         /* enum nm_evlevel */
 	__u32 gen;            /* live table slot in nm_rules4/6: NM_GEN(id, 0|1) */
+	__u8  raw;            /* 1: raw IP and ICMP (ping) sockets allowed; 0: refused */
+	__u8  _pad[3];
 	struct nm_ep4 proxy4;
 	struct nm_ep6 proxy6;
 	struct nm_ep4 dns4;
@@ -297,7 +301,7 @@ struct nm_event {
 /* Compile-time ABI checks (the BPF side includes the same header). */
 _Static_assert(sizeof(struct nm_ep4) == 8, "nm_ep4");
 _Static_assert(sizeof(struct nm_ep6) == 20, "nm_ep6");
-_Static_assert(sizeof(struct nm_policy) == 8 + 4 + 8 + 20 + 8 + 20 + 32 + 4, "nm_policy");
+_Static_assert(sizeof(struct nm_policy) == 8 + 4 + 4 + 8 + 20 + 8 + 20 + 32 + 4, "nm_policy");
 _Static_assert(sizeof(struct nm_key4) == 12, "nm_key4");
 _Static_assert(sizeof(struct nm_key6) == 24, "nm_key6");
 _Static_assert(sizeof(struct nm_rule) == 8, "nm_rule");

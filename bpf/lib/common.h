@@ -23,6 +23,7 @@
 #define SOL_IP     0
 #define SOL_IPV6   41
 #define NM_DNS_PORT 53
+#define NM_IPPROTO_ICMPV6 58
 
 /* ::ffff:0:0/96, the third address word in network order */
 #define NM_V4MAPPED_W2 bpf_htonl(0x0000ffff)

@@ -21,6 +21,8 @@
  * on SIGINT/SIGTERM and on failure.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <limits.h>
@@ -1275,6 +1277,87 @@ static void case_unload(void)
 }
 
 
+
+/* ---- raw and ping sockets ------------------------------------------------ */
+struct raw_res {
+	int err[5]; /* raw4, raw6, ping4, ping6, tcp4: errno of socket(), 0 if made */
+};
+
+static int raw_child(void *arg)
+{
+	static const int spec[5][3] = {
+		{ AF_INET, SOCK_RAW, IPPROTO_ICMP },   { AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 },
+		{ AF_INET, SOCK_DGRAM, IPPROTO_ICMP }, { AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6 },
+		{ AF_INET, SOCK_STREAM, 0 },
+	};
+	struct raw_res res;
+	int fd = *(int *)arg, g;
+
+	/* ping sockets need the group range (per netns; this child is in the
+	 * client's), or socket() fails with EACCES before any hook runs */
+	g = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+	if (g >= 0) {
+		if (write(g, "0 2147483647", 12) < 0)
+			res.err[0] = -1;
+		close(g);
+	}
+	for (int i = 0; i < 5; i++) {
+		int s = socket(spec[i][0], spec[i][1] | SOCK_CLOEXEC, spec[i][2]);
+
+		res.err[i] = s < 0 ? errno : 0;
+		if (s >= 0)
+			close(s);
+	}
+	return write(fd, &res, sizeof(res)) == sizeof(res) ? 0 : 1;
+}
+
+static bool raw_run(const char *rel, struct raw_res *res)
+{
+	char cgp[PATH_MAX], buf[sizeof(*res) + 1];
+	int pfd[2];
+	pid_t kid;
+	bool ok;
+
+	nmt_cg_path(rel, cgp, sizeof(cgp));
+	if (pipe(pfd))
+		return false;
+	kid = nmt_spawn(cgp, nmt_h.topo.cns, raw_child, &pfd[1]);
+	close(pfd[1]);
+	ok = kid > 0 && nmt_read_all(pfd[0], buf, sizeof(buf), 5000) >= sizeof(*res);
+	if (kid > 0)
+		nmt_wait(kid, 5000);
+	close(pfd[0]);
+	if (ok)
+		memcpy(res, buf, sizeof(*res));
+	return ok;
+}
+
+/* A policy refuses raw IP and ping sockets unless it allows them. */
+static void case_raw_sockets(void)
+{
+	static const char *const what[5] = { "raw4", "raw6", "ping4", "ping6", "tcp4" };
+	struct raw_res r;
+	char why[256] = "";
+
+	if (!raw_run(MAIN, &r))
+		snprintf(why, sizeof(why), "the probe did not run");
+	for (int i = 0; !*why && i < 5; i++)
+		if (r.err[i] != (i < 4 ? EPERM : 0))
+			snprintf(why, sizeof(why), "%s: errno %d, expected %s", what[i], r.err[i], i < 4 ? "EPERM" : "0");
+	nmt_verdict(!*why, "raw sockets: the default refuses raw and ping sockets (v4, v6), TCP unaffected", "%s", why);
+
+	*why = 0;
+	if (nmt_cli("policy set p-live --raw-sockets allow"))
+		snprintf(why, sizeof(why), "policy set: %s", nmt_cli_msg());
+	else if (!raw_run("agents/live", &r))
+		snprintf(why, sizeof(why), "the probe did not run");
+	for (int i = 0; !*why && i < 5; i++)
+		if (r.err[i])
+			snprintf(why, sizeof(why), "%s: errno %d with raw-sockets allow", what[i], r.err[i]);
+	nmt_verdict(!*why, "raw sockets: a policy with --raw-sockets allow lets them be made", "%s", why);
+	nmt_cli("policy set p-live --raw-sockets deny");
+}
+
 /* ---- a full flow table ---------------------------------------------------- */
 /*
  * Loaded with room for 2 redirected flows, a sandbox holds 2 proxied
@@ -1506,6 +1589,7 @@ int main(int argc, char **argv)
 		RUN_ROWS(live_rows);
 		case_import();
 		case_reload_storm();
+		case_raw_sockets();
 		case_cli_gone();
 		case_run();
 		case_cli_errors();

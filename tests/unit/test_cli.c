@@ -43,6 +43,7 @@ static const struct cli_case cases[] = {
 	{ "policy create a --proxy6 1.2.3.4:80", 2, "IPv4" },
 	{ "policy create a --dns4 1.2.3.0/24:53", 2, NULL },
 	{ "policy create a --mode", 2, "needs a value" },
+	{ "policy create a --raw-sockets maybe", 2, "'maybe'" },
 	{ "policy create a --mode=", 2, "non-empty" },
 	{ "policy create a --with-defaults=yes", 2, "takes no value" },
 	{ "policy create a --rules /nonexistent/file", 2, "/nonexistent/file" },

@@ -1024,11 +1024,11 @@ static void test_output_names(void **state)
 	};
 	static const char *const hooks[] = {
 		"connect4", "connect6", "sendmsg4", "sendmsg6", "recvmsg4", "recvmsg6",
-		"sockops", "getsockopt",
+		"sockops", "getsockopt", "sock_create",
 	};
 	static const char *const reasons[] = {
 		"rule", "default", "no-policy", "bad-policy", "proxy-endpoint", "dns-endpoint",
-		"dns", "no-proxy", "udp-redirect", "flows-full", "proto",
+		"dns", "no-proxy", "udp-redirect", "flows-full", "proto", "raw-socket",
 	};
 	unsigned int i;
 

@@ -32,6 +32,7 @@ static const char usage_text[] =
 "      SETTINGS: --default deny|allow|redirect  --mode enforce|audit\n"
 "                --events deny|redirect|all  --proxy4 A:P  --proxy6 [A]:P\n"
 "                --dns4 A:P  --dns6 [A]:P   (\"none\" clears an endpoint)\n"
+"                --raw-sockets allow|deny   raw IP and ping sockets (default deny)\n"
 "  deny|allow|redirect add TARGET --policy NAME [--reason TEXT]\n"
 "  deny|allow|redirect del TARGET --policy NAME\n"
 "  deny|allow|redirect list --policy NAME\n"

@@ -11,13 +11,13 @@
 #include <string.h>
 
 struct settings {
-	const char *def, *mode, *events, *proxy4, *proxy6, *dns4, *dns6;
+	const char *def, *mode, *events, *proxy4, *proxy6, *dns4, *dns6, *raw;
 };
 
 #define SETTINGS_OPTS(s)                                                                              \
 	{ "default", &(s).def, NULL }, { "mode", &(s).mode, NULL }, { "events", &(s).events, NULL },   \
 	{ "proxy4", &(s).proxy4, NULL }, { "proxy6", &(s).proxy6, NULL }, { "dns4", &(s).dns4, NULL }, \
-	{ "dns6", &(s).dns6, NULL }
+	{ "dns6", &(s).dns6, NULL }, { "raw-sockets", &(s).raw, NULL }
 
 static int parse_ep(const char *opt, const char *s, int want, struct nm_ep4 *e4, struct nm_ep6 *e6)
 {
@@ -50,6 +50,10 @@ static int apply_settings(const struct settings *s, struct nm_policy *p)
 		return nm_usage("--mode %s", err);
 	if (s->events && nm_parse_evlevel(s->events, &n.events, err, sizeof(err)))
 		return nm_usage("--events %s", err);
+	if (s->raw && strcmp(s->raw, "allow") && strcmp(s->raw, "deny"))
+		return nm_usage("--raw-sockets '%s': expected allow or deny", s->raw);
+	if (s->raw)
+		n.raw = !strcmp(s->raw, "allow");
 	if (parse_ep("proxy4", s->proxy4, 4, &n.proxy4, NULL) || parse_ep("proxy6", s->proxy6, 6, NULL, &n.proxy6) ||
 	    parse_ep("dns4", s->dns4, 4, &n.dns4, NULL) || parse_ep("dns6", s->dns6, 6, NULL, &n.dns6))
 		return -EINVAL;
@@ -83,6 +87,7 @@ static void print_policy(struct nm_cli *c, const struct nm_policy *p, long rules
 		nm_json_str(&c->j, "default", nm_action_name(p->default_action));
 		nm_json_str(&c->j, "mode", nm_mode_name(p->mode));
 		nm_json_str(&c->j, "events", nm_evlevel_name(p->events));
+		nm_json_str(&c->j, "raw_sockets", p->raw ? "allow" : "deny");
 		nm_json_str(&c->j, "proxy4", b[0]);
 		nm_json_str(&c->j, "proxy6", b[2]);
 		nm_json_str(&c->j, "dns4", b[1]);
@@ -94,9 +99,9 @@ static void print_policy(struct nm_cli *c, const struct nm_policy *p, long rules
 		nm_json_obj_end(&c->j);
 		return;
 	}
-	printf("%s (id %u): default %s, mode %s, events %s\n  proxy %s %s  dns %s %s\n", p->name, p->id,
-	       nm_action_name(p->default_action), nm_mode_name(p->mode), nm_evlevel_name(p->events), b[0], b[2],
-	       b[1], b[3]);
+	printf("%s (id %u): default %s, mode %s, events %s, raw sockets %s\n  proxy %s %s  dns %s %s\n", p->name,
+	       p->id, nm_action_name(p->default_action), nm_mode_name(p->mode), nm_evlevel_name(p->events),
+	       p->raw ? "allowed" : "refused", b[0], b[2], b[1], b[3]);
 	if (rules4 >= 0)
 		printf("  rules: %ld IPv4, %ld IPv6\n", rules4, rules6);
 }
@@ -141,8 +146,12 @@ static int cmd_create(struct nm_cli *c, int argc, char **argv, bool create)
 	__u32 id;
 
 	if (!create) { /* set: --rules replaces the table, no --with-defaults */
-		opts[7] = opts[8];
-		opts[8].name = NULL;
+		size_t i = 0;
+
+		while (opts[i].name && strcmp(opts[i].name, "with-defaults"))
+			i++;
+		for (; opts[i].name; i++)
+			opts[i] = opts[i + 1];
 	}
 	ret = nm_opts_parse(argc, argv, opts, pos, 1, &n, NULL, NULL);
 	if (ret)

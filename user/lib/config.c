@@ -68,7 +68,7 @@ struct blk {
 	bool open, keep;
 	struct nm_cfg_policy pol;
 	char hdr[QLEN]; /* the name as written, for messages */
-	int l_default, l_mode, l_events, l_ep[4], l_iponly;
+	int l_default, l_mode, l_events, l_ep[4], l_iponly, l_raw;
 };
 
 /* ---- messages ------------------------------------------------------------ */
@@ -1068,6 +1068,17 @@ static void kw_ip_only(struct ld *L, const struct src *S, struct blk *B, int ln,
 		B->pol.ip_only = true;
 }
 
+static void kw_raw(struct ld *L, const struct src *S, struct blk *B, int ln, char **tok, int n)
+{
+	(void)n;
+	if (!once_blk(L, S, ln, &B->l_raw, "raw-sockets"))
+		return;
+	if (strcmp(tok[1], "allow") && strcmp(tok[1], "deny"))
+		report(L, S->name, ln, "raw-sockets '%s': expected allow or deny", tok[1]);
+	else
+		B->pol.p.raw = !strcmp(tok[1], "allow");
+}
+
 static const struct kw {
 	const char *name;
 	bool block;    /* allowed inside a policy block (else only outside) */
@@ -1093,6 +1104,7 @@ static const struct kw {
 	{ "include", true, 1, 1, "include PATH|deny-defaults", kw_rules_include },
 	{ "hostname", true, 1, 1, "hostname NAME[:PORT]", kw_hostname },
 	{ "ip-only", true, 0, 0, "ip-only", kw_ip_only },
+	{ "raw-sockets", true, 1, 1, "raw-sockets allow|deny", kw_raw },
 	{ "}", true, 0, 0, "}", NULL }, /* handled in config_line */
 };
 

@@ -42,6 +42,7 @@
  *                                       [a-z0-9-.*], '*' but a leading "*.",
  *                                       port outside 1..65535
  *       ip-only                         flag for the proxy
+ *       raw-sockets allow|deny          raw IP and ping sockets   (deny)
  *   }
  *
  * Stricter than the bare grammar, so that a mistake is an error rather than

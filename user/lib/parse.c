@@ -609,6 +609,7 @@ static const char *const hook_names[] = {
 	[NM_HOOK_RECVMSG6]   = "recvmsg6",
 	[NM_HOOK_SOCKOPS]    = "sockops",
 	[NM_HOOK_GETSOCKOPT] = "getsockopt",
+	[NM_HOOK_SOCK_CREATE] = "sock_create",
 };
 _Static_assert(ARRAY_SIZE(hook_names) == NM_HOOK__MAX, "hook_names");
 
@@ -624,6 +625,7 @@ static const char *const reason_names[] = {
 	[NM_R_UDP_REDIRECT]   = "udp-redirect",
 	[NM_R_FLOWS_FULL]     = "flows-full",
 	[NM_R_PROTO]          = "proto",
+	[NM_R_RAW_SOCKET]     = "raw-socket",
 };
 _Static_assert(ARRAY_SIZE(reason_names) == NM_R__MAX, "reason_names");
 
