@@ -70,14 +70,6 @@ static bool pset_add(struct pset *s, uint32_t idx)
 	return true;
 }
 
-static void clear_host_bits(struct nm_cidr *c)
-{
-	int bits = c->family == 4 ? 32 : 128;
-
-	for (int b = c->prefixlen; b < bits; b++)
-		c->addr[b / 8] &= ~(0x80 >> (b % 8));
-}
-
 static void random_v4(struct bench_rng *rng, struct nm_cidr *c)
 {
 	uint64_t x = bench_rand(rng);
@@ -90,7 +82,7 @@ static void random_v4(struct bench_rng *rng, struct nm_cidr *c)
 	memcpy(c->addr, &x, 4);
 	if (c->addr[0] == 127)
 		c->addr[0] = 255; /* keep loopback out, without a retry loop */
-	clear_host_bits(c);
+	nm_cidr_mask(c);
 }
 
 static void random_v6(struct bench_rng *rng, struct nm_cidr *c)
@@ -103,7 +95,7 @@ static void random_v6(struct bench_rng *rng, struct nm_cidr *c)
 	memcpy(c->addr, &a, 8);
 	memcpy(c->addr + 8, &b, 8);
 	c->addr[0] = 0x20 | (c->addr[0] & 0x1f); /* 2000::/3 */
-	clear_host_bits(c);
+	nm_cidr_mask(c);
 }
 
 int bench_prefixes(int family, size_t n, struct bench_rng *rng, struct nm_cidr **out)

@@ -114,9 +114,7 @@ int nm_check(const struct nm_maps *m, __u32 id, const struct nm_cidr *dst, __u8 
 			o->rule.prefixlen = r.prefixlen;
 			o->rule.port = ntohs(r.port);
 			memcpy(o->rule.addr, dst->addr, 16);
-			/* mask the address down to the rule's prefix */
-			for (int b = r.prefixlen; b < (v4 ? 32 : 128); b++)
-				o->rule.addr[b / 8] &= ~(0x80 >> (b % 8));
+			nm_cidr_mask(&o->rule);
 		} else {
 			o->action = p.default_action;
 			o->reason = NM_R_DEFAULT;

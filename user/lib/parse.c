@@ -234,6 +234,13 @@ static bool is_v4mapped(const __u8 a[16])
 }
 
 /* Clear the bits after plen; true if any was set. */
+static bool mask_addr(__u8 *a, unsigned int bytes, unsigned int plen);
+
+void nm_cidr_mask(struct nm_cidr *c)
+{
+	mask_addr(c->addr, c->family == 4 ? 4 : 16, c->prefixlen);
+}
+
 static bool mask_addr(__u8 *a, unsigned int bytes, unsigned int plen)
 {
 	bool changed = false;

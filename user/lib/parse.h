@@ -67,6 +67,8 @@ void nm_cidr_to_rule(const struct nm_cidr *c, __u8 action, __u32 tag, struct nm_
 void nm_key4_to_cidr(const struct nm_key4 *k, struct nm_cidr *c);
 /* Inverse of nm_cidr_to_key6 (a prefix above 128 means a host:port key). */
 void nm_key6_to_cidr(const struct nm_key6 *k, struct nm_cidr *c);
+/* Clear c's address bits past its prefix length. */
+void nm_cidr_mask(struct nm_cidr *c);
 /* Is addr (in c's family: IPv4 in addr[0..3]) with port (host order) in c?
  * A rule without a port matches every port. */
 bool nm_cidr_contains(const struct nm_cidr *c, const __u8 addr[16], __u16 port);
