@@ -67,12 +67,12 @@ static const char *cg_path(struct nm_event_fmt *f, __u64 id)
 	for (unsigned i = 0; i < NM_CG_CACHE; i++)
 		if (f->cg[i].id == id && id)
 			return f->cg[i].path;
-	if (nm_cgroup_path_of(id, abs, sizeof(abs)))
-		return "";
+	/* A gone cgroup is cached as "" too: each miss walks the whole tree,
+	 * and a gone cgroup's events would walk it again and again. */
+	if (nm_cgroup_path_of(id, abs, sizeof(abs)) || strlen(abs) >= sizeof(f->cg[0].path))
+		abs[0] = 0; /* too long to cache: better none than a cut path */
 	slot = f->cg_next++ % NM_CG_CACHE;
 	f->cg[slot].id = id;
-	if (strlen(abs) >= sizeof(f->cg[slot].path))
-		return ""; /* too long to cache: better none than a cut path */
 	memcpy(f->cg[slot].path, abs, strlen(abs) + 1);
 	return f->cg[slot].path;
 }
@@ -104,8 +104,7 @@ static bool event_rule(const struct nm_event *e, struct nm_cidr *c)
 		memcpy(c->addr, &e->orig_addr[3], 4);
 	else
 		memcpy(c->addr, e->orig_addr, 16);
-	for (int b = c->prefixlen; b < (e->family == 4 ? 32 : 128); b++)
-		c->addr[b / 8] &= ~(0x80 >> (b % 8));
+	nm_cidr_mask(c);
 	return true;
 }
 
