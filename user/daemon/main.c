@@ -194,8 +194,6 @@ static void tick(struct daemon *d)
 	}
 	if (d->rl_on)
 		nm_rl_take_limited(&d->rl, on_limited, d);
-	if (d->mh_on)
-		nm_mhttp_on_timer(&d->mh);
 }
 
 /* ---- metrics ----------------------------------------------------------- */
@@ -460,25 +458,6 @@ static int loop(struct daemon *d)
 	return 0;
 }
 
-static int write_pidfile(const char *path)
-{
-	char dir[PATH_MAX], *slash;
-	FILE *f;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		mkdir(dir, 0755);
-	}
-	f = fopen(path, "we");
-	if (!f)
-		return nm_fail(NM_E_RUNTIME, -errno, "pid file %s: %s", path, strerror(errno));
-	fprintf(f, "%d\n", (int)getpid());
-	fclose(f);
-	return 0;
-}
-
 static void mkdir_parent(const char *path)
 {
 	char dir[PATH_MAX], *slash;
@@ -489,6 +468,19 @@ static void mkdir_parent(const char *path)
 		*slash = 0;
 		mkdir(dir, 0755);
 	}
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f;
+
+	mkdir_parent(path);
+	f = fopen(path, "we");
+	if (!f)
+		return nm_fail(NM_E_RUNTIME, -errno, "pid file %s: %s", path, strerror(errno));
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	return 0;
 }
 
 static int setup_io(struct daemon *d)
