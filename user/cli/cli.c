@@ -158,35 +158,30 @@ int nm_cli_maps(struct nm_cli *c, struct nm_maps *m)
 	return nm_maps_open(c->pin_dir, m);
 }
 
+static int cmd_rules(struct nm_cli *c, int argc, char **argv)
+{
+	return nm_cmd_rules(c, argv[-1], argc, argv);
+}
+
+static const struct {
+	const char *object;
+	int (*fn)(struct nm_cli *c, int argc, char **argv);
+} objects[] = {
+	{ "load", nm_cmd_load },     { "unload", nm_cmd_unload },     { "status", nm_cmd_status },
+	{ "policy", nm_cmd_policy }, { "deny", cmd_rules },           { "allow", cmd_rules },
+	{ "redirect", cmd_rules },   { "rule", cmd_rules },           { "cgroup", nm_cmd_cgroup },
+	{ "check", nm_cmd_check },   { "run", nm_cmd_run },           { "events", nm_cmd_events },
+	{ "stats", nm_cmd_stats },   { "reload", nm_cmd_reload },     { "oci-hook", nm_cmd_oci_hook },
+};
+
+/* OBJECT VERB ARGS: the object's function gets what follows the object
+ * (argv[-1] is the object itself). */
 static int dispatch(struct nm_cli *c, int argc, char **argv)
 {
-	const char *obj = argv[0];
-
-	if (!strcmp(obj, "load"))
-		return nm_cmd_load(c, argc - 1, argv + 1);
-	if (!strcmp(obj, "unload"))
-		return nm_cmd_unload(c, argc - 1, argv + 1);
-	if (!strcmp(obj, "status"))
-		return nm_cmd_status(c, argc - 1, argv + 1);
-	if (!strcmp(obj, "policy"))
-		return nm_cmd_policy(c, argc - 1, argv + 1);
-	if (!strcmp(obj, "deny") || !strcmp(obj, "allow") || !strcmp(obj, "redirect") || !strcmp(obj, "rule"))
-		return nm_cmd_rules(c, obj, argc - 1, argv + 1);
-	if (!strcmp(obj, "cgroup"))
-		return nm_cmd_cgroup(c, argc - 1, argv + 1);
-	if (!strcmp(obj, "check"))
-		return nm_cmd_check(c, argc - 1, argv + 1);
-	if (!strcmp(obj, "run"))
-		return nm_cmd_run(c, argc - 1, argv + 1);
-	if (!strcmp(obj, "events"))
-		return nm_cmd_events(c, argc - 1, argv + 1);
-	if (!strcmp(obj, "stats"))
-		return nm_cmd_stats(c, argc - 1, argv + 1);
-	if (!strcmp(obj, "reload"))
-		return nm_cmd_reload(c, argc - 1, argv + 1);
-	if (!strcmp(obj, "oci-hook"))
-		return nm_cmd_oci_hook(c, argc - 1, argv + 1);
-	return nm_usage("unknown object '%s' (see nomoat --help)", obj);
+	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
+		if (!strcmp(argv[0], objects[i].object))
+			return objects[i].fn(c, argc - 1, argv + 1);
+	return nm_usage("unknown object '%s' (see nomoat --help)", argv[0]);
 }
 
 int nm_cli_main(int argc, char **argv)

@@ -133,7 +133,9 @@ static int events_from_socket(struct nm_cli *c, const char *path, unsigned long 
 
 			fwrite(buf, 1, len, stdout);
 			fflush(stdout);
-			if (strstr(buf, "\"type\":\"decision\"") && strstr(buf, "\"type\":\"decision\"") < nl)
+			const char *dec = strstr(buf, "\"type\":\"decision\"");
+
+			if (dec && dec < nl)
 				seen++;
 			memmove(buf, buf + len, have - len + 1);
 			have -= len;
