@@ -35,7 +35,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all demo test bench deps clean regen-defaults install
+.PHONY: all demo test bench deps clean regen-defaults install fuzz
 
 # make install [DESTDIR=/staging] [PREFIX=/usr/local]
 PREFIX  ?= /usr/local
@@ -50,8 +50,13 @@ GEN_SRC   := $(OUT)/deny_defaults.c
 CLI_OBJ   := $(patsubst user/cli/%.c,$(OUT)/cli/%.o,$(CLI_SRC))
 DMN_SRC   := $(wildcard user/daemon/*.c)
 DMN_OBJ   := $(patsubst user/daemon/%.c,$(OUT)/daemon/%.o,$(DMN_SRC))
-# what unit tests link besides the library: everything but the two mains
-UNIT_LINK := $(filter-out user/cli/main.c,$(CLI_SRC)) $(filter-out user/daemon/main.c,$(DMN_SRC))
+PRX_SRC   := $(wildcard user/proxy/*.c)
+PRX_OBJ   := $(patsubst user/proxy/%.c,$(OUT)/proxy/%.o,$(PRX_SRC))
+# what unit tests and fuzz targets link besides the library: everything but
+# the mains
+UNIT_LINK := $(filter-out user/cli/main.c,$(CLI_SRC)) $(filter-out user/daemon/main.c,$(DMN_SRC)) \
+             $(filter-out user/proxy/main.c,$(PRX_SRC))
+UNIT_INC  := -Iuser/cli -Iuser/daemon -Iuser/proxy
 BPF_HDRS  := $(wildcard bpf/lib/*.h) include/nomoat.h
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -61,13 +66,18 @@ TLIB_SRC  := $(wildcard tests/lib/*.c)
 ITEST_SRC := $(wildcard tests/integration/*.c)
 DTEST_SRC := $(wildcard tests/daemon/*.c)
 BENCH_SRC := $(wildcard tools/bench*.c)
+BTEST_SRC := $(wildcard tests/battery/*.c)
+# libFuzzer targets: tests/fuzz/fuzz_NAME.c, seed corpus tests/fuzz/corpus/NAME/
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRC))
 
-all: $(OUT)/nomoat $(if $(wildcard user/daemon/main.c),$(OUT)/nomoatd) $(OUT)/nomoat-testnet $(OUT)/tests/integration $(if $(DTEST_SRC),$(OUT)/tests/daemon-integration) $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
+all: $(OUT)/nomoat $(if $(wildcard user/daemon/main.c),$(OUT)/nomoatd) $(if $(wildcard user/proxy/main.c),$(OUT)/nomoat-proxy) \
+     $(if $(BTEST_SRC),$(OUT)/tests/battery) $(OUT)/nomoat-testnet $(OUT)/tests/integration $(if $(DTEST_SRC),$(OUT)/tests/daemon-integration) $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
 
 deps:
 	$(Q)tools/install-deps.sh
 
-$(OUT) $(OUT)/lib $(OUT)/cli $(OUT)/daemon $(OUT)/tests:
+$(OUT) $(OUT)/lib $(OUT)/cli $(OUT)/daemon $(OUT)/proxy $(OUT)/tests $(OUT)/fuzz:
 	$(Q)mkdir -p $@
 
 # vmlinux.h from the running kernel's BTF; a failed dump leaves no file.
@@ -105,6 +115,14 @@ $(OUT)/daemon/%.o: user/daemon/%.c $(wildcard user/daemon/*.h) $(wildcard user/l
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Iuser/daemon $(CFLAGS) $(WARN) -c $< -o $@
 
+$(OUT)/proxy/%.o: user/proxy/%.c $(wildcard user/proxy/*.h) $(wildcard user/lib/*.h) include/nomoat.h | $(OUT)/proxy
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Iuser/proxy $(CFLAGS) $(WARN) -c $< -o $@
+
+$(OUT)/nomoat-proxy: $(PRX_OBJ) $(OUT)/libnomoat.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
 $(OUT)/nomoatd: $(DMN_OBJ) $(OUT)/libnomoat.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
@@ -129,6 +147,10 @@ $(OUT)/tests/daemon-integration: $(DTEST_SRC) $(TLIB_SRC) $(wildcard tests/lib/*
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) $(DTEST_SRC) $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
 
+$(OUT)/tests/battery: $(BTEST_SRC) $(wildcard tests/battery/*.h) $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/lib -Itests/battery $(CFLAGS) $(WARN) $(BTEST_SRC) $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
+
 $(OUT)/nomoat-testnet: tools/testnet.c $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) tools/testnet.c $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
@@ -137,18 +159,26 @@ $(OUT)/nomoat-testnet: tools/testnet.c $(TLIB_SRC) $(wildcard tests/lib/*.h) $(O
 # instruments them too.
 $(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli -Iuser/daemon -DNM_UNIT_TEST $(CFLAGS) $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(UNIT_INC) -DNM_UNIT_TEST $(CFLAGS) $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) -lcmocka -o $@
 
 $(OUT)/tests/asan-test_%: tests/unit/test_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
 	$(call msg,CC-ASAN,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli -Iuser/daemon -DNM_UNIT_TEST -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(UNIT_INC) -DNM_UNIT_TEST -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) -lcmocka -o $@
+
+# libFuzzer targets, built with clang whatever CC is (tests/fuzz/run.sh runs
+# them for a bounded time over their corpus).
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(CPPFLAGS) $(UNIT_INC) -DNM_UNIT_TEST -DNM_FUZZ -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) -o $@
+
+fuzz: $(FUZZ_BIN)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh $(OUT)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_ASAN)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_ASAN) $(FUZZ_BIN)
 	$(Q)tests/run.sh $(OUT)
 
 bench: deps
