@@ -97,6 +97,25 @@ run_counted integration 900 "$out/tests/integration" "$out/nomoat"
 # dir and temp files).
 run_counted "daemon integration" 600 "$out/tests/daemon-integration" "$out/nomoat" "$out/nomoatd"
 
+here=$(dirname "$0")
+
+# The escape battery: an agent trying every way out, as root with Docker's
+# capabilities and as an unprivileged user (one count per attempt group).
+if [[ -d $here/battery ]]; then
+	run_counted battery 900 "$out/tests/battery" "$out/nomoat"
+fi
+
+# nomoat-proxy end to end (the namespace topology, real clients, Squid).
+if [[ -d $here/proxy ]]; then
+	run_counted "proxy integration" 900 "$out/tests/proxy-integration" "$out/nomoat" "$out/nomoat-proxy"
+fi
+
+# The libFuzzer targets, each for a bounded time over its corpus in the repo
+# (tests/fuzz/run.sh prints its own "N passed, N failed").
+if [[ -x $here/fuzz/run.sh ]]; then
+	run_counted fuzz 900 "$here/fuzz/run.sh" "$out"
+fi
+
 # The same binary on Debian 12's own kernel (6.1), booted under qemu with a
 # busybox initramfs: it must load and enforce there too.  NOMOAT_SKIP_KERNEL=1
 # skips it (say, on a machine without the Debian archive).
