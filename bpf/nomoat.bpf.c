@@ -8,6 +8,7 @@
  * policy or table, redirect without a proxy endpoint, socket storage or the
  * flow table exhausted.  Each is counted and reported.
  */
+#include "lib/backstop.h"
 #include "lib/flow.h"
 #include "lib/policy.h"
 
@@ -231,6 +232,9 @@ int nm_sockops(struct bpf_sock_ops *ops)
 	case BPF_SOCK_OPS_STATE_CB:
 		nm_flow_state_cb(ops);
 		break;
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		nm_flow_inbound_cb(ops);
+		break;
 	}
 	return 1;
 }
@@ -325,4 +329,17 @@ int nm_sock_create(struct bpf_sock *sk)
 	nm_count(policy_id, nm_verdict_of(NM_ACT_DENY, pol.mode));
 	nm_emit(&rq, &d, nm_verdict_of(NM_ACT_DENY, pol.mode), policy_id, bpf_get_current_cgroup_id());
 	return pol.mode == NM_MODE_AUDIT ? 1 : 0;
+}
+
+/* The packet backstop (bpf/lib/backstop.h): 1 lets the packet go, 0 drops. */
+SEC("cgroup_skb/egress")
+int nm_egress(struct __sk_buff *skb)
+{
+	return nm_backstop(skb, true);
+}
+
+SEC("cgroup_skb/ingress")
+int nm_ingress(struct __sk_buff *skb)
+{
+	return nm_backstop(skb, false);
 }

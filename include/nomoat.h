@@ -64,6 +64,9 @@
  * every NM_EVENTS_POLL_MS (so an event waits at most that long). */
 #define NM_RINGBUF_WAKE_BYTES (64u << 10)
 #define NM_EVENTS_POLL_MS    100
+/* Packet backstop events: at most this many per CPU per second; the rest
+ * are counted (NM_G_BACKSTOP_QUIET) but not reported one by one. */
+#define NM_BACKSTOP_EVENTS_PER_SEC 50
 
 /* ---- getsockopt answers for the proxy ---------------------------------- */
 /* The iptables REDIRECT convention: SOL_IP/SO_ORIGINAL_DST returns a
@@ -112,6 +115,8 @@ enum nm_hook {
 	NM_HOOK_SOCKOPS,
 	NM_HOOK_GETSOCKOPT,
 	NM_HOOK_SOCK_CREATE,
+	NM_HOOK_EGRESS,      /* packet backstop, leaving the cgroup */
+	NM_HOOK_INGRESS,     /* packet backstop, arriving at the cgroup's socket */
 	NM_HOOK__MAX,
 };
 
@@ -129,6 +134,7 @@ enum nm_reason {
 	NM_R_FLOWS_FULL,     /* original-destination table full */
 	NM_R_PROTO,          /* redirect of neither TCP nor UDP (e.g. a ping socket): denied */
 	NM_R_RAW_SOCKET,     /* a raw IP or ICMP socket, refused by the policy */
+	NM_R_IP_OPTIONS,     /* a packet with IPv4 options or an IPv6 routing header (backstop) */
 	NM_R__MAX,
 };
 
@@ -143,6 +149,8 @@ enum nm_gstat {
 	NM_G_FLOW_REMOVED,       /* records removed at socket close */
 	NM_G_DNS_RESTORED,       /* recvmsg source restored */
 	NM_G_POLICY_RETRY,       /* a policy record changed while read: read again */
+	NM_G_BACKSTOP_DROP,      /* packets dropped by the backstop (cgroup_skb) */
+	NM_G_BACKSTOP_QUIET,     /* backstop drops not reported (event rate limit) */
 	NM_G__MAX,
 };
 

@@ -36,29 +36,13 @@ static __always_inline bool nm_wants_event(const struct nm_policy *pol, __u8 ver
 	}
 }
 
-static __always_inline void nm_emit(const struct nm_req *rq, const struct nm_decision *d,
-				    __u8 verdict, __u32 policy_id, __u64 cgroup_id)
+/* Everything of an event but who sent it. */
+static __always_inline void nm_ev_fill(struct nm_event *e, const struct nm_req *rq,
+				       const struct nm_decision *d, __u8 verdict, __u32 policy_id,
+				       __u64 cgroup_id)
 {
-	struct nm_event *e;
-
-	e = bpf_ringbuf_reserve(&nm_events, sizeof(*e), 0);
-	if (!e) {
-		/* Never silent: the consumer reports this counter. */
-		nm_gstat_inc(NM_G_EVENTS_DROPPED);
-		return;
-	}
 	e->ts_ns = bpf_ktime_get_boot_ns();
 	e->cgroup_id = cgroup_id;
-	if (nm_have_pid_helper) {
-		__u64 pt = bpf_get_current_pid_tgid();
-
-		e->pid = pt >> 32;
-		e->tid = (__u32)pt;
-	} else {
-		e->pid = 0;
-		e->tid = 0;
-	}
-	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->policy_id = policy_id;
 	e->verdict = verdict;
 	e->hook = rq->hook;
@@ -78,16 +62,71 @@ static __always_inline void nm_emit(const struct nm_req *rq, const struct nm_dec
 		__builtin_memcpy(e->new_addr, rq->addr, 16);
 		e->new_port = rq->port;
 	}
+}
+
+/* Waking the consumer on every event costs an interrupt each (about 6 us
+ * per event measured in a VM); it polls on a timer anyway, so wake it only
+ * once a backlog builds up. */
+static __always_inline void nm_ev_submit(struct nm_event *e)
+{
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&nm_events, BPF_RB_AVAIL_DATA) >= NM_RINGBUF_WAKE_BYTES
+				      ? BPF_RB_FORCE_WAKEUP
+				      : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline struct nm_event *nm_ev_reserve(void)
+{
+	struct nm_event *e = bpf_ringbuf_reserve(&nm_events, sizeof(struct nm_event), 0);
+
+	/* Never silent: the consumer reports this counter. */
+	if (!e)
+		nm_gstat_inc(NM_G_EVENTS_DROPPED);
+	return e;
+}
+
+/* An event from a task's own call (connect, sendmsg, socket): its pid,
+ * uid and comm. */
+static __always_inline void nm_emit(const struct nm_req *rq, const struct nm_decision *d,
+				    __u8 verdict, __u32 policy_id, __u64 cgroup_id)
+{
+	struct nm_event *e = nm_ev_reserve();
+
+	if (!e)
+		return;
+	nm_ev_fill(e, rq, d, verdict, policy_id, cgroup_id);
+	if (nm_have_pid_helper) {
+		__u64 pt = bpf_get_current_pid_tgid();
+
+		e->pid = pt >> 32;
+		e->tid = (__u32)pt;
+	} else {
+		e->pid = 0;
+		e->tid = 0;
+	}
+	e->uid = (__u32)bpf_get_current_uid_gid();
 	if (nm_have_comm_helper)
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 	else
 		__builtin_memset(e->comm, 0, sizeof(e->comm));
-	/* Waking the consumer on every event costs an interrupt each (about
-	 * 6 us per event measured in a VM); it polls on a timer anyway, so
-	 * wake it only once a backlog builds up. */
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&nm_events, BPF_RB_AVAIL_DATA) >= NM_RINGBUF_WAKE_BYTES
-				      ? BPF_RB_FORCE_WAKEUP
-				      : BPF_RB_NO_WAKEUP);
+	nm_ev_submit(e);
+}
+
+/* An event about a packet: it may be handled in softirq or timer context,
+ * where the current task has nothing to do with it, so no pid or comm; the
+ * uid is the socket owner's. */
+static __always_inline void nm_emit_pkt(const struct nm_req *rq, const struct nm_decision *d,
+					__u8 verdict, __u32 policy_id, __u64 cgroup_id, __u32 uid)
+{
+	struct nm_event *e = nm_ev_reserve();
+
+	if (!e)
+		return;
+	nm_ev_fill(e, rq, d, verdict, policy_id, cgroup_id);
+	e->pid = 0;
+	e->tid = 0;
+	e->uid = uid;
+	__builtin_memset(e->comm, 0, sizeof(e->comm));
+	nm_ev_submit(e);
 }
 
 #endif

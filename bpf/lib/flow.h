@@ -128,6 +128,20 @@ stored:
 	bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
+/* An accepted connection: the packet backstop leaves it alone (it is not the
+ * cgroup's outbound traffic). */
+static __always_inline void nm_flow_inbound_cb(struct bpf_sock_ops *ops)
+{
+	struct bpf_sock *sk = ops->sk;
+	struct nm_sk *st;
+
+	if (!sk)
+		return;
+	st = bpf_sk_storage_get(&nm_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (st)
+		st->flags |= NM_SK_INBOUND;
+}
+
 static __always_inline void nm_flow_state_cb(struct bpf_sock_ops *ops)
 {
 	struct bpf_sock *sk = ops->sk;

@@ -12,6 +12,7 @@
 #define NM_SK_REDIRECTED 0x1 /* TCP sent to the proxy, flow not yet stored */
 #define NM_SK_FLOW       0x2 /* nm_flows holds .flow for this socket */
 #define NM_SK_DNS        0x4 /* UDP sent to the DNS endpoint */
+#define NM_SK_INBOUND    0x8 /* TCP accepted from a listener (the backstop lets it be) */
 
 struct nm_sk {
 	struct nm_origin orig;
@@ -128,6 +129,20 @@ struct {
 	__type(value, struct nm_sk);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nm_sk SEC(".maps");
+
+/* The backstop's event budget, per CPU: the current second and the events
+ * reported in it. */
+struct nm_bs_rate {
+	__u64 second;
+	__u64 sent;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nm_bs_rate);
+} nm_bs_rate SEC(".maps");
 
 /* Rule reasons: read and written by user space only; created here so that
  * one load makes every pinned object. */

@@ -6,26 +6,35 @@
 #include "maps.h"
 
 /*
- * Walk the calling task's cgroup ancestry from the root down and keep the
- * deepest binding.  bpf_get_current_ancestor_cgroup_id() returns 0 past the
- * task's own level, which ends the walk.  Returns the policy id, 0 if none
- * (the caller fails closed).
+ * Walk a cgroup's ancestry from the root down and keep the deepest binding.
+ * The ancestor helpers return 0 past the cgroup's own level, which ends the
+ * walk.  Gives the policy id, 0 if none (the caller fails closed).
  */
+#define NM_FIND_POLICY_ID(ancestor_at)                                   \
+	({                                                               \
+		__u32 found_ = 0;                                        \
+		for (int level = 0; level < NM_MAX_CGROUP_DEPTH; level++) { \
+			__u64 cg_ = (ancestor_at);                       \
+			__u32 *id_;                                      \
+			if (!cg_)                                        \
+				break;                                   \
+			id_ = bpf_map_lookup_elem(&nm_bindings, &cg_);   \
+			if (id_)                                         \
+				found_ = *id_;                           \
+		}                                                        \
+		found_;                                                  \
+	})
+
 static __always_inline __u32 nm_find_policy_id(void)
 {
-	__u32 found = 0;
+	return NM_FIND_POLICY_ID(bpf_get_current_ancestor_cgroup_id(level));
+}
 
-	for (int level = 0; level < NM_MAX_CGROUP_DEPTH; level++) {
-		__u64 cg = bpf_get_current_ancestor_cgroup_id(level);
-		__u32 *id;
-
-		if (!cg)
-			break;
-		id = bpf_map_lookup_elem(&nm_bindings, &cg);
-		if (id)
-			found = *id;
-	}
-	return found;
+/* The same for the cgroup of a packet's socket (cgroup_skb programs, where
+ * the current task may be any task, or none). */
+static __always_inline __u32 nm_find_policy_id_skb(struct __sk_buff *skb)
+{
+	return NM_FIND_POLICY_ID(bpf_skb_ancestor_cgroup_id(skb, level));
 }
 
 #define NM_POLICY_READ_TRIES 4

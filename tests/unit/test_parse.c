@@ -1024,11 +1024,12 @@ static void test_output_names(void **state)
 	};
 	static const char *const hooks[] = {
 		"connect4", "connect6", "sendmsg4", "sendmsg6", "recvmsg4", "recvmsg6",
-		"sockops", "getsockopt", "sock_create",
+		"sockops", "getsockopt", "sock_create", "egress", "ingress",
 	};
 	static const char *const reasons[] = {
 		"rule", "default", "no-policy", "bad-policy", "proxy-endpoint", "dns-endpoint",
 		"dns", "no-proxy", "udp-redirect", "flows-full", "proto", "raw-socket",
+		"ip-options",
 	};
 	unsigned int i;
 
@@ -1039,6 +1040,10 @@ static void test_output_names(void **state)
 	assert_string_equal(nm_verdict_name(NM_V_WOULD_DENY), "would-deny");
 	assert_string_equal(nm_hook_name(NM_HOOK_GETSOCKOPT), "getsockopt");
 	assert_string_equal(nm_reason_name(NM_R_UDP_REDIRECT), "udp-redirect");
+	assert_string_equal(nm_gstat_name(NM_G_BACKSTOP_DROP), "backstop_drops");
+	assert_string_equal(nm_gstat_name(NM_G__MAX), "unknown");
+	for (i = 0; i < NM_G__MAX; i++)
+		assert_string_not_equal(nm_gstat_name(i), "unknown");
 	for (i = 0; i < 256; i++) {
 		assert_string_equal(nm_verdict_name((__u8)i), i < NM_V__MAX ? verdicts[i] : "unknown");
 		assert_string_equal(nm_hook_name((__u8)i), i < NM_HOOK__MAX ? hooks[i] : "unknown");

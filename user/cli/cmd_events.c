@@ -236,14 +236,6 @@ out:
 	return ret;
 }
 
-static const char *gstat_names[NM_G__MAX] = {
-	[NM_G_EVENTS_DROPPED] = "events_dropped", [NM_G_NO_POLICY] = "no_policy_denials",
-	[NM_G_BAD_POLICY] = "bad_policy_denials", [NM_G_FLOWS_FULL] = "flows_full",
-	[NM_G_FLOW_MISS] = "origdst_misses", [NM_G_FLOW_ADDED] = "flows_added",
-	[NM_G_FLOW_REMOVED] = "flows_removed", [NM_G_DNS_RESTORED] = "dns_sources_restored",
-	[NM_G_POLICY_RETRY] = "policy_reread",
-};
-
 struct stats_ctx {
 	struct nm_cli *c;
 	const struct nm_maps *m;
@@ -311,9 +303,9 @@ int nm_cmd_stats(struct nm_cli *c, int argc, char **argv)
 		__u64 v = nm_percpu_sum(m.gstats, i);
 
 		if (c->json)
-			nm_json_u64(&c->j, gstat_names[i], v);
+			nm_json_u64(&c->j, nm_gstat_name(i), v);
 		else
-			printf("  %-22s %llu\n", gstat_names[i], (unsigned long long)v);
+			printf("  %-22s %llu\n", nm_gstat_name(i), (unsigned long long)v);
 	}
 	if (c->json) {
 		nm_json_u64(&c->j, "flows_live", live);

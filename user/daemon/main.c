@@ -230,10 +230,6 @@ static int fill_rules(const struct nm_policy *p, void *arg)
 
 static int fill_metrics(struct nm_metrics *mt, void *arg)
 {
-	static const char *const gnames[NM_G__MAX] = {
-		"events_dropped", "no_policy", "bad_policy", "flows_full",
-		"origdst_miss", "flows_added", "flows_removed", "dns_restored", "policy_reread",
-	};
 	struct daemon *d = arg;
 	struct fill_ctx fc = { d, mt };
 	struct nm_evs_stats es = { 0 };
@@ -247,7 +243,7 @@ static int fill_metrics(struct nm_metrics *mt, void *arg)
 	nm_metrics_family(mt, "nomoat_kernel_total", NM_METRIC_COUNTER,
 			  "Kernel-side counters (fail-closed denials, flow records, ring buffer drops).");
 	for (__u32 i = 0; i < NM_G__MAX; i++)
-		nm_metrics_u64(mt, NM_LABELS({ "counter", gnames[i] }), nm_percpu_sum(d->m.gstats, i));
+		nm_metrics_u64(mt, NM_LABELS({ "counter", nm_gstat_name(i) }), nm_percpu_sum(d->m.gstats, i));
 	nm_metrics_family(mt, "nomoat_rules", NM_METRIC_GAUGE, "Rules per policy and family, from the policy file.");
 	nm_policy_foreach(&d->m, fill_rules, &fc);
 	bpf_map_lookup_elem(d->m.flowcnt, &zero, &live);

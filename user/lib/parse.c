@@ -617,6 +617,8 @@ static const char *const hook_names[] = {
 	[NM_HOOK_SOCKOPS]    = "sockops",
 	[NM_HOOK_GETSOCKOPT] = "getsockopt",
 	[NM_HOOK_SOCK_CREATE] = "sock_create",
+	[NM_HOOK_EGRESS]     = "egress",
+	[NM_HOOK_INGRESS]    = "ingress",
 };
 _Static_assert(ARRAY_SIZE(hook_names) == NM_HOOK__MAX, "hook_names");
 
@@ -633,8 +635,24 @@ static const char *const reason_names[] = {
 	[NM_R_FLOWS_FULL]     = "flows-full",
 	[NM_R_PROTO]          = "proto",
 	[NM_R_RAW_SOCKET]     = "raw-socket",
+	[NM_R_IP_OPTIONS]     = "ip-options",
 };
 _Static_assert(ARRAY_SIZE(reason_names) == NM_R__MAX, "reason_names");
+
+static const char *const gstat_names[] = {
+	[NM_G_EVENTS_DROPPED] = "events_dropped",
+	[NM_G_NO_POLICY]      = "no_policy_denials",
+	[NM_G_BAD_POLICY]     = "bad_policy_denials",
+	[NM_G_FLOWS_FULL]     = "flows_full",
+	[NM_G_FLOW_MISS]      = "origdst_misses",
+	[NM_G_FLOW_ADDED]     = "flows_added",
+	[NM_G_FLOW_REMOVED]   = "flows_removed",
+	[NM_G_DNS_RESTORED]   = "dns_sources_restored",
+	[NM_G_POLICY_RETRY]   = "policy_reread",
+	[NM_G_BACKSTOP_DROP]  = "backstop_drops",
+	[NM_G_BACKSTOP_QUIET] = "backstop_unreported",
+};
+_Static_assert(ARRAY_SIZE(gstat_names) == NM_G__MAX, "gstat_names");
 
 static const char *name_of(const char *const *names, size_t n, unsigned int v)
 {
@@ -707,6 +725,11 @@ const char *nm_hook_name(__u8 h)
 const char *nm_reason_name(__u8 r)
 {
 	return name_of(reason_names, ARRAY_SIZE(reason_names), r);
+}
+
+const char *nm_gstat_name(unsigned int g)
+{
+	return name_of(gstat_names, ARRAY_SIZE(gstat_names), g);
 }
 
 int nm_parse_proto(const char *s, __u8 *out, char *err, size_t errlen)

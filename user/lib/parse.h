@@ -91,6 +91,9 @@ const char *nm_verdict_name(__u8 v);
 const char *nm_hook_name(__u8 h);
 /* Name of an enum nm_reason ("no-policy", ...), or "unknown". */
 const char *nm_reason_name(__u8 r);
+/* The name of a kernel counter (enum nm_gstat), as `stats` and the
+ * daemon's metrics show it. */
+const char *nm_gstat_name(unsigned int g);
 /* "tcp" "udp" -> IPPROTO_TCP / IPPROTO_UDP. */
 int nm_parse_proto(const char *s, __u8 *out, char *err, size_t errlen);
 /* "tcp", "udp", else "proto-N" in a per-thread buffer (valid until the

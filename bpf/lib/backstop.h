@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The packet backstop: cgroup_skb programs that judge every IP packet a
+ * policed cgroup's sockets send (egress: its destination) or receive
+ * (ingress: its source) with the same decision as the address hooks, so that
+ * what those hooks never see is still held:
+ *
+ *   - raw and ping sockets (when a policy allows them at all): a denied
+ *     address is dropped, and so is one the policy would redirect, since a
+ *     hand-made packet cannot be redirected;
+ *   - flows opened before a deny rule was added: their next packet is
+ *     dropped, both ways, so the transfer stops at once;
+ *   - IPv4 options and IPv6 routing headers (but type 2, mobile IPv6),
+ *     which can carry a source route past the judged destination: dropped
+ *     (ordinary sockets never send them).
+ *
+ * TCP and UDP sockets are otherwise judged by the policy's rules: a deny
+ * (rule or default) drops the packet; a redirect lets an existing flow be
+ * (the connect hook decides where new ones go).  Connections the cgroup accepted (a listener,
+ * its handshakes and the sockets it accepted, marked by sockops) are not
+ * outbound traffic and pass.  The proxy and DNS endpoints always pass.
+ *
+ * A policed cgroup whose policy cannot be read drops (fail closed).  Audit
+ * mode drops nothing and reports would-deny.  Every drop is counted; events
+ * are rate-limited per CPU (NM_BACKSTOP_EVENTS_PER_SEC).
+ */
+#ifndef NM_BPF_BACKSTOP_H
+#define NM_BPF_BACKSTOP_H
+
+#include "event.h"
+#include "policy.h"
+
+#define NM_IPPROTO_ICMP   1
+#define NM_IPPROTO_TCP    6
+#define NM_IPPROTO_UDP    17
+#define NM_IPV6_HOPOPTS   0
+#define NM_IPV6_ROUTING   43
+#define NM_IPV6_FRAGMENT  44
+#define NM_IPV6_AH        51
+#define NM_IPV6_DSTOPTS   60
+#define NM_IPV6_EXT_MAX   6  /* extension headers walked before giving up */
+#define NM_IPV6_RT_MIP6   2  /* type 2 (mobile IPv6) only names the host itself */
+
+/* What the backstop needs of a packet: the remote address and port and the
+ * protocol (in rq), and whether it could be routed past that address. */
+struct nm_pkt {
+	struct nm_req rq;
+	bool routed; /* IPv4 options or an IPv6 routing header */
+	bool ok; /* parsed; a packet too short or not IP is left alone */
+};
+
+/* Ports of a TCP or UDP header at off (the remote one: destination on
+ * egress, source on ingress); 0 when they are not in this packet. */
+static __always_inline __u16 nm_pkt_port(struct __sk_buff *skb, __u32 off, bool egress)
+{
+	__u16 ports[2];
+
+	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+		return 0;
+	return egress ? ports[1] : ports[0];
+}
+
+static __always_inline void nm_pkt4(struct __sk_buff *skb, bool egress, struct nm_pkt *p)
+{
+	__u8 h[20];
+	__u32 ihl, addr;
+
+	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)) || (h[0] >> 4) != 4)
+		return;
+	ihl = (h[0] & 0xf) * 4;
+	if (ihl < 20)
+		return;
+	__builtin_memcpy(&addr, egress ? &h[16] : &h[12], 4);
+	nm_v4mapped(p->rq.addr, addr);
+	p->rq.family = 4;
+	p->rq.proto = h[9];
+	/* Options can carry a source route; sockets do not need them. */
+	p->routed = ihl > 20;
+	/* Ports are in the first fragment only. */
+	if ((p->rq.proto == NM_IPPROTO_TCP || p->rq.proto == NM_IPPROTO_UDP) &&
+	    !(((__u16)h[6] << 8 | h[7]) & 0x1fff))
+		p->rq.port = nm_pkt_port(skb, ihl, egress);
+	p->ok = true;
+}
+
+static __always_inline void nm_pkt6(struct __sk_buff *skb, bool egress, struct nm_pkt *p)
+{
+	__u8 h[40];
+	__u32 off = 40;
+	__u8 next;
+	bool first = true; /* not a later fragment */
+
+	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)) || (h[0] >> 4) != 6)
+		return;
+	__builtin_memcpy(p->rq.addr, egress ? &h[24] : &h[8], 16);
+	/* IPv4 inside IPv6 is judged as IPv4, as the address hooks do. */
+	if (nm_is_v4mapped(p->rq.addr)) {
+		p->rq.family = 4;
+		p->rq.mapped = 1;
+	} else {
+		p->rq.family = 6;
+	}
+	next = h[6];
+	for (int n = 0; n < NM_IPV6_EXT_MAX; n++) {
+		__u8 x[8];
+
+		if (next != NM_IPV6_HOPOPTS && next != NM_IPV6_ROUTING && next != NM_IPV6_FRAGMENT &&
+		    next != NM_IPV6_AH && next != NM_IPV6_DSTOPTS)
+			break;
+		if (bpf_skb_load_bytes(skb, off, x, sizeof(x)))
+			return;
+		if (next == NM_IPV6_ROUTING && x[2] != NM_IPV6_RT_MIP6)
+			p->routed = true;
+		if (next == NM_IPV6_FRAGMENT) {
+			if (((__u16)x[2] << 8 | x[3]) & 0xfff8)
+				first = false;
+			off += 8;
+		} else if (next == NM_IPV6_AH) {
+			off += ((__u32)x[1] + 2) * 4;
+		} else {
+			off += ((__u32)x[1] + 1) * 8;
+		}
+		next = x[0];
+	}
+	p->rq.proto = next;
+	if (first && (next == NM_IPPROTO_TCP || next == NM_IPPROTO_UDP))
+		p->rq.port = nm_pkt_port(skb, off, egress);
+	p->ok = true;
+}
+
+/* Is this packet on a connection the cgroup accepted?  Then it is not the
+ * cgroup's outbound traffic. */
+static __always_inline bool nm_bs_inbound(struct bpf_sock *sk)
+{
+	struct nm_sk *st;
+
+	if (sk->protocol != NM_IPPROTO_TCP)
+		return false;
+	if (sk->state == BPF_TCP_LISTEN || sk->state == BPF_TCP_SYN_RECV || sk->state == BPF_TCP_NEW_SYN_RECV)
+		return true;
+	st = bpf_sk_storage_get(&nm_sk, sk, 0, 0);
+	return st && (st->flags & NM_SK_INBOUND);
+}
+
+/* One backstop event, within this CPU's budget for the current second. */
+static __always_inline void nm_bs_report(const struct nm_pkt *p, const struct nm_decision *d, __u8 verdict,
+					 __u32 policy_id, struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct nm_bs_rate *r = bpf_map_lookup_elem(&nm_bs_rate, &zero);
+	__u64 now = bpf_ktime_get_ns() / 1000000000ull;
+
+	if (!r)
+		return;
+	if (r->second != now) {
+		r->second = now;
+		r->sent = 0;
+	}
+	if (r->sent >= NM_BACKSTOP_EVENTS_PER_SEC) {
+		nm_gstat_inc(NM_G_BACKSTOP_QUIET);
+		return;
+	}
+	r->sent++;
+	nm_emit_pkt(&p->rq, d, verdict, policy_id, bpf_skb_cgroup_id(skb), bpf_get_socket_uid(skb));
+}
+
+/* 1: the packet goes on, 0: dropped. */
+static __always_inline int nm_backstop(struct __sk_buff *skb, bool egress)
+{
+	struct nm_pkt p = { .rq.hook = egress ? NM_HOOK_EGRESS : NM_HOOK_INGRESS };
+	struct nm_decision d = { .action = NM_ACT_DENY };
+	struct bpf_sock *sk = skb->sk;
+	struct nm_policy pol;
+	__u32 policy_id;
+	bool sock_l4;
+	__u8 verdict;
+
+	if (!sk)
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || nm_bs_inbound(sk))
+		return 1;
+	if (skb->protocol == bpf_htons(0x0800))
+		nm_pkt4(skb, egress, &p);
+	else if (skb->protocol == bpf_htons(0x86dd))
+		nm_pkt6(skb, egress, &p);
+	if (!p.ok)
+		return 1;
+	/* A TCP or UDP socket's packets were judged by the address hooks
+	 * (and may have been redirected there); anything else was not. */
+	sock_l4 = (sk->type == SOCK_STREAM && sk->protocol == NM_IPPROTO_TCP) ||
+		  (sk->type == SOCK_DGRAM && sk->protocol == NM_IPPROTO_UDP);
+
+	policy_id = nm_find_policy_id_skb(skb);
+	if (!nm_policy_read(policy_id, &pol)) {
+		d.reason = policy_id ? NM_R_BAD_POLICY : NM_R_NO_POLICY;
+		verdict = NM_V_DENY;
+		goto drop;
+	}
+	if (p.routed) {
+		d.reason = NM_R_IP_OPTIONS;
+	} else {
+		nm_decide(&pol, &p.rq, &d);
+		if (d.action == NM_ACT_ALLOW)
+			return 1;
+		/* A socket's flow is cut by a deny (rule or default), not by
+		 * a redirect the hooks would make now: a redirect needs a
+		 * proxy (no-proxy), cannot carry UDP (udp-redirect), but only
+		 * new connections are redirected. */
+		if (sock_l4 && (d.action == NM_ACT_REDIRECT || d.reason == NM_R_NO_PROXY ||
+				d.reason == NM_R_UDP_REDIRECT || d.reason == NM_R_PROTO))
+			return 1;
+		/* A hand-made packet cannot be redirected. */
+		if (d.action == NM_ACT_REDIRECT) {
+			d.action = NM_ACT_DENY;
+			d.reason = NM_R_PROTO;
+		}
+	}
+	verdict = nm_verdict_of(NM_ACT_DENY, pol.mode);
+	if (pol.mode == NM_MODE_AUDIT) {
+		nm_bs_report(&p, &d, verdict, policy_id, skb);
+		return 1;
+	}
+drop:
+	nm_gstat_inc(NM_G_BACKSTOP_DROP);
+	nm_bs_report(&p, &d, verdict, policy_id, skb);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Integration cases that live in their own files, run from integration.c's
+ * main after the CLI set-up (policies loaded, <base>/agents attached). */
+#ifndef NMT_CASES_H
+#define NMT_CASES_H
+
+/* backstop.c: the packet backstop (raw, ping, IP options, running flows,
+ * accepted connections, audit). */
+void case_backstop(void);
+
+#endif
