@@ -75,14 +75,24 @@ static __always_inline int nm_finish6(struct bpf_sock_addr *ctx, int ret, const 
 	return ret;
 }
 
+/* A TCP connect allowed or redirected under epoch: the packet backstop need
+ * not judge the flow again until something changes (bpf/lib/backstop.h). */
+static __always_inline void nm_bs_mark(struct nm_sk *st, __u64 epoch)
+{
+	st->bs_epoch = epoch;
+	st->flags |= NM_SK_BS_OK;
+}
+
 /* Remember what the redirect changed; false when no storage could be had. */
 static __always_inline bool nm_remember(struct bpf_sock_addr *ctx, const struct nm_req *rq,
-					const struct nm_decision *d, __u32 policy_id, __u64 cgid)
+					const struct nm_decision *d, __u32 policy_id, __u64 cgid, __u64 epoch)
 {
 	struct nm_sk *st = bpf_sk_storage_get(&nm_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 
 	if (!st)
 		return false;
+	if (rq->proto == IPPROTO_TCP && (rq->hook == NM_HOOK_CONNECT4 || rq->hook == NM_HOOK_CONNECT6))
+		nm_bs_mark(st, epoch);
 	__builtin_memcpy(st->orig.addr, rq->addr, 16);
 	st->orig.port = rq->port;
 	st->orig.family = rq->family;
@@ -104,6 +114,7 @@ static __always_inline bool nm_remember(struct bpf_sock_addr *ctx, const struct 
 static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, struct nm_rewrite *rw)
 {
 	__u64 cgid = bpf_get_current_cgroup_id();
+	__u64 epoch = nm_epoch_now(); /* before the decision (see nm_epoch) */
 	const struct nm_policy *pol = NULL;
 	struct nm_policy polv;
 	struct nm_decision d = {};
@@ -140,11 +151,18 @@ static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, st
 	if (nm_wants_event(pol, verdict))
 		nm_emit(&rq, &d, verdict, policy_id, cgid);
 
+	if (d.action == NM_ACT_ALLOW && rq.proto == IPPROTO_TCP &&
+	    (hook == NM_HOOK_CONNECT4 || hook == NM_HOOK_CONNECT6)) {
+		struct nm_sk *st = bpf_sk_storage_get(&nm_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+
+		if (st)
+			nm_bs_mark(st, epoch);
+	}
 	if (pol->mode == NM_MODE_AUDIT || d.action == NM_ACT_ALLOW)
 		return 1;
 	if (d.action != NM_ACT_REDIRECT)
 		return 0;
-	if (!nm_remember(ctx, &rq, &d, policy_id, cgid)) {
+	if (!nm_remember(ctx, &rq, &d, policy_id, cgid, epoch)) {
 		nm_gstat_inc(NM_G_FLOWS_FULL);
 		return 0;
 	}
@@ -335,11 +353,5 @@ int nm_sock_create(struct bpf_sock *sk)
 SEC("cgroup_skb/egress")
 int nm_egress(struct __sk_buff *skb)
 {
-	return nm_backstop(skb, true);
-}
-
-SEC("cgroup_skb/ingress")
-int nm_ingress(struct __sk_buff *skb)
-{
-	return nm_backstop(skb, false);
+	return nm_backstop(skb);
 }

@@ -115,8 +115,7 @@ enum nm_hook {
 	NM_HOOK_SOCKOPS,
 	NM_HOOK_GETSOCKOPT,
 	NM_HOOK_SOCK_CREATE,
-	NM_HOOK_EGRESS,      /* packet backstop, leaving the cgroup */
-	NM_HOOK_INGRESS,     /* packet backstop, arriving at the cgroup's socket */
+	NM_HOOK_EGRESS,      /* the packet backstop (cgroup_skb/egress) */
 	NM_HOOK__MAX,
 };
 

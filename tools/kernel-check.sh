@@ -235,6 +235,18 @@ if [ $loaded = 1 ]; then
 		nomoat run --policy t -- nc -w 5 ::ffff:127.0.0.2 80
 	expect_reply "nomoat run: [::ffff:127.0.0.1]:7 allowed (IPv4-mapped, IPv4 rule)" ok7 \
 		nomoat run --policy t -- nc -w 5 ::ffff:127.0.0.1 7
+
+	# The packet backstop: with raw and ping sockets allowed, an ICMP echo
+	# to a denied address is dropped on its way out; an allowed one is
+	# answered (busybox ping uses a raw socket as root).
+	expect_ok "policy set t --raw-sockets allow" nomoat policy set t --raw-sockets allow
+	expect_ok "allow add 127.0.0.3 --policy t" nomoat allow add 127.0.0.3 --policy t
+	expect_ok "backstop: ping 127.0.0.3 (allowed) from the sandbox is answered" \
+		incg $CG ping -c 1 -W 2 127.0.0.3
+	step incg $CG ping -c 1 -W 2 127.0.0.2
+	if [ $rc -ne 0 ]; then ok "backstop: ping 127.0.0.2 (denied) from the sandbox gets no answer"; else ko "backstop: ping 127.0.0.2 was answered"; fi
+	step nomoat -j stats
+	if grep -q '"backstop_drops": *[1-9]' /tmp/out; then ok "backstop: the drop is counted"; else ko "backstop: no backstop_drops in stats"; fi
 	step nomoat stats
 	expect_ok "nomoat unload" nomoat unload
 	expect_reply "after unload: sandbox cgroup reaches 127.0.0.2:80" ok80 incg $CG nc -w 5 127.0.0.2 80

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The packet backstop: cgroup_skb programs that judge every IP packet a
- * policed cgroup's sockets send (egress: its destination) or receive
- * (ingress: its source) with the same decision as the address hooks, so that
- * what those hooks never see is still held:
+ * The packet backstop: a cgroup_skb/egress program that judges the
+ * destination of every IP packet a policed cgroup's sockets send, with the
+ * same decision as the address hooks, so that what those hooks never see is
+ * still held:
  *
  *   - raw and ping sockets (when a policy allows them at all): a denied
  *     address is dropped, and so is one the policy would redirect, since a
  *     hand-made packet cannot be redirected;
  *   - flows opened before a deny rule was added: their next packet is
- *     dropped, both ways, so the transfer stops at once;
+ *     dropped; a download stops too, as its acknowledgements go nowhere (the
+ *     peer sends at most what it had in flight);
  *   - IPv4 options and IPv6 routing headers (but type 2, mobile IPv6),
  *     which can carry a source route past the judged destination: dropped
  *     (ordinary sockets never send them).
@@ -19,6 +20,11 @@
  * (the connect hook decides where new ones go).  Connections the cgroup accepted (a listener,
  * its handshakes and the sockets it accepted, marked by sockops) are not
  * outbound traffic and pass.  The proxy and DNS endpoints always pass.
+ *
+ * Cost: a TCP flow is judged once per change epoch (nm_epoch, moved by
+ * user space after every change of a record, table or binding): the connect
+ * hook marks what it let through, the backstop marks what it judged; other
+ * packets are judged one by one.
  *
  * A policed cgroup whose policy cannot be read drops (fail closed).  Audit
  * mode drops nothing and reports would-deny.  Every drop is counted; events
@@ -41,26 +47,27 @@
 #define NM_IPV6_EXT_MAX   6  /* extension headers walked before giving up */
 #define NM_IPV6_RT_MIP6   2  /* type 2 (mobile IPv6) only names the host itself */
 
-/* What the backstop needs of a packet: the remote address and port and the
- * protocol (in rq), and whether it could be routed past that address. */
+/* What the backstop needs of a packet: the destination address and port
+ * and the protocol (in rq), and whether it could be routed past that
+ * address. */
 struct nm_pkt {
 	struct nm_req rq;
 	bool routed; /* IPv4 options or an IPv6 routing header */
 	bool ok; /* parsed; a packet too short or not IP is left alone */
 };
 
-/* Ports of a TCP or UDP header at off (the remote one: destination on
- * egress, source on ingress); 0 when they are not in this packet. */
-static __always_inline __u16 nm_pkt_port(struct __sk_buff *skb, __u32 off, bool egress)
+/* The destination port of a TCP or UDP header at off; 0 when it is not in
+ * this packet. */
+static __always_inline __u16 nm_pkt_port(struct __sk_buff *skb, __u32 off)
 {
 	__u16 ports[2];
 
 	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
 		return 0;
-	return egress ? ports[1] : ports[0];
+	return ports[1];
 }
 
-static __always_inline void nm_pkt4(struct __sk_buff *skb, bool egress, struct nm_pkt *p)
+static __always_inline void nm_pkt4(struct __sk_buff *skb, struct nm_pkt *p)
 {
 	__u8 h[20];
 	__u32 ihl, addr;
@@ -70,7 +77,7 @@ static __always_inline void nm_pkt4(struct __sk_buff *skb, bool egress, struct n
 	ihl = (h[0] & 0xf) * 4;
 	if (ihl < 20)
 		return;
-	__builtin_memcpy(&addr, egress ? &h[16] : &h[12], 4);
+	__builtin_memcpy(&addr, &h[16], 4);
 	nm_v4mapped(p->rq.addr, addr);
 	p->rq.family = 4;
 	p->rq.proto = h[9];
@@ -79,11 +86,11 @@ static __always_inline void nm_pkt4(struct __sk_buff *skb, bool egress, struct n
 	/* Ports are in the first fragment only. */
 	if ((p->rq.proto == NM_IPPROTO_TCP || p->rq.proto == NM_IPPROTO_UDP) &&
 	    !(((__u16)h[6] << 8 | h[7]) & 0x1fff))
-		p->rq.port = nm_pkt_port(skb, ihl, egress);
+		p->rq.port = nm_pkt_port(skb, ihl);
 	p->ok = true;
 }
 
-static __always_inline void nm_pkt6(struct __sk_buff *skb, bool egress, struct nm_pkt *p)
+static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
 {
 	__u8 h[40];
 	__u32 off = 40;
@@ -92,7 +99,7 @@ static __always_inline void nm_pkt6(struct __sk_buff *skb, bool egress, struct n
 
 	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)) || (h[0] >> 4) != 6)
 		return;
-	__builtin_memcpy(p->rq.addr, egress ? &h[24] : &h[8], 16);
+	__builtin_memcpy(p->rq.addr, &h[24], 16);
 	/* IPv4 inside IPv6 is judged as IPv4, as the address hooks do. */
 	if (nm_is_v4mapped(p->rq.addr)) {
 		p->rq.family = 4;
@@ -124,22 +131,28 @@ static __always_inline void nm_pkt6(struct __sk_buff *skb, bool egress, struct n
 	}
 	p->rq.proto = next;
 	if (first && (next == NM_IPPROTO_TCP || next == NM_IPPROTO_UDP))
-		p->rq.port = nm_pkt_port(skb, off, egress);
+		p->rq.port = nm_pkt_port(skb, off);
 	p->ok = true;
 }
 
-/* Is this packet on a connection the cgroup accepted?  Then it is not the
- * cgroup's outbound traffic. */
-static __always_inline bool nm_bs_inbound(struct bpf_sock *sk)
+/*
+ * TCP packets that need no judging: a connection the cgroup accepted (a
+ * listener, its handshakes, a socket sockops marked) is not its outbound
+ * traffic; a SYN (and its answer) follows the connect hook's own decision;
+ * a flow judged to pass under the current epoch still passes.
+ */
+static __always_inline bool nm_bs_tcp_pass(struct bpf_sock *sk, __u64 epoch)
 {
+	__u32 state = sk->state;
 	struct nm_sk *st;
 
-	if (sk->protocol != NM_IPPROTO_TCP)
-		return false;
-	if (sk->state == BPF_TCP_LISTEN || sk->state == BPF_TCP_SYN_RECV || sk->state == BPF_TCP_NEW_SYN_RECV)
+	if (state == BPF_TCP_LISTEN || state == BPF_TCP_SYN_RECV || state == BPF_TCP_NEW_SYN_RECV ||
+	    state == BPF_TCP_SYN_SENT)
 		return true;
 	st = bpf_sk_storage_get(&nm_sk, sk, 0, 0);
-	return st && (st->flags & NM_SK_INBOUND);
+	if (!st)
+		return false;
+	return (st->flags & NM_SK_INBOUND) || ((st->flags & NM_SK_BS_OK) && st->bs_epoch == epoch);
 }
 
 /* One backstop event, within this CPU's budget for the current second. */
@@ -165,31 +178,35 @@ static __always_inline void nm_bs_report(const struct nm_pkt *p, const struct nm
 }
 
 /* 1: the packet goes on, 0: dropped. */
-static __always_inline int nm_backstop(struct __sk_buff *skb, bool egress)
+static __always_inline int nm_backstop(struct __sk_buff *skb)
 {
-	struct nm_pkt p = { .rq.hook = egress ? NM_HOOK_EGRESS : NM_HOOK_INGRESS };
+	struct nm_pkt p = { .rq.hook = NM_HOOK_EGRESS };
 	struct nm_decision d = { .action = NM_ACT_DENY };
 	struct bpf_sock *sk = skb->sk;
 	struct nm_policy pol;
+	__u64 epoch;
 	__u32 policy_id;
-	bool sock_l4;
+	bool sock_l4, tcp;
 	__u8 verdict;
 
 	if (!sk)
 		return 1;
 	sk = bpf_sk_fullsock(sk);
-	if (!sk || nm_bs_inbound(sk))
+	if (!sk)
+		return 1;
+	epoch = nm_epoch_now(); /* before the decision, as in the hooks */
+	tcp = sk->type == SOCK_STREAM && sk->protocol == NM_IPPROTO_TCP;
+	if (tcp && nm_bs_tcp_pass(sk, epoch))
 		return 1;
 	if (skb->protocol == bpf_htons(0x0800))
-		nm_pkt4(skb, egress, &p);
+		nm_pkt4(skb, &p);
 	else if (skb->protocol == bpf_htons(0x86dd))
-		nm_pkt6(skb, egress, &p);
+		nm_pkt6(skb, &p);
 	if (!p.ok)
 		return 1;
 	/* A TCP or UDP socket's packets were judged by the address hooks
 	 * (and may have been redirected there); anything else was not. */
-	sock_l4 = (sk->type == SOCK_STREAM && sk->protocol == NM_IPPROTO_TCP) ||
-		  (sk->type == SOCK_DGRAM && sk->protocol == NM_IPPROTO_UDP);
+	sock_l4 = tcp || (sk->type == SOCK_DGRAM && sk->protocol == NM_IPPROTO_UDP);
 
 	policy_id = nm_find_policy_id_skb(skb);
 	if (!nm_policy_read(policy_id, &pol)) {
@@ -202,14 +219,14 @@ static __always_inline int nm_backstop(struct __sk_buff *skb, bool egress)
 	} else {
 		nm_decide(&pol, &p.rq, &d);
 		if (d.action == NM_ACT_ALLOW)
-			return 1;
+			goto pass;
 		/* A socket's flow is cut by a deny (rule or default), not by
 		 * a redirect the hooks would make now: a redirect needs a
 		 * proxy (no-proxy), cannot carry UDP (udp-redirect), but only
 		 * new connections are redirected. */
 		if (sock_l4 && (d.action == NM_ACT_REDIRECT || d.reason == NM_R_NO_PROXY ||
 				d.reason == NM_R_UDP_REDIRECT || d.reason == NM_R_PROTO))
-			return 1;
+			goto pass;
 		/* A hand-made packet cannot be redirected. */
 		if (d.action == NM_ACT_REDIRECT) {
 			d.action = NM_ACT_DENY;
@@ -225,6 +242,17 @@ drop:
 	nm_gstat_inc(NM_G_BACKSTOP_DROP);
 	nm_bs_report(&p, &d, verdict, policy_id, skb);
 	return 0;
+pass:
+	/* A TCP flow (its peer is fixed) is not judged again this epoch. */
+	if (tcp) {
+		struct nm_sk *st = bpf_sk_storage_get(&nm_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+
+		if (st) {
+			st->bs_epoch = epoch;
+			st->flags |= NM_SK_BS_OK;
+		}
+	}
+	return 1;
 }
 
 #endif

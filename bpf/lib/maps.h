@@ -13,6 +13,7 @@
 #define NM_SK_FLOW       0x2 /* nm_flows holds .flow for this socket */
 #define NM_SK_DNS        0x4 /* UDP sent to the DNS endpoint */
 #define NM_SK_INBOUND    0x8 /* TCP accepted from a listener (the backstop lets it be) */
+#define NM_SK_BS_OK      0x10 /* TCP judged to pass at .bs_epoch (backstop cache) */
 
 struct nm_sk {
 	struct nm_origin orig;
@@ -21,6 +22,7 @@ struct nm_sk {
 	__u8  flags;
 	__u8  _pad;
 	struct nm_flow_key flow;
+	__u64 bs_epoch; /* nm_epoch when NM_SK_BS_OK was set */
 };
 
 /* policy id -> record.  An update replaces the element, so a connect finds
@@ -129,6 +131,26 @@ struct {
 	__type(value, struct nm_sk);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nm_sk SEC(".maps");
+
+/* [0] = the change epoch: user space writes a new value after every change
+ * of a policy record, a rule table or a binding.  A TCP socket judged to
+ * pass under one epoch is not judged again by the backstop until it moves
+ * on (nm_sk.bs_epoch). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nm_epoch SEC(".maps");
+
+static __always_inline __u64 nm_epoch_now(void)
+{
+	__u32 zero = 0;
+	__u64 *e = bpf_map_lookup_elem(&nm_epoch, &zero);
+
+	return e ? *e : 0;
+}
 
 /* The backstop's event budget, per CPU: the current second and the events
  * reported in it. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * backstop.c - the packet backstop (cgroup_skb egress/ingress) end to end,
+ * backstop.c - the packet backstop (cgroup_skb/egress) end to end,
  * in the integration topology (after `nomoat load`, with <base>/agents
  * attached):
  *
@@ -13,7 +13,8 @@
  *   - IPv4 options on an ordinary UDP socket (a source route could ride
  *     there): dropped; the same datagram without options is answered;
  *   - a TCP transfer running up and one running down: `deny add` of the
- *     peer stops each within a second;
+ *     peer stops each within a second (the download because its
+ *     acknowledgements are dropped);
  *   - connections the sandbox accepts from a denied address (the test's
  *     world host is in 10/8 and fd00::/8) keep working;
  *   - audit mode: the same raw packet to the metadata host gets through and
@@ -431,16 +432,19 @@ static int flow_client(void *arg)
 	return 0;
 }
 
-static void case_flow(bool up)
+/* A running transfer (up: from the sandbox), then the change cut (a CLI
+ * command line), then undo after the check. */
+static void case_flow(bool up, const char *cut, const char *undo)
 {
-	const char *desc = up ? "backstop: `deny add` stops a running upload from the sandbox within 1 s"
-			      : "backstop: `deny add` stops a running download into the sandbox within 1 s";
+	char desc[256];
 	struct flow_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct flow_arg a = { sh, up };
 	char why[256] = "", cgp[PATH_MAX];
 	pid_t srv = -1, cli = -1;
 	long long t_rule, b_rule, b1, b2, last;
 
+	snprintf(desc, sizeof(desc), "backstop: `%s` stops a running %s within 1 s", cut,
+		 up ? "upload from the sandbox" : "download into the sandbox");
 	if (sh == MAP_FAILED) {
 		nmt_verdict(false, desc, "mmap: %s", strerror(errno));
 		return;
@@ -457,8 +461,8 @@ static void case_flow(bool up)
 		snprintf(why, sizeof(why), "the transfer did not run (%lld bytes in 5 s)", sh->bytes);
 		goto out;
 	}
-	if (nmt_cli("deny add %s --policy p-bsflow --reason 'test: cut a running flow'", NMT_NET4B)) {
-		snprintf(why, sizeof(why), "deny add: %s", nmt_cli_msg());
+	if (nmt_cli("%s", cut)) {
+		snprintf(why, sizeof(why), "%s: %s", cut, nmt_cli_msg());
 		goto out;
 	}
 	t_rule = nmt_now_ms();
@@ -476,7 +480,7 @@ static void case_flow(bool up)
 		fprintf(stderr, "flow: %lld bytes before the rule, %lld after, last %lld ms after\n", b_rule,
 			b2 - b_rule, last - t_rule);
 out:
-	nmt_cli("deny del %s --policy p-bsflow", NMT_NET4B);
+	nmt_cli("%s", undo);
 	if (cli > 0) {
 		kill(cli, SIGKILL);
 		nmt_wait(cli, 2000);
@@ -620,8 +624,19 @@ void case_backstop(void)
 	nmt_verdict(d0 != ~0ull && d1 != ~0ull && d1 >= d0 + 7, "backstop: the drops are counted (stats: backstop_drops)",
 		    "before %llu, after %llu (7 dropped rows at least)", d0, d1);
 	case_bs_event();
-	case_flow(true);
-	case_flow(false);
+	{
+		char cg[PATH_MAX], cut[PATH_MAX + 64], undo[PATH_MAX + 64];
+
+		/* a rule, the policy's default, the binding: each path that
+		 * changes a verdict moves the epoch the flow cache keys on */
+		case_flow(true, "deny add " NMT_NET4B " --policy p-bsflow", "deny del " NMT_NET4B " --policy p-bsflow");
+		case_flow(false, "deny add " NMT_NET4B " --policy p-bsflow", "deny del " NMT_NET4B " --policy p-bsflow");
+		case_flow(true, "policy set p-bsflow --default deny", "policy set p-bsflow --default allow");
+		nmt_cg_path(BSFLOW, cg, sizeof(cg));
+		snprintf(cut, sizeof(cut), "cgroup unbind %s", cg);
+		snprintf(undo, sizeof(undo), "cgroup bind %s --policy p-bsflow", cg);
+		case_flow(true, cut, undo);
+	}
 	case_inbound(NMT_CLIENT4);
 	case_inbound(NMT_CLIENT6);
 

@@ -1024,7 +1024,7 @@ static void test_output_names(void **state)
 	};
 	static const char *const hooks[] = {
 		"connect4", "connect6", "sendmsg4", "sendmsg6", "recvmsg4", "recvmsg6",
-		"sockops", "getsockopt", "sock_create", "egress", "ingress",
+		"sockops", "getsockopt", "sock_create", "egress",
 	};
 	static const char *const reasons[] = {
 		"rule", "default", "no-policy", "bad-policy", "proxy-endpoint", "dns-endpoint",

@@ -359,7 +359,7 @@ int nm_unload(const char *dir)
 {
 	static const char *maps[] = {
 		"nm_policies", "nm_rules4", "nm_rules6", "nm_bindings", "nm_events", "nm_stats",
-		"nm_gstats", "nm_flows", "nm_flowcnt", "nm_sk", "nm_reasons",
+		"nm_gstats", "nm_flows", "nm_flowcnt", "nm_sk", "nm_reasons", "nm_epoch",
 	};
 	char p[PATH_MAX];
 	int err = 0;

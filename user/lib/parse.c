@@ -618,7 +618,6 @@ static const char *const hook_names[] = {
 	[NM_HOOK_GETSOCKOPT] = "getsockopt",
 	[NM_HOOK_SOCK_CREATE] = "sock_create",
 	[NM_HOOK_EGRESS]     = "egress",
-	[NM_HOOK_INGRESS]    = "ingress",
 };
 _Static_assert(ARRAY_SIZE(hook_names) == NM_HOOK__MAX, "hook_names");
 

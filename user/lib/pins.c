@@ -82,6 +82,7 @@ int nm_maps_open(const char *dir, struct nm_maps *m)
 		{ "nm_events", &m->events },     { "nm_stats", &m->stats },
 		{ "nm_gstats", &m->gstats },     { "nm_flows", &m->flows },
 		{ "nm_flowcnt", &m->flowcnt },   { "nm_reasons", &m->reasons },
+		{ "nm_epoch", &m->epoch },
 	};
 	int err;
 

@@ -19,6 +19,7 @@
 struct nm_maps {
 	int policies, rules4, rules6, bindings, events;
 	int stats, gstats, flows, flowcnt, reasons;
+	int epoch; /* the change epoch (see nm_epoch_bump in policy.h) */
 };
 
 /* The option if given, else $NOMOAT_PIN_DIR, else the default. */

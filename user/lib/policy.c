@@ -256,6 +256,18 @@ void nm_policy_abort(const struct nm_maps *m, struct nm_staged *st)
 		bpf_map_delete_elem(m->policies, &st->rec.id);
 }
 
+void nm_epoch_bump(const struct nm_maps *m)
+{
+	struct timespec ts;
+	__u32 zero = 0;
+	__u64 v;
+
+	/* Any new value will do; the clock never repeats one. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	v = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	bpf_map_update_elem(m->epoch, &zero, &v, BPF_ANY);
+}
+
 int nm_policy_commit(const struct nm_maps *m, struct nm_staged *st)
 {
 	/* The swap: one RCU replacement of the record, settings and table
@@ -264,6 +276,7 @@ int nm_policy_commit(const struct nm_maps *m, struct nm_staged *st)
 	if (bpf_map_update_elem(m->policies, &st->rec.id, &st->rec, BPF_EXIST))
 		return nm_fail(NM_E_RUNTIME, -errno, "making policy '%s' live: %s", st->rec.name, strerror(errno));
 	st->committed = true;
+	nm_epoch_bump(m);
 	return 0;
 }
 
@@ -345,6 +358,7 @@ int nm_policy_update(const struct nm_maps *m, const struct nm_policy *p)
 	rec.check = nm_policy_sum(&rec);
 	if (bpf_map_update_elem(m->policies, &rec.id, &rec, BPF_EXIST))
 		return nm_fail(NM_E_RUNTIME, -errno, "updating policy '%s': %s", p->name, strerror(errno));
+	nm_epoch_bump(m);
 	return 0;
 }
 
@@ -379,6 +393,7 @@ int nm_policy_delete(const struct nm_maps *m, const char *name)
 	/* Record first: from here the kernel fails closed for this id. */
 	if (bpf_map_delete_elem(m->policies, &b.id))
 		return nm_fail(NM_E_RUNTIME, -errno, "deleting policy '%s': %s", name, strerror(errno));
+	nm_epoch_bump(m);
 	drop_tables(m, NM_GEN(b.id, 0));
 	drop_tables(m, NM_GEN(b.id, 1));
 	drop_reasons(m, b.id);
@@ -528,6 +543,7 @@ int nm_rule_add(const struct nm_maps *m, __u32 policy_id, const struct nm_rule_e
 	else if (e->reason && *e->reason)
 		set_reason(m, policy_id, &e->cidr, e->reason);
 	close(fd);
+	nm_epoch_bump(m);
 	return err;
 }
 
@@ -558,6 +574,7 @@ int nm_rule_del(const struct nm_maps *m, __u32 policy_id, const struct nm_cidr *
 		set_reason(m, policy_id, c, NULL);
 	}
 	close(fd);
+	nm_epoch_bump(m);
 	return err;
 }
 
@@ -764,6 +781,7 @@ int nm_rule_import(const struct nm_maps *m, __u32 policy_id, const struct nm_rul
 	err = fill_live(m, policy_id, fd4, fd6, rs);
 	close(fd4);
 	close(fd6);
+	nm_epoch_bump(m); /* also after a failure: its undo changed the table too */
 	return err;
 }
 
@@ -951,6 +969,7 @@ int nm_bind(const struct nm_maps *m, __u64 cgroup_id, __u32 policy_id)
 		return nm_fail(errno == E2BIG ? NM_E_INPUT : NM_E_RUNTIME, -errno, "binding cgroup %llu: %s",
 			       (unsigned long long)cgroup_id,
 			       errno == E2BIG ? "the binding table is full" : strerror(errno));
+	nm_epoch_bump(m);
 	return 0;
 }
 
@@ -959,6 +978,7 @@ int nm_unbind(const struct nm_maps *m, __u64 cgroup_id)
 	if (bpf_map_delete_elem(m->bindings, &cgroup_id))
 		return nm_fail(errno == ENOENT ? NM_E_INPUT : NM_E_RUNTIME, -errno, "cgroup %llu: %s",
 			       (unsigned long long)cgroup_id, errno == ENOENT ? "not bound" : strerror(errno));
+	nm_epoch_bump(m);
 	return 0;
 }
 

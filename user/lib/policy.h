@@ -62,6 +62,12 @@ struct nm_staged {
 int nm_policy_stage(const struct nm_maps *m, const struct nm_policy *p, const struct nm_ruleset *rules,
 		    struct nm_staged *st);
 int nm_policy_commit(const struct nm_maps *m, struct nm_staged *st);
+
+/* Move the change epoch (nm_epoch in bpf/lib/maps.h): every function here
+ * that changes a record, a table or a binding calls it afterwards, so the
+ * packet backstop judges running TCP flows again.  Code that writes those
+ * maps by itself must call it too. */
+void nm_epoch_bump(const struct nm_maps *m);
 void nm_policy_finish(const struct nm_maps *m, struct nm_staged *st, size_t n);
 void nm_policy_abort(const struct nm_maps *m, struct nm_staged *st);
 

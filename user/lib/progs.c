@@ -12,5 +12,4 @@ const struct nm_prog_desc nm_progs[NM_PROG__MAX] = {
 	[NM_PROG_GETSOCKOPT] = { "nm_getsockopt", BPF_CGROUP_GETSOCKOPT, true },
 	[NM_PROG_SOCK_CREATE] = { "nm_sock_create", BPF_CGROUP_INET_SOCK_CREATE, false },
 	[NM_PROG_EGRESS]     = { "nm_egress", BPF_CGROUP_INET_EGRESS, false },
-	[NM_PROG_INGRESS]    = { "nm_ingress", BPF_CGROUP_INET_INGRESS, false },
 };
