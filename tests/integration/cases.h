@@ -8,4 +8,7 @@
  * accepted connections, audit). */
 void case_backstop(void);
 
+/* faults.c: the ring buffer flooded, a rule table at capacity. */
+void case_faults(void);
+
 #endif

@@ -1580,10 +1580,14 @@ int main(int argc, char **argv)
 		return nmt_finish();
 	}
 	RUN_ROWS(fixture_rows);
-	if (!selftest && getenv("NMT_ONLY") && !strcmp(getenv("NMT_ONLY"), "backstop")) {
-		/* a developer's shortcut: the set-up and the backstop cases */
+	if (!selftest && getenv("NMT_ONLY")) {
+		/* a developer's shortcut: the set-up and one group of cases
+		 * (NMT_ONLY=backstop or faults) */
 		setup_cli();
-		case_backstop();
+		if (!strcmp(getenv("NMT_ONLY"), "backstop"))
+			case_backstop();
+		else if (!strcmp(getenv("NMT_ONLY"), "faults"))
+			case_faults();
 	} else if (!selftest) {
 		setup_cli();
 		case_events();
@@ -1596,6 +1600,7 @@ int main(int argc, char **argv)
 		case_reload_storm();
 		case_raw_sockets();
 		case_backstop();
+		case_faults();
 		case_cli_gone();
 		case_run();
 		case_cli_errors();

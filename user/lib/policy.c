@@ -130,12 +130,12 @@ static void drop_reasons(const struct nm_maps *m, __u32 id);
 static void prune_reasons(const struct nm_maps *m, __u32 id);
 static void drop_tables(const struct nm_maps *m, __u32 gen);
 static void set_reasons(const struct nm_maps *m, __u32 id, const struct nm_ruleset *rs);
-static int fill_fresh(const struct nm_maps *m, __u32 id, int fd4, int fd6, const struct nm_ruleset *rs);
+static int fill_fresh(const char *name, int fd4, int fd6, const struct nm_ruleset *rs);
 static int fill_live(const struct nm_maps *m, __u32 id, int fd4, int fd6, const struct nm_ruleset *rs);
 
 /* New tables holding rules, installed at table slot gen (not yet live:
  * nothing names gen until a record does). */
-static int build_tables(const struct nm_maps *m, __u32 id, __u32 gen, const struct nm_ruleset *rules,
+static int build_tables(const struct nm_maps *m, __u32 gen, const struct nm_ruleset *rules,
 			const char *name)
 {
 	int fd4, fd6, err = 0;
@@ -149,7 +149,7 @@ static int build_tables(const struct nm_maps *m, __u32 id, __u32 gen, const stru
 		return fd6;
 	}
 	if (rules)
-		err = fill_fresh(m, id, fd4, fd6, rules);
+		err = fill_fresh(name, fd4, fd6, rules);
 	if (!err && (bpf_map_update_elem(m->rules4, &gen, &fd4, BPF_ANY) ||
 		     bpf_map_update_elem(m->rules6, &gen, &fd6, BPF_ANY))) {
 		err = nm_fail(NM_E_RUNTIME, -errno, "installing the tables of '%s': %s", name, strerror(errno));
@@ -243,7 +243,7 @@ int nm_policy_stage(const struct nm_maps *m, const struct nm_policy *p, const st
 	}
 	st->rec.in_use = 1;
 	/* A failure here leaves the live policy exactly as it was. */
-	err = build_tables(m, st->rec.id, st->rec.gen, rules, p->name);
+	err = build_tables(m, st->rec.gen, rules, p->name);
 	if (err && st->fresh)
 		bpf_map_delete_elem(m->policies, &st->rec.id);
 	return err;
@@ -511,14 +511,14 @@ static void make_key(const struct nm_cidr *c, struct rule_kv *kv)
 		nm_cidr_to_key6(c, &kv->k6);
 }
 
-static int table_err(int err, const struct nm_policy *p, const struct nm_cidr *c)
+static int table_err(int err, const char *policy, const struct nm_cidr *c)
 {
 	char t[NM_CIDR_STRLEN];
 
 	nm_format_cidr(c, t, sizeof(t));
 	if (err == -ENOSPC || err == -E2BIG)
 		return nm_fail(NM_E_INPUT, err, "'%s': the IPv%d table of policy '%s' is full (%u rules)", t,
-			       c->family, p ? p->name : "?", NM_MAX_RULES);
+			       c->family, policy, NM_MAX_RULES);
 	return nm_fail(NM_E_RUNTIME, err, "'%s': %s", t, strerror(-err));
 }
 
@@ -539,7 +539,7 @@ int nm_rule_add(const struct nm_maps *m, __u32 policy_id, const struct nm_rule_e
 	*old_action = bpf_map_lookup_elem(fd, &kv, &old) == 0 && old.prefixlen == e->cidr.prefixlen &&
 				      old.port == r.port ? old.action : NM_ACT_NONE;
 	if (bpf_map_update_elem(fd, &kv, &r, BPF_ANY))
-		err = table_err(-errno, &p, &e->cidr);
+		err = table_err(-errno, p.name, &e->cidr);
 	else if (e->reason && *e->reason)
 		set_reason(m, policy_id, &e->cidr, e->reason);
 	close(fd);
@@ -689,7 +689,7 @@ static int batch_write(int fd, const struct batch *b, size_t *done)
 /* Fill brand-new tables.  Nothing can see them yet, so a failure needs no
  * undo: the caller drops the tables.  Reasons are the caller's, once the
  * tables are live. */
-static int fill_fresh(const struct nm_maps *m, __u32 id, int fd4, int fd6, const struct nm_ruleset *rs)
+static int fill_fresh(const char *name, int fd4, int fd6, const struct nm_ruleset *rs)
 {
 	int err = 0;
 
@@ -709,13 +709,11 @@ static int fill_fresh(const struct nm_maps *m, __u32 id, int fd4, int fd6, const
 				nm_key4_to_cidr((const struct nm_key4 *)((char *)b.keys + done * b.ksz), &c);
 			else
 				nm_key6_to_cidr((const struct nm_key6 *)((char *)b.keys + done * b.ksz), &c);
-			err = table_err(err, NULL, &c);
+			err = table_err(err, name, &c);
 		}
 		free(b.keys);
 		free(b.vals);
 	}
-	(void)m;
-	(void)id;
 	return err;
 }
 
@@ -742,7 +740,7 @@ static int fill_live(const struct nm_maps *m, __u32 id, int fd4, int fd6, const 
 			struct nm_policy p = { 0 };
 
 			nm_policy_get(m, id, &p);
-			err = table_err(-errno, p.name[0] ? &p : NULL, &e->cidr);
+			err = table_err(-errno, p.name[0] ? p.name : "?", &e->cidr);
 			break;
 		}
 	}
