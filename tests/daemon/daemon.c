@@ -1061,6 +1061,85 @@ static void case_kill9(void)
 	nmt_verdict(!*why, desc, "%s", why);
 }
 
+/* Does path hold needle anywhere past off?  (read in pieces of len, each
+ * overlapping the last by the needle's length) */
+static bool file_has_from(const char *path, long off, const char *needle, char *buf, size_t len)
+{
+	size_t nl = strlen(needle);
+
+	for (int i = 0; i < 100000; i++) {
+		size_t got = read_file_from(path, off, buf, len);
+
+		if (strstr(buf, needle))
+			return true;
+		if (got <= nl)
+			return false;
+		off += (long)(got - nl);
+	}
+	return false;
+}
+
+/* 10. The pin dir removed under the running daemon: connects stay EPERM all
+ * along (the daemon holds every object, so the links stay attached), the
+ * daemon says so in its log and its event stream, pins everything again at
+ * the same paths, and the CLI works again with the same links. */
+#define PINS_MS 4000
+
+static void case_pins_removed(void)
+{
+	const char *desc = "pin dir removed under nomoatd: connects stay EPERM, the daemon reports it and pins everything "
+			   "again (same links, CLI works)";
+	char why[1024] = "", cg[PATH_MAX], ids0[8192], ids1[8192], log[65536], elog[1 << 16], got[256];
+	struct storm s;
+	struct storm_res t;
+	struct nmt_probe_res r;
+	long off, eoff;
+	int n0, n1, err, rc;
+	long long end;
+
+	nmt_cg_path("sb/pins", cg, sizeof(cg));
+	err = nm_cgroup_create(cg);
+	if (err) {
+		nmt_verdict(false, desc, "mkdir %s: %s", cg, strerror(-err));
+		return;
+	}
+	n0 = link_ids(ids0, sizeof(ids0));
+	off = file_size(F.dlog);
+	eoff = file_size(F.evlog);
+	storm_start(&s, cg, NMT_META4, 80, PINS_MS, 200);
+	nmt_sleep_ms(500);
+	rc = nmt_rmtree(nmt_h.pin_dir);
+	if (rc)
+		nmt_why_set(why, sizeof(why), "removing %s: %s", nmt_h.pin_dir, strerror(-rc));
+	/* The daemon looks every second: wait for the pins to come back. */
+	end = nmt_now_ms() + 3000;
+	while (access(nmt_h.pin_dir, F_OK) && nmt_now_ms() < end)
+		nmt_sleep_ms(50);
+	nmt_sleep_ms(300);
+	storm_end(&s, PINS_MS, &t);
+	if (t.hello || t.proxy || t.other)
+		nmt_why_set(why, sizeof(why), "%d of %d connects were not EPERM: %d reached the host, %d the proxy, %d other "
+			"(first: %s)", t.hello + t.proxy + t.other, t.loops, t.hello, t.proxy, t.other, t.first_other);
+	else if (t.eperm < 100)
+		nmt_why_set(why, sizeof(why), "the storm made only %d connects", t.eperm);
+	read_file_from(F.dlog, off, log, sizeof(log));
+	if (!strstr(log, "pins at") || !strstr(log, "pinned again"))
+		nmt_why_set(why, sizeof(why), "the daemon's log does not report the removed pins: %s", nmt_oneline(log));
+	if (!file_has_from(F.evlog, eoff, "\"type\":\"pins\"", elog, sizeof(elog)))
+		nmt_why_set(why, sizeof(why), "no {\"type\":\"pins\"} line in the events log");
+	n1 = link_ids(ids1, sizeof(ids1));
+	if (n1 != n0 || strcmp(ids0, ids1))
+		nmt_why_set(why, sizeof(why), "pinned links differ: before %s, after %s", ids0, ids1);
+	rc = nmt_cli("policy list");
+	if (rc)
+		nmt_why_set(why, sizeof(why), "`nomoat policy list` after the restore: exit %d: %s", rc, nmt_cli_msg());
+	probe(F.sb, NMT_META4, 80, &r, got, sizeof(got));
+	if (!is_eperm(&r))
+		nmt_why_set(why, sizeof(why), "after the restore, tcp4 169.254.169.254:80: expected EPERM, got %s", got);
+	printf("#   pins removed: %d connects, %d EPERM; %d links kept\n", t.loops, t.eperm, n1);
+	nmt_verdict(!*why, desc, "%s", why);
+}
+
 /* Wait (bounded) until nomoat_events_total stays the same for 300 ms. */
 static bool events_quiet(int timeout_ms)
 {
@@ -1447,6 +1526,7 @@ static const struct {
 } with_daemon[] = {
 	{ case_new_cgroup, "new cgroup" },   { case_reload_storm, "reload storm" },
 	{ case_failed_reload, "failed reload" }, { case_kill9, "kill -9" },
+	{ case_pins_removed, "pins removed" },
 	{ case_events, "events" },           { case_rate_limit, "rate limit" },
 	{ case_metrics, "metrics" },         { case_oci_hook, "oci-hook" },
 	{ case_sigterm, "sigterm" },

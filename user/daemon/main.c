@@ -32,9 +32,11 @@
 #include "err.h"
 #include "events.h"
 #include "evserver.h"
+#include "json.h"
 #include "loader.h"
 #include "metrics.h"
 #include "parse.h"
+#include "pinguard.h"
 #include "pins.h"
 #include "policy.h"
 #include "ratelimit.h"
@@ -47,6 +49,8 @@
  * (clients' writes, metrics, signals) for long. */
 #define EVENT_BATCH     2048
 #define EV_BATCH_DONE   (-EAGAIN)
+/* The pins are looked at every this many ticks (1 s). */
+#define PIN_CHECK_TICKS 10
 
 enum { TAG_RB = 1, TAG_SIG, TAG_TICK, TAG_WATCH, TAG_EVS, TAG_METRICS };
 
@@ -69,6 +73,9 @@ struct daemon {
 	bool rb_more;       /* the last pass stopped at EVENT_BATCH */
 	__u64 reloads_ok, reloads_failed;
 	double last_reload;
+	struct nm_pinguard pg;  /* every pinned object, held (see pinguard.h) */
+	unsigned ticks;
+	bool unload_said;
 	volatile bool stop;
 };
 
@@ -178,6 +185,52 @@ static void consume(struct daemon *d)
 	d->rb_more = ring_buffer__consume(d->rb) == EV_BATCH_DONE;
 }
 
+/* {"type":"pins",...} into the event stream. */
+static void emit_pins(struct daemon *d, const struct nm_pin_report *r)
+{
+	struct nm_json j;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return;
+	nm_json_init(&j, f, false);
+	nm_json_obj(&j, NULL);
+	nm_json_str(&j, "type", "pins");
+	nm_json_str(&j, "pin_dir", d->pin_dir);
+	nm_json_u64(&j, "missing", r->missing);
+	nm_json_u64(&j, "restored", r->restored);
+	nm_json_u64(&j, "held", r->held);
+	nm_json_obj_end(&j);
+	fputc('\n', f);
+	if (fclose(f) == 0 && buf)
+		emit_line(d, buf, len);
+	free(buf);
+}
+
+/* Pins gone from under us: enforcement goes on through the objects held;
+ * pin them again and say so, in the log and in the event stream. */
+static void check_pins(struct daemon *d)
+{
+	struct nm_pin_report r;
+
+	if (!nm_pinguard_check(&d->pg, &r) && !r.missing)
+		return;
+	if (r.unloaded) {
+		if (!d->unload_said)
+			say("the pins at %s are gone and the links detached: nomoat was unloaded under the daemon; "
+			    "nothing enforces any more (restart nomoatd to load again)", d->pin_dir);
+		d->unload_said = true;
+		return;
+	}
+	say("%zu of %zu pins at %s were removed; enforcement went on (the daemon holds every object); "
+	    "%zu pinned again%s%s",
+	    r.missing, r.held, d->pin_dir, r.restored, r.first_err ? ", first failure: " : "",
+	    r.first_err ? strerror(r.first_err) : "");
+	emit_pins(d, &r);
+}
+
 /* Every tick: read the ring buffer (the kernel wakes us only past a
  * backlog), report kernel drops and rate-limited counts in the stream. */
 static void tick(struct daemon *d)
@@ -194,6 +247,8 @@ static void tick(struct daemon *d)
 	}
 	if (d->rl_on)
 		nm_rl_take_limited(&d->rl, on_limited, d);
+	if (++d->ticks % PIN_CHECK_TICKS == 0)
+		check_pins(d);
 }
 
 /* ---- metrics ----------------------------------------------------------- */
@@ -372,6 +427,11 @@ static int reload(struct daemon *d, bool first)
 	d->cfg = cfg;
 	d->reloads_ok++;
 	d->last_reload = now_real();
+	/* Attach points may have come or gone: hold what is pinned now. */
+	err = nm_pinguard_take(&d->pg, d->pin_dir);
+	if (err)
+		say("warning: holding the pinned objects at %s: %s (a removed pin dir may end enforcement)",
+		    d->pin_dir, strerror(-err));
 	say("%s %s: %u policies created, %u replaced, %u deleted; %u attach points added; %u cgroups bound, "
 	    "%u bindings of gone cgroups removed",
 	    first ? "applied" : "reloaded", d->config_path, st.created, st.replaced, st.deleted, st.attached,
@@ -618,6 +678,7 @@ int main(int argc, char **argv)
 		nm_evs_close(&d.evs);
 	if (d.mh_on)
 		nm_mhttp_close(&d.mh);
+	nm_pinguard_free(&d.pg);
 	if (err)
 		goto fail;
 	say("stopped; enforcement stays in place (nomoat unload removes it)");
