@@ -43,9 +43,9 @@
 enum bench_mode { BM_FLOOR, BM_NOMOAT, BM_NFT, BM__MAX };
 
 /* The parts, in the order they run (-P picks some). */
-enum bench_part { BP_TABLES, BP_EVENTS, BP_RELOAD, BP_STALL, BP_DAEMON, BP__MAX };
+enum bench_part { BP_TABLES, BP_EVENTS, BP_RELOAD, BP_STALL, BP_DAEMON, BP_BACKSTOP, BP__MAX };
 
-static const char *const part_names[BP__MAX] = { "tables", "events", "reload", "stall", "daemon" };
+static const char *const part_names[BP__MAX] = { "tables", "events", "reload", "stall", "daemon", "backstop" };
 
 /* Where client and server run: one CPU (the loopback handshake then needs
  * no cross-CPU wake-up, the steadiest figure in a VM), one each, or free. */
@@ -97,6 +97,7 @@ struct bench {
 	struct bench_env env;
 	struct bench_reload reload;
 	struct bench_daemon dmn;
+	struct bench_backstop bs;
 };
 
 /* ---- set-up and tear-down ---------------------------------------------- */
@@ -584,6 +585,11 @@ static int run_more(struct bench *b)
 			return bench_stop ? -EINTR : -ETIME;
 		err = bench_daemon_run(&b->env, &b->dmn);
 	}
+	if (!err && b->part[BP_BACKSTOP]) {
+		if (out_of_time(b))
+			return bench_stop ? -EINTR : -ETIME;
+		err = bench_backstop_run(&b->env, &b->bs);
+	}
 	return err;
 }
 
@@ -756,11 +762,13 @@ static void print_results(const struct bench *b)
 		print_events(b);
 	bench_reload_print(&b->reload);
 	bench_daemon_print(&b->dmn);
+	bench_backstop_print(&b->bs);
 	printf("\n");
 	for (size_t i = 0; i < b->nrows; i++)
 		print_summary(b, &b->rows[i]);
 	bench_reload_summary(&b->reload);
 	bench_daemon_summary(&b->dmn);
+	bench_backstop_summary(&b->bs);
 }
 
 /* ---- main -------------------------------------------------------------- */
@@ -780,7 +788,8 @@ static void usage(FILE *f)
 		   "  -P  the parts to run, comma-separated (default all): tables (load\n"
 		   "      time, cycle costs), events (ring-buffer rate), reload (replace\n"
 		   "      time), stall (connects during a reload), daemon (nomoatd events\n"
-		   "      to JSON clients)\n",
+		   "      to JSON clients), backstop (one TCP stream and UDP from a\n"
+		   "      sandbox with and without the packet backstop)\n",
 		MAX_ROUNDS);
 }
 

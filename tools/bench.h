@@ -273,6 +273,23 @@ void bench_reload_print(const struct bench_reload *r);
 void bench_reload_summary(const struct bench_reload *r);
 void bench_reload_free(struct bench_reload *r);
 
+/* ---- bench_backstop.c -------------------------------------------------- */
+
+struct bench_backstop {
+	size_t prefixes;
+	int rounds;
+	bool measured;
+	/* [tcp bytes/s, connected udp, udp to 2 destinations (datagrams/s)]
+	 * [with, without the egress program] */
+	double rate[3][2];
+};
+
+/* One TCP stream and connected UDP from the app cgroup, with and without
+ * the egress program, alternating (see bench_backstop.c). */
+int bench_backstop_run(const struct bench_env *e, struct bench_backstop *r);
+void bench_backstop_print(const struct bench_backstop *r);
+void bench_backstop_summary(const struct bench_backstop *r);
+
 /* ---- bench_daemon.c ---------------------------------------------------- */
 
 #define BENCH_DMN_CLIENTS 4

@@ -23,8 +23,10 @@
  *
  * Cost: a TCP flow is judged once per change epoch (nm_epoch, moved by
  * user space after every change of a record, table or binding): the connect
- * hook marks what it let through, the backstop marks what it judged; other
- * packets are judged one by one.
+ * hook marks what it let through, the backstop marks what it judged.  A UDP
+ * socket keeps the last destination it was judged for, so connected UDP
+ * (QUIC) is judged once per epoch too.  Raw and ping packets, and UDP to a
+ * new destination each time, are judged one by one.
  *
  * A policed cgroup whose policy cannot be read drops (fail closed).  Audit
  * mode drops nothing and reports would-deny.  Every drop is counted; events
@@ -186,7 +188,7 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 	struct nm_policy pol;
 	__u64 epoch;
 	__u32 policy_id;
-	bool sock_l4, tcp;
+	bool sock_l4, tcp, udp;
 	__u8 verdict;
 
 	if (!sk)
@@ -206,7 +208,16 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 		return 1;
 	/* A TCP or UDP socket's packets were judged by the address hooks
 	 * (and may have been redirected there); anything else was not. */
-	sock_l4 = tcp || (sk->type == SOCK_DGRAM && sk->protocol == NM_IPPROTO_UDP);
+	udp = sk->type == SOCK_DGRAM && sk->protocol == NM_IPPROTO_UDP;
+	sock_l4 = tcp || udp;
+	/* A UDP socket sending on to the destination it was judged for. */
+	if (udp && !p.routed) {
+		struct nm_sk *st = bpf_sk_storage_get(&nm_sk, sk, 0, 0);
+
+		if (st && (st->flags & NM_SK_BS_OK) && st->bs_epoch == epoch && st->bs_port == p.rq.port &&
+		    nm_addr_eq(st->bs_addr, p.rq.addr))
+			return 1;
+	}
 
 	policy_id = nm_find_policy_id_skb(skb);
 	if (!nm_policy_read(policy_id, &pol)) {
@@ -243,13 +254,16 @@ drop:
 	nm_bs_report(&p, &d, verdict, policy_id, skb);
 	return 0;
 pass:
-	/* A TCP flow (its peer is fixed) is not judged again this epoch. */
-	if (tcp) {
+	/* A TCP flow (its peer is fixed) is not judged again this epoch, nor
+	 * is a UDP socket's next datagram to the same destination. */
+	if (sock_l4) {
 		struct nm_sk *st = bpf_sk_storage_get(&nm_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 
 		if (st) {
 			st->bs_epoch = epoch;
 			st->flags |= NM_SK_BS_OK;
+			__builtin_memcpy(st->bs_addr, p.rq.addr, 16);
+			st->bs_port = p.rq.port;
 		}
 	}
 	return 1;

@@ -13,7 +13,7 @@
 #define NM_SK_FLOW       0x2 /* nm_flows holds .flow for this socket */
 #define NM_SK_DNS        0x4 /* UDP sent to the DNS endpoint */
 #define NM_SK_INBOUND    0x8 /* TCP accepted from a listener (the backstop lets it be) */
-#define NM_SK_BS_OK      0x10 /* TCP judged to pass at .bs_epoch (backstop cache) */
+#define NM_SK_BS_OK      0x10 /* judged to pass at .bs_epoch (backstop cache) */
 
 struct nm_sk {
 	struct nm_origin orig;
@@ -22,7 +22,10 @@ struct nm_sk {
 	__u8  flags;
 	__u8  _pad;
 	struct nm_flow_key flow;
-	__u64 bs_epoch; /* nm_epoch when NM_SK_BS_OK was set */
+	__u64 bs_epoch;    /* nm_epoch when NM_SK_BS_OK was set */
+	__u32 bs_addr[4];  /* UDP: the destination judged then (TCP: its peer, */
+	__u16 bs_port;     /*      which never changes, is not compared) */
+	__u16 _pad2;
 };
 
 /* policy id -> record.  An update replaces the element, so a connect finds

@@ -493,6 +493,78 @@ out:
 	nmt_verdict(!*why, desc, "%s", why);
 }
 
+/* A connected UDP socket pinging an allowed echo server every 20 ms: the
+ * backstop keeps the last destination it judged per socket, and a deny
+ * must still cut it. */
+static int udp_flow_client(void *arg)
+{
+	struct flow_shared *sh = arg;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct timeval tv = { 0, 20000 };
+	char buf[128];
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	sockaddr_of(NMT_NET4, NMT_UDP_PORT, &ss, &len);
+	if (s < 0 || connect(s, (struct sockaddr *)&ss, len))
+		return 1;
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (long long end = nmt_now_ms() + FLOW_MS; nmt_now_ms() < end;) {
+		if (send(s, "ping", 4, 0) < 0 && errno != EPERM && errno != ECONNREFUSED)
+			break;
+		if (recv(s, buf, sizeof(buf), 0) > 0) {
+			sh->bytes++;
+			sh->last_ms = nmt_now_ms();
+		}
+		nmt_sleep_ms(20);
+	}
+	return 0;
+}
+
+static void case_udp_flow(void)
+{
+	const char *desc = "backstop: `deny add` stops a connected UDP socket's datagrams within 1 s";
+	struct flow_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char why[256] = "", cgp[PATH_MAX];
+	long long t_rule, b1, b2;
+	pid_t cli;
+
+	if (sh == MAP_FAILED) {
+		nmt_verdict(false, desc, "mmap: %s", strerror(errno));
+		return;
+	}
+	memset((void *)sh, 0, sizeof(*sh));
+	nmt_cg_path(BSFLOW, cgp, sizeof(cgp));
+	cli = nmt_spawn(cgp, nmt_h.topo.cns, udp_flow_client, (void *)sh);
+	for (long long end = nmt_now_ms() + 3000; sh->bytes < 10 && nmt_now_ms() < end;)
+		nmt_sleep_ms(20);
+	if (sh->bytes < 10) {
+		snprintf(why, sizeof(why), "the echo did not run (%lld replies in 3 s)", sh->bytes);
+		goto out;
+	}
+	if (nmt_cli("deny add %s --policy p-bsflow", NMT_NET4)) {
+		snprintf(why, sizeof(why), "deny add: %s", nmt_cli_msg());
+		goto out;
+	}
+	t_rule = nmt_now_ms();
+	nmt_sleep_ms(1000);
+	b1 = sh->bytes;
+	nmt_sleep_ms(1000);
+	b2 = sh->bytes;
+	if (b2 != b1)
+		snprintf(why, sizeof(why), "still answered: %lld replies between 1 s and 2 s after the rule", b2 - b1);
+	else if (sh->last_ms > t_rule + 1000)
+		snprintf(why, sizeof(why), "last reply %lld ms after the rule", sh->last_ms - t_rule);
+out:
+	nmt_cli("deny del %s --policy p-bsflow", NMT_NET4);
+	if (cli > 0) {
+		kill(cli, SIGKILL);
+		nmt_wait(cli, 2000);
+	}
+	munmap((void *)sh, sizeof(*sh));
+	nmt_verdict(!*why, desc, "%s", why);
+}
+
 /* ---- connections the sandbox accepts ------------------------------------ */
 struct in_arg {
 	const char *addr; /* the sandbox's address */
@@ -636,6 +708,7 @@ void case_backstop(void)
 		snprintf(cut, sizeof(cut), "cgroup unbind %s", cg);
 		snprintf(undo, sizeof(undo), "cgroup bind %s --policy p-bsflow", cg);
 		case_flow(true, cut, undo);
+		case_udp_flow();
 	}
 	case_inbound(NMT_CLIENT4);
 	case_inbound(NMT_CLIENT6);
