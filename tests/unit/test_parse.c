@@ -1013,6 +1013,8 @@ static void test_proto(void **state)
 	assert_int_equal(nm_parse_proto("sctp", &x, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "'sctp': unknown protocol (expected one of: tcp, udp)");
 	assert_string_equal(nm_proto_name(IPPROTO_SCTP), "proto-132");
+	assert_string_equal(nm_proto_name(IPPROTO_ICMP), "icmp");
+	assert_string_equal(nm_proto_name(IPPROTO_ICMPV6), "icmpv6");
 	assert_string_equal(nm_proto_name(0), "proto-0");
 	assert_string_equal(nm_proto_name(255), "proto-255");
 }

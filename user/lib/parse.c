@@ -755,6 +755,10 @@ const char *nm_proto_name(__u8 p)
 		return "tcp";
 	if (p == IPPROTO_UDP)
 		return "udp";
+	if (p == IPPROTO_ICMP)
+		return "icmp";
+	if (p == IPPROTO_ICMPV6)
+		return "icmpv6";
 	snprintf(buf, sizeof(buf), "proto-%u", p);
 	return buf;
 }
