@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * proxy.h - nomoat-proxy, the filtering egress proxy: the state its parts
+ * share.  One thread runs an epoll loop over the listeners, every
+ * connection's two sockets, the resolver's completion eventfd and a
+ * signalfd; a small thread pool answers getaddrinfo() (resolver.c).
+ *
+ * A connection goes through:
+ *   SNIFF    peek (never consume) what the client sent until a ClientHello
+ *            or an HTTP head is complete; decide (conn.c)
+ *   RESOLVE  the allowed name is looked up (hosts file, else the pool)
+ *   CONNECT  non-blocking connect to each address in turn
+ *   RELAY    splice() both ways through a pipe each (relay.c), half-close
+ *   LINGER   a refusal was written; read and drop what the client still
+ *            sends (so the close does not reset the answer away), then close
+ * Every state has a deadline: SNIFF, RESOLVE and CONNECT the handshake
+ * timeout, RELAY the idle timeout (reset by any byte), LINGER 2 s.
+ */
+#ifndef NMP_PROXY_H
+#define NMP_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "nomoat.h"
+#include "allowlist.h"
+#include "http_head.h"
+#include "tls_sni.h"
+
+#define NMP_MAX_LISTEN    16
+#define NMP_MAX_ADDRS     8      /* upstream addresses tried per name */
+#define NMP_LINGER_MS     2000
+#define NMP_PUMP_ROUNDS   16     /* splices per direction per turn (fairness) */
+#define NMP_PIPE_CHUNK    (64 * 1024)
+#define NMP_PEEK_MAX      (NMP_SNI_MAX_BYTES > NMP_HTTP_HEAD_MAX ? NMP_SNI_MAX_BYTES : NMP_HTTP_HEAD_MAX)
+
+/* Defaults. */
+#define NMP_DEF_LISTEN4        "127.0.0.1:3128"
+#define NMP_DEF_LISTEN6        "[::1]:3128"
+#define NMP_DEF_CONFIG         "/etc/nomoat/nomoat.conf"
+#define NMP_DEF_MAX_CONNS      4096
+#define NMP_DEF_MAX_PER_CLIENT 256
+#define NMP_DEF_HANDSHAKE_MS   10000
+#define NMP_DEF_IDLE_MS        300000
+#define NMP_DEF_RESOLVERS      4
+#define NMP_DEF_RESOLVE_QUEUE  1024
+
+/* ---- options (main.c) ---------------------------------------------------- */
+struct nmp_opts {
+	struct sockaddr_storage listen[NMP_MAX_LISTEN];
+	int nlisten;
+	const char *config;         /* the policy file (allowlists) */
+	const char *pin_dir;        /* nomoat's pins (policy names by id) */
+	const char *default_policy; /* for connections without an origin record */
+	const char *hosts;          /* static name -> address file, consulted first */
+	bool no_dns;                /* only the hosts file */
+	const char *log;            /* access log: path or "stdout" */
+	const char *user;           /* drop to this user after binding */
+	const char *cgroup;         /* move into this cgroup first */
+	unsigned max_conns, max_per_client;
+	unsigned handshake_ms, idle_ms;
+	unsigned resolvers, resolve_queue;
+	bool verbose;
+};
+
+/* ---- policies (policy.c) ------------------------------------------------- */
+struct nmp_policy {
+	char name[NM_POLICY_NAME_LEN];
+	struct nmp_allowlist allow;
+	bool ip_only;
+};
+
+struct nmp_policies {
+	struct nmp_policy *v;
+	size_t n;
+	char by_id[NM_MAX_POLICIES][NM_POLICY_NAME_LEN]; /* from the pinned nm_policies */
+	int map_fd;                                      /* read-only, -1 when not open */
+	long long last_refresh_ms;
+};
+
+int nmp_policies_load(struct nmp_policies *ps, const char *config, FILE *errf);
+/* Open the pinned nm_policies read-only and read the names (before privileges go). */
+int nmp_policies_open_pins(struct nmp_policies *ps, const char *pin_dir);
+/* Read the id -> name table again (0, or -errno; the old table stays). */
+int nmp_policies_refresh_ids(struct nmp_policies *ps);
+const struct nmp_policy *nmp_policy_by_name(const struct nmp_policies *ps, const char *name);
+/* By the kernel's policy id: refreshes the names at most once a second
+ * when the id is unknown.  NULL when no policy block of that name. */
+const struct nmp_policy *nmp_policy_by_id(struct nmp_policies *ps, __u32 id, const char **name);
+void nmp_policies_free(struct nmp_policies *ps);
+
+/* ---- the resolver (resolver.c) -------------------------------------------- */
+struct nmp_addrs {
+	struct sockaddr_storage a[NMP_MAX_ADDRS];
+	int n;
+	int err; /* 0, or an EAI_* code */
+};
+
+struct nmp_conn;
+struct nmp_resolver;
+
+int nmp_resolver_start(struct nmp_resolver **r, unsigned threads, unsigned queue, const char *hosts_file,
+		       bool no_dns);
+/* The eventfd the main loop waits on. */
+int nmp_resolver_fd(const struct nmp_resolver *r);
+/* Answer from the hosts file at once (1, *out filled), or queue a lookup
+ * for c (0; nmp_resolver_done later delivers it), or -EBUSY (queue full),
+ * -ENOENT (not in the hosts file and no DNS). */
+int nmp_resolve(struct nmp_resolver *r, struct nmp_conn *c, const char *name, uint16_t port,
+		struct nmp_addrs *out);
+/* Deliver finished lookups: cb(conn, addrs) for each. */
+void nmp_resolver_done(struct nmp_resolver *r, void (*cb)(struct nmp_conn *, const struct nmp_addrs *));
+void nmp_resolver_stop(struct nmp_resolver *r);
+
+/* ---- per-client limits (limits.c) ------------------------------------------ */
+struct nmp_limits;
+struct nmp_client_key {
+	__u64 cgroup_id;  /* the client's cgroup when the kernel said, else 0 */
+	__u32 addr[4];    /* else its address (v4-mapped) */
+};
+struct nmp_limits *nmp_limits_new(unsigned max_per_client);
+/* Take a slot for key: false when the client is at its limit. */
+bool nmp_limits_take(struct nmp_limits *l, const struct nmp_client_key *k);
+void nmp_limits_give(struct nmp_limits *l, const struct nmp_client_key *k);
+void nmp_limits_free(struct nmp_limits *l);
+
+/* ---- the access log (accesslog.c) ------------------------------------------ */
+int nmp_log_open(const char *where);
+void nmp_log_conn(const struct nmp_conn *c);
+/* SIGHUP: open the file again (log rotation); the old one stays on failure. */
+int nmp_log_reopen(void);
+void nmp_log_close(void);
+
+/* ---- privileges (privs.c) ---------------------------------------------------- */
+int nmp_enter_cgroup(const char *path);
+/* Raise RLIMIT_NOFILE for max_conns connections; may lower *max_conns. */
+void nmp_raise_nofile(unsigned *max_conns);
+/* Drop to user (all groups, every capability, no new privileges). */
+int nmp_drop_privs(const char *user);
+
+/* ---- connections (conn.c, relay.c) -------------------------------------------- */
+enum nmp_state {
+	NMP_ST_SNIFF = 0,
+	NMP_ST_RESOLVE,
+	NMP_ST_CONNECT,
+	NMP_ST_RELAY,
+	NMP_ST_LINGER,
+	NMP_ST_DEAD,
+};
+
+enum nmp_kind {
+	NMP_K_UNKNOWN = 0,
+	NMP_K_TLS,       /* transparent TLS: SNI */
+	NMP_K_HTTP,      /* transparent HTTP: Host */
+	NMP_K_CONNECT,   /* explicit CONNECT */
+	NMP_K_ABSOLUTE,  /* explicit absolute-form HTTP */
+	NMP_K_IPONLY,    /* ip-only policy: straight to the original destination */
+};
+
+/* A timeout list: connections in deadline order (all share one duration). */
+struct nmp_tlist {
+	struct nmp_conn *head, *tail;
+	unsigned ms;
+};
+
+struct nmp_obuf {
+	char *buf;
+	size_t len, off;
+};
+
+/* One direction of the relay. */
+struct nmp_dir {
+	int pipe[2];
+	size_t in_pipe;
+	bool eof;        /* the source said EOF */
+	bool shut;       /* we shut the destination's write side */
+	uint64_t bytes;
+	struct nmp_obuf pre; /* bytes to write before relaying (a rewritten head) */
+};
+
+struct nmp_conn {
+	int cfd, ufd;
+	enum nmp_state st;
+	enum nmp_kind kind;
+	long long start_ms, deadline;
+	struct nmp_conn *tprev, *tnext;
+	struct nmp_tlist *tl;
+	struct nmp_conn *rnext; /* ready list: relay with more to do */
+	struct nmp_conn *gnext; /* closed, to be freed at the end of the turn */
+	bool on_ready;
+	bool resolving;         /* a lookup is out: the struct must stay */
+	bool counted;           /* holds a per-client slot */
+	struct nmp_client_key key;
+	/* who and what */
+	struct sockaddr_storage client;
+	int lfamily;            /* the listener's family */
+	bool has_origin;
+	struct nm_origin origin;
+	char policy[NM_POLICY_NAME_LEN];
+	const char *proto;      /* "tls", "http", "connect", "absolute", "ip-only", "" */
+	char name[NMP_SNI_MAX_NAME + 1];
+	uint16_t port;          /* upstream port */
+	char rule[300];
+	const char *verdict;    /* "allow", "deny" */
+	const char *reason;
+	char detail[160];       /* more about the reason (a parser's why, an errno) */
+	/* upstream */
+	struct nmp_addrs addrs;
+	int addr_i;
+	int denied_by_kernel;   /* connects refused with EPERM */
+	int last_err;
+	struct sockaddr_storage upstream;
+	bool have_upstream;
+	/* explicit requests */
+	size_t head_len;        /* bytes of the request head to consume */
+	char *head;             /* HTTP: a copy of the head (absolute-form rewrite) */
+	struct nmp_dir up, down; /* client -> upstream, upstream -> client */
+	bool logged;
+	unsigned linger_read;
+};
+
+struct nmp_proxy {
+	struct nmp_opts o;
+	int ep;
+	int lfd[NMP_MAX_LISTEN];
+	int lfamily[NMP_MAX_LISTEN];
+	int sigfd;
+	struct nmp_policies pols;
+	struct nmp_resolver *res;
+	struct nmp_limits *lim;
+	struct nmp_tlist t_hs, t_idle, t_linger;
+	struct nmp_conn *ready, *graveyard;
+	unsigned nconns;
+	bool accept_paused;
+	uint64_t accepted, refused_limit;
+};
+
+extern struct nmp_proxy nmp;
+
+/* epoll tags: the low bits of data.u64 say what the pointer is. */
+#define NMP_TAG_LISTEN 1u
+#define NMP_TAG_CLIENT 2u
+#define NMP_TAG_UP     3u
+#define NMP_TAG_RES    4u
+#define NMP_TAG_SIG    5u
+#define NMP_TAG_MASK   7u
+
+long long nmp_now_ms(void);
+void nmp_accept(int li);
+void nmp_conn_event(struct nmp_conn *c, bool upstream, uint32_t ev);
+void nmp_conn_resolved(struct nmp_conn *c, const struct nmp_addrs *a);
+void nmp_timers_run(long long now);
+long long nmp_timers_next(void);
+void nmp_tlist_put(struct nmp_tlist *l, struct nmp_conn *c, long long now);
+void nmp_tlist_del(struct nmp_conn *c);
+void nmp_conn_close(struct nmp_conn *c);
+void nmp_ready_run(void);
+void nmp_graveyard_free(void);
+
+/* relay.c */
+int nmp_relay_start(struct nmp_conn *c);
+/* Move bytes both ways; returns 1 when more is left to do now (the caller
+ * queues the connection as ready), 0 when both directions wait for the
+ * sockets, -1 when the connection is over (closed by it). */
+int nmp_relay_pump(struct nmp_conn *c);
+void nmp_relay_free(struct nmp_conn *c);
+
+char *nmp_sa_str(const struct sockaddr_storage *ss, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * relay.c - moving bytes both ways once a connection is allowed: splice()
+ * from the source socket into a pipe and from the pipe into the other
+ * socket, so the payload never enters user space.  Each direction holds at
+ * most one pipe of data (64 KiB), and reads from its source only when its
+ * pipe is empty, so a slow reader slows its writer (back-pressure) and
+ * memory stays bounded.  A direction whose source ends (EOF) shuts the
+ * write side of its destination once its pipe is drained (half-close);
+ * the connection ends when both directions have, or on an error.
+ *
+ * Sockets are edge-triggered: a direction runs until the kernel says
+ * EAGAIN on the side it waits for, at most NMP_PUMP_ROUNDS splices a turn,
+ * so one fast connection cannot starve the others (it is put on the ready
+ * list and goes on next turn).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proxy.h"
+
+int nmp_relay_start(struct nmp_conn *c)
+{
+	if (pipe2(c->up.pipe, O_NONBLOCK | O_CLOEXEC) || pipe2(c->down.pipe, O_NONBLOCK | O_CLOEXEC)) {
+		c->reason = "no-resources";
+		snprintf(c->detail, sizeof(c->detail), "pipe: %s", strerror(errno));
+		nmp_conn_close(c);
+		return -1;
+	}
+	c->st = NMP_ST_RELAY;
+	nmp_tlist_put(&nmp.t_idle, c, nmp_now_ms());
+	nmp_conn_event(c, false, 0);
+	return 0;
+}
+
+/* One direction: 0 waiting on a socket (or done), 1 more to do, -1 error. */
+static int dir_pump(struct nmp_dir *d, int src, int dst, bool *moved)
+{
+	for (int i = 0; i < NMP_PUMP_ROUNDS; i++) {
+		ssize_t n;
+
+		if (d->pre.off < d->pre.len) {
+			n = send(dst, d->pre.buf + d->pre.off, d->pre.len - d->pre.off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0)
+				return errno == EAGAIN ? 0 : -1;
+			d->pre.off += (size_t)n;
+			*moved = true;
+			if (d->pre.off == d->pre.len) {
+				free(d->pre.buf);
+				d->pre.buf = NULL;
+				d->pre.len = d->pre.off = 0;
+			}
+			continue;
+		}
+		if (d->in_pipe) {
+			n = splice(d->pipe[0], NULL, dst, NULL, d->in_pipe, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n < 0)
+				return errno == EAGAIN ? 0 : -1;
+			d->in_pipe -= (size_t)n;
+			d->bytes += (uint64_t)n;
+			*moved = true;
+			continue;
+		}
+		if (d->eof) {
+			if (!d->shut) {
+				shutdown(dst, SHUT_WR);
+				d->shut = true;
+			}
+			return 0;
+		}
+		n = splice(src, NULL, d->pipe[1], NULL, NMP_PIPE_CHUNK, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+		if (n == 0)
+			d->eof = true;
+		d->in_pipe += (size_t)n;
+		*moved = true;
+	}
+	return 1;
+}
+
+int nmp_relay_pump(struct nmp_conn *c)
+{
+	bool moved = false;
+	int a = dir_pump(&c->up, c->cfd, c->ufd, &moved);
+	int b = a < 0 ? 0 : dir_pump(&c->down, c->ufd, c->cfd, &moved);
+
+	if (a < 0 || b < 0) {
+		snprintf(c->detail, sizeof(c->detail), "relay ended by an error: %s", strerror(errno));
+		nmp_conn_close(c);
+		return -1;
+	}
+	if (c->up.shut && c->down.shut) {
+		nmp_conn_close(c);
+		return -1;
+	}
+	if (moved)
+		nmp_tlist_put(&nmp.t_idle, c, nmp_now_ms());
+	return a == 1 || b == 1;
+}
+
+void nmp_relay_free(struct nmp_conn *c)
+{
+	struct nmp_dir *ds[] = { &c->up, &c->down };
+
+	for (int i = 0; i < 2; i++) {
+		for (int j = 0; j < 2; j++) {
+			if (ds[i]->pipe[j] >= 0)
+				close(ds[i]->pipe[j]);
+			ds[i]->pipe[j] = -1;
+		}
+		free(ds[i]->pre.buf);
+		ds[i]->pre.buf = NULL;
+	}
+}
