@@ -56,7 +56,7 @@ static struct {
 	char rel[64];        /* /nomoatd-test-<pid> (relative to the mount) */
 	char sb[1300];       /* <base>/sb: the attach point */
 	char tmp[256];       /* /tmp/nomoatd-test-<pid> */
-	char conf[320], pidfile[320], evsock[320], msock[320], evlog[320], dlog[320];
+	char conf[320], pidfile[320], evsock[320], msock[320], evlog[320], dlog[320], plog[320];
 	pid_t dpid;          /* the running daemon, 0 if none */
 	bool made_tmp;
 } F;
@@ -208,6 +208,7 @@ static bool write_config(const char *path, int variant, int rate, const char *ex
 		 "events-log %s\n"
 		 "events-socket %s\n"
 		 "metrics unix:%s\n"
+		 "proxy-log %s\n"
 		 "%s"
 		 "\n"
 		 "policy agents {\n"
@@ -222,7 +223,7 @@ static bool write_config(const char *path, int variant, int rate, const char *ex
 		 "policy strict {\n"
 		 "\tdefault deny\n"
 		 "}\n",
-		 variant == CFG_A ? "A" : "B", F.rel, F.rel, F.rel, F.rel, F.evlog, F.evsock, F.msock, ratel,
+		 variant == CFG_A ? "A" : "B", F.rel, F.rel, F.rel, F.rel, F.evlog, F.evsock, F.msock, F.plog, ratel,
 		 variant == CFG_A ? "\tproxy4 10.250.0.1:3128\n" : "\tallow 11.22.33.44:80  # B: direct\n",
 		 extra ? extra : "");
 	return write_file(path, text);
@@ -1140,6 +1141,51 @@ static void case_pins_removed(void)
 	nmt_verdict(!*why, desc, "%s", why);
 }
 
+/* 11. The proxy's access log (proxy-log) is merged into the event stream:
+ * lines appended after the daemon started come out in its events log, a
+ * partial line waits for its end, a line that is not a JSON object is not
+ * passed on, and the counter says how many were. */
+static void case_proxy_log(void)
+{
+	const char *desc = "proxy-log: lines nomoat-proxy appends to its access log come out in the daemon's event stream";
+	char why[1024] = "", buf[1 << 16];
+	long eoff = file_size(F.evlog);
+	double before = metric("nomoat_proxy_lines_total"), after;
+	FILE *f = fopen(F.plog, "a");
+	long long end;
+
+	if (!f) {
+		nmt_verdict(false, desc, "cannot open %s: %s", F.plog, strerror(errno));
+		return;
+	}
+	fprintf(f, "{\"type\":\"proxy\",\"name\":\"allowed.test\",\"verdict\":\"allow\",\"n\":1}\n"
+		   "not json\n"
+		   "{\"type\":\"proxy\",\"name\":\"evil.test\",\"verdict\":\"deny\",\"n\":2}\n"
+		   "{\"type\":\"proxy\",\"name\":\"half");
+	fflush(f);
+	end = nmt_now_ms() + 3000;
+	while (!file_has_from(F.evlog, eoff, "\"name\":\"evil.test\"", buf, sizeof(buf)) && nmt_now_ms() < end)
+		nmt_sleep_ms(50);
+	if (!file_has_from(F.evlog, eoff, "\"name\":\"allowed.test\",\"verdict\":\"allow\"", buf, sizeof(buf)) ||
+	    !file_has_from(F.evlog, eoff, "\"name\":\"evil.test\",\"verdict\":\"deny\"", buf, sizeof(buf)))
+		nmt_why_set(why, sizeof(why), "the two lines are not in the events log within 3 s");
+	if (file_has_from(F.evlog, eoff, "not json", buf, sizeof(buf)))
+		nmt_why_set(why, sizeof(why), "a line that is no JSON object was passed on");
+	if (file_has_from(F.evlog, eoff, "\"half", buf, sizeof(buf)))
+		nmt_why_set(why, sizeof(why), "a partial line was passed on");
+	fprintf(f, "\",\"n\":3}\n");
+	fclose(f);
+	end = nmt_now_ms() + 3000;
+	while (!file_has_from(F.evlog, eoff, "\"name\":\"half\"", buf, sizeof(buf)) && nmt_now_ms() < end)
+		nmt_sleep_ms(50);
+	if (!file_has_from(F.evlog, eoff, "\"name\":\"half\",\"n\":3}", buf, sizeof(buf)))
+		nmt_why_set(why, sizeof(why), "the line finished later did not come out whole");
+	after = metric("nomoat_proxy_lines_total");
+	if (after - before != 3)
+		nmt_why_set(why, sizeof(why), "nomoat_proxy_lines_total went from %.0f to %.0f, expected +3", before, after);
+	nmt_verdict(!*why, desc, "%s", why);
+}
+
 /* Wait (bounded) until nomoat_events_total stays the same for 300 ms. */
 static bool events_quiet(int timeout_ms)
 {
@@ -1526,7 +1572,7 @@ static const struct {
 } with_daemon[] = {
 	{ case_new_cgroup, "new cgroup" },   { case_reload_storm, "reload storm" },
 	{ case_failed_reload, "failed reload" }, { case_kill9, "kill -9" },
-	{ case_pins_removed, "pins removed" },
+	{ case_pins_removed, "pins removed" }, { case_proxy_log, "proxy-log" },
 	{ case_events, "events" },           { case_rate_limit, "rate limit" },
 	{ case_metrics, "metrics" },         { case_oci_hook, "oci-hook" },
 	{ case_sigterm, "sigterm" },
@@ -1556,6 +1602,7 @@ static bool fixture(void)
 	snprintf(F.msock, sizeof(F.msock), "%s/metrics.sock", F.tmp);
 	snprintf(F.evlog, sizeof(F.evlog), "%s/events.jsonl", F.tmp);
 	snprintf(F.dlog, sizeof(F.dlog), "%s/nomoatd.log", F.tmp);
+	snprintf(F.plog, sizeof(F.plog), "%s/proxy.jsonl", F.tmp);
 	if (!nmt_base_up("nomoatd-test", fixture_why, sizeof(fixture_why)))
 		return false;
 	snprintf(F.rel, sizeof(F.rel), "/nomoatd-test-%d", (int)nmt_h.main_pid);

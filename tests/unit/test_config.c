@@ -269,6 +269,7 @@ static void test_full_file(void **state)
 
 	/* outputs */
 	assert_string_equal(c->events_log, "/var/log/nomoat/events.jsonl");
+	assert_string_equal(c->proxy_log, "/var/log/nomoat/proxy.jsonl");
 	assert_string_equal(c->events_socket, "/run/nomoat/ev.sock");
 	assert_int_equal(c->events_rate, 50);
 	assert_string_equal(c->metrics, "[::1]:9100");
@@ -804,6 +805,9 @@ static const struct err_case err_cases[] = {
 	{ P "ip-only\nip-only\n" E, "t.conf:3: ", "'ip-only' given twice" },
 	{ "events-log var/log/x\n", "t.conf:1: ", "events-log 'var/log/x': the path must be absolute" },
 	{ "events-log stdout\nevents-log stdout\n", "t.conf:2: ", "'events-log' given twice (first at t.conf:1)" },
+	{ "proxy-log var/log/p\n", "t.conf:1: ", "proxy-log 'var/log/p': the path must be absolute" },
+	{ "proxy-log /a\nproxy-log /b\n", "t.conf:2: ", "'proxy-log' given twice (first at t.conf:1)" },
+	{ "proxy-log\n", "t.conf:1: ", "proxy-log PATH" },
 	{ "events-socket run/x.sock\n", "t.conf:1: ", "events-socket 'run/x.sock': the path must be absolute" },
 	{ "events-socket /run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
 	  "t.conf:1: ", "too long for a unix socket (at most 107 bytes)" },
@@ -1168,6 +1172,7 @@ static void test_shipped_conf(void **state)
 	assert_string_equal(r.cfg.binds[0].pattern, "/nomoat");
 	assert_string_equal(r.cfg.binds[0].policy, "agents");
 	assert_string_equal(r.cfg.events_log, NM_CFG_DEF_EVENTS_LOG);
+	assert_string_equal(r.cfg.proxy_log, "");
 	assert_string_equal(r.cfg.events_socket, NM_CFG_DEF_EVENTS_SOCKET);
 	assert_int_equal(r.cfg.events_rate, NM_CFG_DEF_EVENTS_RATE);
 	assert_string_equal(r.cfg.metrics, NM_CFG_DEF_METRICS);

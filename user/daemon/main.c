@@ -40,6 +40,7 @@
 #include "pins.h"
 #include "policy.h"
 #include "ratelimit.h"
+#include "tail.h"
 #include "watch.h"
 
 #define DEFAULT_CONFIG  "/etc/nomoat/nomoat.conf"
@@ -49,6 +50,8 @@
  * (clients' writes, metrics, signals) for long. */
 #define EVENT_BATCH     2048
 #define EV_BATCH_DONE   (-EAGAIN)
+/* Proxy access-log lines passed on per tick, at most (a backlog waits). */
+#define PROXY_LINES_PER_TICK 4096
 /* The pins are looked at every this many ticks (1 s). */
 #define PIN_CHECK_TICKS 10
 
@@ -74,6 +77,8 @@ struct daemon {
 	__u64 reloads_ok, reloads_failed;
 	double last_reload;
 	struct nm_pinguard pg;  /* every pinned object, held (see pinguard.h) */
+	struct nm_tail *ptail;  /* the proxy's access log (proxy-log), or NULL */
+	__u64 proxy_lines;
 	unsigned ticks;
 	bool unload_said;
 	volatile bool stop;
@@ -231,6 +236,42 @@ static void check_pins(struct daemon *d)
 	emit_pins(d, &r);
 }
 
+/* A line of the proxy's access log: into the stream as it is (it is one
+ * JSON object, "type":"proxy"); anything else is not passed on. */
+static void on_proxy_line(const char *line, size_t len, void *arg)
+{
+	struct daemon *d = arg;
+	char buf[NM_TAIL_LINE_MAX + 1];
+
+	if (len < 2 || line[0] != '{' || line[len - 1] != '}' || len >= sizeof(buf))
+		return;
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	emit_line(d, buf, len + 1);
+	d->proxy_lines++;
+}
+
+/* Start, stop or move the proxy-log tail to what the file says. */
+static void proxy_log_setup(struct daemon *d)
+{
+	const char *want = d->cfg.proxy_log;
+
+	if (d->ptail && (!*want || strcmp(d->ptail->path, want))) {
+		nm_tail_close(d->ptail);
+		free(d->ptail);
+		d->ptail = NULL;
+	}
+	if (*want && !d->ptail) {
+		d->ptail = malloc(sizeof(*d->ptail));
+		if (!d->ptail) {
+			say("warning: no memory to follow the proxy log %s", want);
+			return;
+		}
+		nm_tail_init(d->ptail, want);
+		nm_tail_read(d->ptail, on_proxy_line, d, 0); /* from its end */
+	}
+}
+
 /* Every tick: read the ring buffer (the kernel wakes us only past a
  * backlog), report kernel drops and rate-limited counts in the stream. */
 static void tick(struct daemon *d)
@@ -247,6 +288,8 @@ static void tick(struct daemon *d)
 	}
 	if (d->rl_on)
 		nm_rl_take_limited(&d->rl, on_limited, d);
+	if (d->ptail)
+		nm_tail_read(d->ptail, on_proxy_line, d, PROXY_LINES_PER_TICK);
 	if (++d->ticks % PIN_CHECK_TICKS == 0)
 		check_pins(d);
 }
@@ -309,6 +352,9 @@ static int fill_metrics(struct nm_metrics *mt, void *arg)
 	nm_metrics_family(mt, "nomoat_events_limited_total", NM_METRIC_COUNTER,
 			  "Events held back by the per-cgroup rate limit.");
 	nm_metrics_u64(mt, NULL, 0, d->events_limited);
+	nm_metrics_family(mt, "nomoat_proxy_lines_total", NM_METRIC_COUNTER,
+			  "Lines of the proxy's access log (proxy-log) passed into the event stream.");
+	nm_metrics_u64(mt, NULL, 0, d->proxy_lines);
 	if (d->evs_on)
 		nm_evs_stats(&d->evs, &es);
 	nm_metrics_family(mt, "nomoat_event_clients", NM_METRIC_GAUGE, "Connected `nomoat events` clients.");
@@ -427,6 +473,7 @@ static int reload(struct daemon *d, bool first)
 	d->cfg = cfg;
 	d->reloads_ok++;
 	d->last_reload = now_real();
+	proxy_log_setup(d);
 	/* Attach points may have come or gone: hold what is pinned now. */
 	err = nm_pinguard_take(&d->pg, d->pin_dir);
 	if (err)
@@ -679,6 +726,10 @@ int main(int argc, char **argv)
 	if (d.mh_on)
 		nm_mhttp_close(&d.mh);
 	nm_pinguard_free(&d.pg);
+	if (d.ptail) {
+		nm_tail_close(d.ptail);
+		free(d.ptail);
+	}
 	if (err)
 		goto fail;
 	say("stopped; enforcement stays in place (nomoat unload removes it)");

@@ -53,7 +53,7 @@ struct ld {
 	size_t nbytes; /* read from files so far */
 	size_t nrules; /* rules in all policies so far */
 	char **bind_files; /* full file name of each bind (cfg->binds[i].file may be cut) */
-	struct seen ev_log, ev_sock, ev_rate, metrics;
+	struct seen ev_log, ev_sock, ev_rate, metrics, proxy_log;
 };
 
 /* The file being read. */
@@ -881,6 +881,15 @@ static void kw_events_log(struct ld *L, const struct src *S, struct blk *B, int 
 			 sizeof(L->cfg->events_log));
 }
 
+static void kw_proxy_log(struct ld *L, const struct src *S, struct blk *B, int ln, char **tok, int n)
+{
+	(void)B;
+	(void)n;
+	if (once_top(L, S, ln, &L->proxy_log, "proxy-log"))
+		set_path(L, S, ln, "proxy-log", tok[1], false, tok[1], L->cfg->proxy_log,
+			 sizeof(L->cfg->proxy_log));
+}
+
 static void kw_events_socket(struct ld *L, const struct src *S, struct blk *B, int ln, char **tok, int n)
 {
 	(void)B;
@@ -1090,6 +1099,7 @@ static const struct kw {
 	{ "attach", false, 1, 2, "attach CGROUP [origdst-only]", kw_attach },
 	{ "bind", false, 2, 2, "bind PATTERN POLICY", kw_bind },
 	{ "events-log", false, 1, 1, "events-log PATH|stdout", kw_events_log },
+	{ "proxy-log", false, 1, 1, "proxy-log PATH", kw_proxy_log },
 	{ "events-socket", false, 1, 1, "events-socket PATH", kw_events_socket },
 	{ "events-rate", false, 1, 1, "events-rate N", kw_events_rate },
 	{ "metrics", false, 1, 1, "metrics unix:PATH|ADDR:PORT", kw_metrics },

@@ -20,6 +20,8 @@
  *   events-log PATH | stdout      JSON event lines            (stdout)
  *   events-socket PATH            socket of `nomoat events`   (/run/nomoat/events.sock)
  *   events-rate N                 events per second per cgroup, 0 = unlimited (200)
+ *   proxy-log PATH                nomoat-proxy's access log, merged into the
+ *                                 event stream line by line     (none)
  *   metrics unix:PATH | ADDR:PORT Prometheus endpoint, ADDR in 127.0.0.0/8 or
  *                                 ::1                          (unix:/run/nomoat/metrics.sock)
  *   policy NAME {                 a policy block, ended by "}" on its own line:
@@ -46,7 +48,7 @@
  *   }
  *
  * Stricter than the bare grammar, so that a mistake is an error rather than
- * a surprise: paths given to events-log, events-socket and metrics unix:
+ * a surprise: paths given to events-log, events-socket, proxy-log and metrics unix:
  * must be absolute (socket paths at most 107 bytes); each top-level setting
  * (events-*, metrics) may be given once across all files and each block
  * setting (default, mode, events, proxy4/6, dns4/6, ip-only) once a block;
@@ -149,6 +151,7 @@ struct nm_config {
 	char events_log[512];    /* "stdout" or an absolute path */
 	char events_socket[512]; /* an absolute path */
 	unsigned events_rate;    /* per cgroup per second; 0 = unlimited */
+	char proxy_log[512];     /* "" or an absolute path: the proxy's access log */
 	char metrics[512];       /* "unix:/abs/path", "127.0.0.1:9100" or "[::1]:9100" (an
 				  * ADDR:PORT is stored in canonical form) */
 };
