@@ -197,16 +197,20 @@ regen-defaults:
 	  mv policy/deny-defaults.rules.tmp policy/deny-defaults.rules
 
 # The policy file under /etc is installed only when there is none.
-install: $(OUT)/nomoat $(OUT)/nomoatd
+install: $(OUT)/nomoat $(OUT)/nomoatd $(OUT)/nomoat-proxy
 	$(Q)install -D -m 0755 $(OUT)/nomoat $(DESTDIR)$(SBINDIR)/nomoat
 	$(Q)install -D -m 0755 $(OUT)/nomoatd $(DESTDIR)$(SBINDIR)/nomoatd
+	$(Q)install -D -m 0755 $(OUT)/nomoat-proxy $(DESTDIR)$(SBINDIR)/nomoat-proxy
+	$(Q)install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/nomoat/README.md
 	$(Q)install -D -m 0644 policy/deny-defaults.rules $(DESTDIR)$(PREFIX)/share/nomoat/deny-defaults.rules
 	$(Q)install -D -m 0644 policy/nomoat.conf $(DESTDIR)$(PREFIX)/share/nomoat/nomoat.conf.example
 	$(Q)[ -e $(DESTDIR)/etc/nomoat/nomoat.conf ] || \
 	  install -D -m 0644 policy/nomoat.conf $(DESTDIR)/etc/nomoat/nomoat.conf
 	$(Q)mkdir -p $(DESTDIR)$(UNITDIR)
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' tools/nomoatd.service.in > $(DESTDIR)$(UNITDIR)/nomoatd.service
-	$(Q)echo "installed into $(DESTDIR)$(PREFIX) (enable with: systemctl enable --now nomoatd)"
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@PREFIX@|$(PREFIX)|g' tools/nomoat-proxy.service.in > \
+	  $(DESTDIR)$(UNITDIR)/nomoat-proxy.service
+	$(Q)echo "installed into $(DESTDIR)$(PREFIX) (enable with: systemctl enable --now nomoatd nomoat-proxy)"
 
 clean:
 	$(Q)rm -rf $(OUT)

@@ -1167,12 +1167,14 @@ static void test_shipped_conf(void **state)
 	assert_string_equal(r.cfg.attaches[0].path, "/nomoat");
 	assert_false(r.cfg.attaches[0].origdst_only);
 	assert_string_equal(r.cfg.attaches[1].path, "/nomoat-proxy");
-	assert_true(r.cfg.attaches[1].origdst_only);
-	assert_int_equal(r.cfg.nbinds, 1);
+	assert_false(r.cfg.attaches[1].origdst_only);
+	assert_int_equal(r.cfg.nbinds, 2);
 	assert_string_equal(r.cfg.binds[0].pattern, "/nomoat");
 	assert_string_equal(r.cfg.binds[0].policy, "agents");
+	assert_string_equal(r.cfg.binds[1].pattern, "/nomoat-proxy");
+	assert_string_equal(r.cfg.binds[1].policy, "deny-only");
 	assert_string_equal(r.cfg.events_log, NM_CFG_DEF_EVENTS_LOG);
-	assert_string_equal(r.cfg.proxy_log, "");
+	assert_string_equal(r.cfg.proxy_log, "/var/log/nomoat/proxy.jsonl");
 	assert_string_equal(r.cfg.events_socket, NM_CFG_DEF_EVENTS_SOCKET);
 	assert_int_equal(r.cfg.events_rate, NM_CFG_DEF_EVENTS_RATE);
 	assert_string_equal(r.cfg.metrics, NM_CFG_DEF_METRICS);

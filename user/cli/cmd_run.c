@@ -15,12 +15,18 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 
 struct parent_ctx {
 	const char *want;   /* resolved --cgroup-parent, or NULL */
 	char found[PATH_MAX];
 	int nsandbox;
 	bool covered;       /* want is an attach point or below one */
+	/* With several attach points: the one bound to --policy itself. */
+	const struct nm_maps *m;
+	__u32 policy_id;    /* 0: no --policy */
+	char match[PATH_MAX];
+	int nmatch;
 };
 
 static int parent_cb(const struct nm_attachment *a, void *arg)
@@ -32,6 +38,14 @@ static int parent_cb(const struct nm_attachment *a, void *arg)
 		return 0;
 	if (p->nsandbox++ == 0)
 		snprintf(p->found, sizeof(p->found), "%s", a->path);
+	if (p->policy_id) {
+		__u64 cg = a->cgroup_id;
+		__u32 bound = 0;
+
+		if (bpf_map_lookup_elem(p->m->bindings, &cg, &bound) == 0 && bound == p->policy_id &&
+		    p->nmatch++ == 0)
+			snprintf(p->match, sizeof(p->match), "%s", a->path);
+	}
 	if (p->want && !strncmp(p->want, a->path, n) && (p->want[n] == '/' || !p->want[n]))
 		p->covered = true;
 	return 0;
@@ -81,11 +95,19 @@ int nm_cmd_run(struct nm_cli *c, int argc, char **argv)
 	 * ancestor's policy applies (or, with none, it fails closed). */
 	if (policy && (ret = nm_policy_lookup(&m, policy, &id, NULL)))
 		goto out;
+	pc.m = &m;
+	pc.policy_id = policy ? id : 0;
 	nm_attach_foreach(c->pin_dir, parent_cb, &pc);
 	if (!parent) {
-		if (pc.nsandbox != 1) {
+		/* One attach point, or of several the one bound to the policy
+		 * asked for (the shipped file: /nomoat for agents, the proxy's
+		 * for its fence). */
+		if (pc.nsandbox > 1 && pc.nmatch == 1) {
+			snprintf(pc.found, sizeof(pc.found), "%s", pc.match);
+		} else if (pc.nsandbox != 1) {
 			ret = nm_fail(NM_E_INPUT, -EINVAL, "%s: give --cgroup-parent PATH",
-				      pc.nsandbox ? "several attach points" : "no attach point (nomoat cgroup attach PATH)");
+				      pc.nsandbox ? "several attach points (and none of them bound to the policy)"
+						  : "no attach point (nomoat cgroup attach PATH)");
 			goto out;
 		}
 		snprintf(want, sizeof(want), "%s", pc.found);
