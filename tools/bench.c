@@ -43,9 +43,10 @@
 enum bench_mode { BM_FLOOR, BM_NOMOAT, BM_NFT, BM__MAX };
 
 /* The parts, in the order they run (-P picks some). */
-enum bench_part { BP_TABLES, BP_EVENTS, BP_RELOAD, BP_STALL, BP_DAEMON, BP_BACKSTOP, BP__MAX };
+enum bench_part { BP_TABLES, BP_EVENTS, BP_RELOAD, BP_STALL, BP_DAEMON, BP_BACKSTOP, BP_PROXY, BP__MAX };
 
-static const char *const part_names[BP__MAX] = { "tables", "events", "reload", "stall", "daemon", "backstop" };
+static const char *const part_names[BP__MAX] = { "tables", "events", "reload", "stall", "daemon", "backstop",
+						 "proxy" };
 
 /* Where client and server run: one CPU (the loopback handshake then needs
  * no cross-CPU wake-up, the steadiest figure in a VM), one each, or free. */
@@ -98,6 +99,7 @@ struct bench {
 	struct bench_reload reload;
 	struct bench_daemon dmn;
 	struct bench_backstop bs;
+	struct bench_proxy px;
 };
 
 /* ---- set-up and tear-down ---------------------------------------------- */
@@ -590,6 +592,11 @@ static int run_more(struct bench *b)
 			return bench_stop ? -EINTR : -ETIME;
 		err = bench_backstop_run(&b->env, &b->bs);
 	}
+	if (!err && b->part[BP_PROXY]) {
+		if (out_of_time(b))
+			return bench_stop ? -EINTR : -ETIME;
+		err = bench_proxy_run(&b->env, &b->px);
+	}
 	return err;
 }
 
@@ -763,12 +770,14 @@ static void print_results(const struct bench *b)
 	bench_reload_print(&b->reload);
 	bench_daemon_print(&b->dmn);
 	bench_backstop_print(&b->bs);
+	bench_proxy_print(&b->px);
 	printf("\n");
 	for (size_t i = 0; i < b->nrows; i++)
 		print_summary(b, &b->rows[i]);
 	bench_reload_summary(&b->reload);
 	bench_daemon_summary(&b->dmn);
 	bench_backstop_summary(&b->bs);
+	bench_proxy_summary(&b->px);
 }
 
 /* ---- main -------------------------------------------------------------- */
@@ -789,7 +798,8 @@ static void usage(FILE *f)
 		   "      time, cycle costs), events (ring-buffer rate), reload (replace\n"
 		   "      time), stall (connects during a reload), daemon (nomoatd events\n"
 		   "      to JSON clients), backstop (one TCP stream and UDP from a\n"
-		   "      sandbox with and without the packet backstop)\n",
+		   "      sandbox with and without the packet backstop), proxy (bulk\n"
+		   "      and small exchanges direct, through nomoat-proxy and Squid)\n",
 		MAX_ROUNDS);
 }
 
@@ -895,7 +905,7 @@ static int parse_opts(struct bench *b, int argc, char **argv)
 
 static struct bench bench = {
 	.rounds = 7, .cycles = 3000, .warmup = 200, .event_ms = 3000, .seed = 1, .pin = PIN_SAME,
-	.part = { true, true, true, true, true }, .cpu_cl = -1, .cpu_srv = -1,
+	.part = { [0 ... BP__MAX - 1] = true }, .cpu_cl = -1, .cpu_srv = -1,
 };
 
 int main(int argc, char **argv)

@@ -8,6 +8,7 @@
  *   bench_events.c  the event-rate test and per-CPU counters
  *   bench_reload.c  reload time of a live policy, connect stalls during one
  *   bench_daemon.c  nomoatd: events per second to JSON clients, drops
+ *   bench_proxy.c   the egress proxy: direct, nomoat-proxy, Squid
  *   bench.c         set-up, the measurements, the tables, tear-down
  *
  * Everything the benchmark makes (pin dir, cgroups, netns, files, children)
@@ -289,6 +290,31 @@ struct bench_backstop {
 int bench_backstop_run(const struct bench_env *e, struct bench_backstop *r);
 void bench_backstop_print(const struct bench_backstop *r);
 void bench_backstop_summary(const struct bench_backstop *r);
+
+/* ---- bench_proxy.c ----------------------------------------------------- */
+
+#define BENCH_PX_ROUNDS 9
+enum { BENCH_PX_DIRECT, BENCH_PX_NMP, BENCH_PX_SQUID, BENCH_PX_MODES };
+enum { BENCH_PX_BULK1, BENCH_PX_BULK64, BENCH_PX_RR, BENCH_PX_NEWCONN, BENCH_PX_FIGS };
+extern const char *const bench_px_fig_names[BENCH_PX_FIGS];
+
+struct bench_proxy {
+	const char *skipped;       /* why the part did not run */
+	const char *squid_skipped; /* why Squid was not measured */
+	bool measured;
+	int rounds, nmodes;
+	/* per figure and mode: bytes/s (bulk) or exchanges/s, median of the
+	 * rounds; the exchanges' median and 90th percentile in µs */
+	double rate[BENCH_PX_FIGS][BENCH_PX_MODES];
+	double med_us[BENCH_PX_FIGS][BENCH_PX_MODES], p90_us[BENCH_PX_FIGS][BENCH_PX_MODES];
+	double round_rate[BENCH_PX_FIGS][BENCH_PX_MODES][BENCH_PX_ROUNDS];
+};
+
+/* Direct, through nomoat-proxy and through Squid behind the redirect:
+ * bulk throughput of 1 and 64 streams, small exchanges (bench_proxy.c). */
+int bench_proxy_run(const struct bench_env *e, struct bench_proxy *r);
+void bench_proxy_print(const struct bench_proxy *r);
+void bench_proxy_summary(const struct bench_proxy *r);
 
 /* ---- bench_daemon.c ---------------------------------------------------- */
 

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
 	make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
 	libcmocka-dev liburing-dev libclang-rt-dev
-	iproute2 nftables curl python3 openssl
+	iproute2 nftables curl python3 openssl squid
 )
 
 missing=()

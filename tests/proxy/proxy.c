@@ -39,6 +39,7 @@
 #include "cgroup.h"
 #include "harness.h"
 #include "run.h"
+#include "squid.h"
 #include "topo.h"
 
 static char proxy_bin[PATH_MAX] = "build/nomoat-proxy";
@@ -958,5 +959,6 @@ int main(int argc, char **argv)
 	cases_limits();
 	case_nomoat_run();
 	case_reload();
+	ptest_squid(tmp, hosts);
 	return nmt_finish();
 }

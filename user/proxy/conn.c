@@ -655,7 +655,8 @@ void nmp_conn_event(struct nmp_conn *c, bool upstream, uint32_t ev)
 			connect_done(c);
 		break;
 	case NMP_ST_RELAY:
-		if (nmp_relay_pump(c) > 0 && !c->on_ready) {
+		if (nmp_relay_pump(c, ev ? nmp_relay_dirs(upstream, ev) : NMP_DIR_UP | NMP_DIR_DOWN) > 0 &&
+		    !c->on_ready) {
 			c->on_ready = true;
 			c->rnext = nmp.ready;
 			nmp.ready = c;

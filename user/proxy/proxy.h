@@ -35,7 +35,8 @@
 #define NMP_MAX_ADDRS     8      /* upstream addresses tried per name */
 #define NMP_LINGER_MS     2000
 #define NMP_PUMP_ROUNDS   16     /* splices per direction per turn (fairness) */
-#define NMP_PIPE_CHUNK    (64 * 1024)
+#define NMP_PIPE_CHUNK    (64 * 1024)   /* a pipe's default size: kept when it cannot grow */
+#define NMP_PIPE_SIZE     (256 * 1024)  /* asked for with F_SETPIPE_SZ */
 #define NMP_PEEK_MAX      (NMP_SNI_MAX_BYTES > NMP_HTTP_HEAD_MAX ? NMP_SNI_MAX_BYTES : NMP_HTTP_HEAD_MAX)
 
 /* Defaults. */
@@ -176,6 +177,7 @@ struct nmp_obuf {
 struct nmp_dir {
 	int pipe[2];
 	size_t in_pipe;
+	size_t cap;      /* the pipe's size */
 	bool eof;        /* the source said EOF */
 	bool shut;       /* we shut the destination's write side */
 	uint64_t bytes;
@@ -263,10 +265,14 @@ void nmp_graveyard_free(void);
 
 /* relay.c */
 int nmp_relay_start(struct nmp_conn *c);
-/* Move bytes both ways; returns 1 when more is left to do now (the caller
- * queues the connection as ready), 0 when both directions wait for the
+/* Which directions an event concerns (NMP_DIR_UP | NMP_DIR_DOWN). */
+#define NMP_DIR_UP   1
+#define NMP_DIR_DOWN 2
+unsigned nmp_relay_dirs(bool upstream, uint32_t ev);
+/* Move bytes in the directions dirs; returns 1 when more is left to do now
+ * (the caller queues the connection as ready), 0 when they wait for the
  * sockets, -1 when the connection is over (closed by it). */
-int nmp_relay_pump(struct nmp_conn *c);
+int nmp_relay_pump(struct nmp_conn *c, unsigned dirs);
 void nmp_relay_free(struct nmp_conn *c);
 
 char *nmp_sa_str(const struct sockaddr_storage *ss, char *buf, size_t len);

@@ -3,7 +3,8 @@
  * relay.c - moving bytes both ways once a connection is allowed: splice()
  * from the source socket into a pipe and from the pipe into the other
  * socket, so the payload never enters user space.  Each direction holds at
- * most one pipe of data (64 KiB), and reads from its source only when its
+ * most one pipe of data (NMP_PIPE_SIZE, 256 KiB, or 64 KiB when the pipe
+ * cannot grow), and reads from its source only when its
  * pipe is empty, so a slow reader slows its writer (back-pressure) and
  * memory stays bounded.  A direction whose source ends (EOF) shuts the
  * write side of its destination once its pipe is drained (half-close);
@@ -12,25 +13,47 @@
  * Sockets are edge-triggered: a direction runs until the kernel says
  * EAGAIN on the side it waits for, at most NMP_PUMP_ROUNDS splices a turn,
  * so one fast connection cannot starve the others (it is put on the ready
- * list and goes on next turn).
+ * list and goes on next turn).  An event runs only the directions it
+ * concerns (readable: the one reading that socket; writable: the one
+ * writing it), so a bulk transfer's stream of EPOLLOUT wake-ups costs no
+ * splice on the idle direction.  Pipes are grown to NMP_PIPE_SIZE when the
+ * kernel lets us (fewer wake-ups per byte), and both sockets have
+ * TCP_NODELAY: the proxy forwards what it got at once, small exchanges
+ * must not wait for Nagle.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "proxy.h"
 
+static size_t pipe_grow(int fd)
+{
+	int n = fcntl(fd, F_SETPIPE_SZ, NMP_PIPE_SIZE);
+
+	return n > 0 ? (size_t)n : NMP_PIPE_CHUNK;
+}
+
 int nmp_relay_start(struct nmp_conn *c)
 {
+	int one = 1;
+
 	if (pipe2(c->up.pipe, O_NONBLOCK | O_CLOEXEC) || pipe2(c->down.pipe, O_NONBLOCK | O_CLOEXEC)) {
 		c->reason = "no-resources";
 		snprintf(c->detail, sizeof(c->detail), "pipe: %s", strerror(errno));
 		nmp_conn_close(c);
 		return -1;
 	}
+	c->up.cap = pipe_grow(c->up.pipe[1]);
+	c->down.cap = pipe_grow(c->down.pipe[1]);
+	setsockopt(c->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->st = NMP_ST_RELAY;
 	nmp_tlist_put(&nmp.t_idle, c, nmp_now_ms());
 	nmp_conn_event(c, false, 0);
@@ -72,7 +95,7 @@ static int dir_pump(struct nmp_dir *d, int src, int dst, bool *moved)
 			}
 			return 0;
 		}
-		n = splice(src, NULL, d->pipe[1], NULL, NMP_PIPE_CHUNK, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		n = splice(src, NULL, d->pipe[1], NULL, d->cap, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -1;
 		if (n == 0)
@@ -83,11 +106,22 @@ static int dir_pump(struct nmp_dir *d, int src, int dst, bool *moved)
 	return 1;
 }
 
-int nmp_relay_pump(struct nmp_conn *c)
+unsigned nmp_relay_dirs(bool upstream, uint32_t ev)
+{
+	unsigned in = upstream ? NMP_DIR_DOWN : NMP_DIR_UP, out = upstream ? NMP_DIR_UP : NMP_DIR_DOWN, d = 0;
+
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		d |= in;
+	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		d |= out;
+	return d;
+}
+
+int nmp_relay_pump(struct nmp_conn *c, unsigned dirs)
 {
 	bool moved = false;
-	int a = dir_pump(&c->up, c->cfd, c->ufd, &moved);
-	int b = a < 0 ? 0 : dir_pump(&c->down, c->ufd, c->cfd, &moved);
+	int a = dirs & NMP_DIR_UP ? dir_pump(&c->up, c->cfd, c->ufd, &moved) : 0;
+	int b = a < 0 || !(dirs & NMP_DIR_DOWN) ? 0 : dir_pump(&c->down, c->ufd, c->cfd, &moved);
 
 	if (a < 0 || b < 0) {
 		snprintf(c->detail, sizeof(c->detail), "relay ended by an error: %s", strerror(errno));

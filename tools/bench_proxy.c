@@ -1,0 +1,1025 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * nomoat-bench, part "proxy": what the egress proxy costs a sandbox's
+ * traffic, direct (the floor) against nomoat-proxy and against Squid in
+ * intercept mode, both behind nomoat's redirect.
+ *
+ * Two network namespaces of its own joined by a veth pair: the client's
+ * (10.251.0.2, a route to 198.18.0.1 only, the RFC 2544 benchmarking
+ * range) and the world's (10.251.0.1, the server at 198.18.0.1:80 on its
+ * lo, the proxies on 10.251.0.1).  The server (C, epoll) answers HTTP/1.1:
+ * GET /bulk with an endless body, GET /rr with a 2-byte body on a
+ * keep-alive connection.  The client (C) runs in one of three cgroups:
+ *   direct  not under any attach point: straight to 198.18.0.1:80;
+ *   nomoat  under the bench's attach point, bound to a policy whose default
+ *           is redirect to nomoat-proxy at 10.251.0.1:3128;
+ *   squid   the same with Squid's intercept port 10.251.0.1:3129.
+ * Both proxies run in a cgroup under the attach point bound to a
+ * default-allow policy (the fence; it answers SO_ORIGINAL_DST), without
+ * dropping privileges (Squid switches to its own user), writing their
+ * access logs into a temporary directory.  nomoat-proxy allows the name
+ * bench.test (from a hosts file, no DNS), so the measured path is the real
+ * one: client -> kernel redirect -> proxy (reads the original destination
+ * and the Host, resolves, connects) -> server.  Squid gets the same hosts
+ * file and host_verify_strict, and no cache.
+ *
+ * Figures, each measured in turn for the three modes, in alternating
+ * rounds (the mode that goes first rotates):
+ *   one stream   bytes/s of one download for BULK_MS (the first 100 ms not
+ *                counted);
+ *   64 streams   the same summed over 64 connections at once;
+ *   keep-alive   RR_COUNT small request/response exchanges one after the
+ *                other on one connection: median µs each, and exchanges/s;
+ *   new conn     NC_COUNT exchanges each on a new connection (connect,
+ *                request with Connection: close, response, EOF): ditto.
+ * Nothing is pinned to a CPU: client, proxy and server share the machine.
+ */
+#include "bench.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "err.h"
+#include "policy.h"
+
+#define PX_SRV       "198.18.0.1"
+#define PX_WORLD     "10.251.0.1"
+#define PX_CLIENT    "10.251.0.2"
+#define PX_SRV_PORT  80
+#define PX_NMP_PORT  3128
+#define PX_SQ_PORT   3129
+#define PX_SQ_FWD    3130
+#define PX_NAME      "bench.test"
+#define PX_POL_NMP   "nomoat-bench-px-nmp"
+#define PX_POL_SQ    "nomoat-bench-px-squid"
+#define PX_POL_FENCE "nomoat-bench-px-fence"
+#define SQUID_USER   "proxy"
+
+#define ROUNDS       7
+#define ROUNDS_Q     3
+#define BULK_MS      1000
+#define BULK_WARM_MS 100
+#define STREAMS      64
+#define RR_COUNT     2000
+#define RR_WARM      100
+#define NC_COUNT     500
+#define NC_WARM      20
+#define CLIENT_MS    15000 /* bound on one client run */
+#define START_MS     15000 /* bound on a proxy's start */
+
+#define BULK_REQ "GET /bulk HTTP/1.1\r\nHost: " PX_NAME "\r\nUser-Agent: nomoat-bench\r\n\r\n"
+#define RR_REQ   "GET /rr HTTP/1.1\r\nHost: " PX_NAME "\r\nUser-Agent: nomoat-bench\r\n\r\n"
+#define NC_REQ   "GET /rr HTTP/1.1\r\nHost: " PX_NAME "\r\nUser-Agent: nomoat-bench\r\nConnection: close\r\n\r\n"
+
+static const char *const mode_names[BENCH_PX_MODES] = { "direct", "nomoat-proxy", "squid" };
+
+/* ---- the server: HTTP/1.1, /bulk and /rr ----------------------------------- */
+struct sconn {
+	int fd;
+	bool bulk, close_after;
+	size_t inlen;
+	char in[2048];
+};
+
+static const char bulk_head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+				"Content-Length: 1099511627776\r\n\r\n";
+static const char rr_resp[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+static const char rr_close[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+			       "Connection: close\r\n\r\nok";
+
+static void sconn_close(int ep, struct sconn *c)
+{
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c);
+}
+
+/* Requests in c->in: answer every complete head.  -1: close it. */
+static int serve_heads(int ep, struct sconn *c)
+{
+	char *end;
+
+	while ((end = memmem(c->in, c->inlen, "\r\n\r\n", 4))) {
+		size_t hl = (size_t)(end - c->in) + 4;
+
+		if (!strncmp(c->in, "GET /bulk ", 10)) {
+			struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+
+			if (send(c->fd, bulk_head, sizeof(bulk_head) - 1, MSG_NOSIGNAL) < 0)
+				return -1;
+			c->bulk = true;
+			return epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) ? -1 : 0;
+		}
+		c->close_after = memmem(c->in, hl, "Connection: close", 17) != NULL;
+		if (c->close_after) {
+			send(c->fd, rr_close, sizeof(rr_close) - 1, MSG_NOSIGNAL);
+			return -1;
+		}
+		if (send(c->fd, rr_resp, sizeof(rr_resp) - 1, MSG_NOSIGNAL) != sizeof(rr_resp) - 1)
+			return -1;
+		memmove(c->in, c->in + hl, c->inlen - hl);
+		c->inlen -= hl;
+	}
+	return c->inlen == sizeof(c->in) ? -1 : 0;
+}
+
+static int server_main(void *p)
+{
+	int *port_fd = p, one = 1;
+	static char zeros[256 * 1024];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(PX_SRV_PORT) };
+	struct epoll_event evs[128], ev = { .events = EPOLLIN };
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), ep = epoll_create1(EPOLL_CLOEXEC);
+	char ok = 1;
+
+	inet_pton(AF_INET, PX_SRV, &sa.sin_addr);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l < 0 || ep < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1024))
+		return 1;
+	ev.data.ptr = NULL;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev) || write(*port_fd, &ok, 1) != 1)
+		return 1;
+	close(*port_fd);
+	for (uint64_t end = bench_now_ns() + 3600ull * 1000000000ull; !bench_stop && bench_now_ns() < end;) {
+		int n = epoll_wait(ep, evs, 128, 1000);
+
+		for (int i = 0; i < n; i++) {
+			struct sconn *c = evs[i].data.ptr;
+
+			if (!c) {
+				for (int k = 0; k < 64; k++) {
+					int fd = accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+					struct epoll_event e2 = { .events = EPOLLIN };
+
+					if (fd < 0)
+						break;
+					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+					c = calloc(1, sizeof(*c));
+					if (!c) {
+						close(fd);
+						continue;
+					}
+					c->fd = fd;
+					e2.data.ptr = c;
+					if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e2)) {
+						close(fd);
+						free(c);
+					}
+				}
+				continue;
+			}
+			if (c->bulk) {
+				/* write until the socket is full; a read of 0 or an
+				 * error on the way ends it */
+				ssize_t w;
+
+				if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
+					sconn_close(ep, c);
+					continue;
+				}
+				for (int k = 0; k < 64; k++) {
+					w = send(c->fd, zeros, sizeof(zeros), MSG_NOSIGNAL | MSG_DONTWAIT);
+					if (w <= 0)
+						break;
+				}
+				if (w < 0 && errno != EAGAIN && errno != EINTR)
+					sconn_close(ep, c);
+				continue;
+			}
+			{
+				ssize_t r = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, MSG_DONTWAIT);
+
+				if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+					sconn_close(ep, c);
+					continue;
+				}
+				if (r > 0) {
+					c->inlen += (size_t)r;
+					if (serve_heads(ep, c))
+						sconn_close(ep, c);
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- the client ------------------------------------------------------------ */
+struct client_arg {
+	int fig;
+	struct sockaddr_in dst;
+	int out_fd;
+};
+
+struct client_res {
+	int32_t err;     /* 0 or errno */
+	int32_t stage;   /* 1 connect, 2 send, 3 recv, 4 protocol, 5 time */
+	double rate;     /* bytes/s or exchanges/s */
+	uint32_t n;      /* samples that follow (ns each) */
+};
+
+static uint32_t samples_buf[RR_COUNT > NC_COUNT ? RR_COUNT : NC_COUNT];
+
+static int dial(const struct sockaddr_in *dst, struct client_res *r)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0 || connect(fd, (const struct sockaddr *)dst, sizeof(*dst))) {
+		r->err = errno;
+		r->stage = 1;
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static int send_all(int fd, const char *s, size_t n, struct client_res *r)
+{
+	while (n) {
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+
+		if (w <= 0) {
+			r->err = w < 0 ? errno : EPIPE;
+			r->stage = 2;
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Read one response (head + Content-Length body) from fd; buf keeps what
+ * came after it.  0, or -1 with r filled. */
+static int read_resp(int fd, char *buf, size_t cap, size_t *have, struct client_res *r, uint64_t deadline)
+{
+	for (;;) {
+		char *e = memmem(buf, *have, "\r\n\r\n", 4);
+
+		if (e) {
+			size_t hl = (size_t)(e - buf) + 4, cl = 0;
+			char *p = buf;
+
+			/* Content-Length, case-insensitively, inside the head */
+			while ((p = memchr(p, '\n', hl - (size_t)(p - buf))) && p < e) {
+				p++;
+				if (!strncasecmp(p, "Content-Length:", 15)) {
+					cl = strtoul(p + 15, NULL, 10);
+					break;
+				}
+			}
+			if (*have >= hl + cl) {
+				memmove(buf, buf + hl + cl, *have - hl - cl);
+				*have -= hl + cl;
+				return 0;
+			}
+		}
+		if (*have == cap) {
+			r->err = EPROTO;
+			r->stage = 4;
+			return -1;
+		}
+		{
+			ssize_t n = recv(fd, buf + *have, cap - *have, 0);
+
+			if (n <= 0) {
+				r->err = n < 0 ? errno : ECONNRESET;
+				r->stage = 3;
+				return -1;
+			}
+			*have += (size_t)n;
+		}
+		if (bench_now_ns() > deadline) {
+			r->err = ETIME;
+			r->stage = 5;
+			return -1;
+		}
+	}
+}
+
+static void bulk(const struct client_arg *a, int nconn, struct client_res *r)
+{
+	static char buf[256 * 1024];
+	int fds[STREAMS], ep = epoll_create1(EPOLL_CLOEXEC), n = 0;
+	uint64_t t0, t1, end, bytes = 0;
+	struct timeval tv = { .tv_sec = 5 };
+
+	for (; n < nconn; n++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)n };
+
+		fds[n] = dial(&a->dst, r);
+		if (fds[n] < 0)
+			goto out;
+		setsockopt(fds[n], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (send_all(fds[n], BULK_REQ, sizeof(BULK_REQ) - 1, r) || epoll_ctl(ep, EPOLL_CTL_ADD, fds[n], &ev)) {
+			close(fds[n]);
+			goto out;
+		}
+	}
+	t0 = bench_now_ns();
+	t1 = t0 + BULK_WARM_MS * 1000000ull;
+	end = t0 + (BULK_WARM_MS + BULK_MS) * 1000000ull;
+	for (uint64_t now = t0; now < end && !bench_stop; now = bench_now_ns()) {
+		struct epoll_event evs[STREAMS];
+		int k = epoll_wait(ep, evs, STREAMS, 1000);
+
+		if (k <= 0) {
+			r->err = k < 0 ? errno : ETIME;
+			r->stage = 5;
+			goto out;
+		}
+		for (int i = 0; i < k; i++) {
+			ssize_t got = recv(fds[evs[i].data.u32], buf, sizeof(buf), MSG_DONTWAIT);
+
+			if (got == 0 || (got < 0 && errno != EAGAIN)) {
+				r->err = got < 0 ? errno : ECONNRESET;
+				r->stage = 3;
+				goto out;
+			}
+			if (got > 0 && now >= t1)
+				bytes += (uint64_t)got;
+		}
+	}
+	r->rate = bytes / (BULK_MS / 1e3);
+out:
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	close(ep);
+}
+
+static void exchanges(const struct client_arg *a, bool newconn, struct client_res *r)
+{
+	char buf[8192];
+	size_t have = 0;
+	int count = newconn ? NC_COUNT : RR_COUNT, warm = newconn ? NC_WARM : RR_WARM, fd = -1;
+	uint64_t deadline = bench_now_ns() + (CLIENT_MS - 2000) * 1000000ull, t0 = 0;
+	struct timeval tv = { .tv_sec = 5 };
+
+	for (int i = -warm; i < count && !bench_stop; i++) {
+		uint64_t s = bench_now_ns();
+
+		if (i == 0)
+			t0 = s;
+		if (fd < 0) {
+			fd = dial(&a->dst, r);
+			if (fd < 0)
+				return;
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			have = 0;
+		}
+		if (newconn) {
+			if (send_all(fd, NC_REQ, sizeof(NC_REQ) - 1, r) ||
+			    read_resp(fd, buf, sizeof(buf), &have, r, deadline))
+				break;
+			/* then EOF: the server (or Squid) closes */
+			while (recv(fd, buf, sizeof(buf), 0) > 0)
+				;
+			close(fd);
+			fd = -1;
+		} else if (send_all(fd, RR_REQ, sizeof(RR_REQ) - 1, r) ||
+			   read_resp(fd, buf, sizeof(buf), &have, r, deadline)) {
+			break;
+		}
+		if (i >= 0) {
+			uint64_t d = bench_now_ns() - s;
+
+			samples_buf[r->n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!r->err && r->n == (uint32_t)count)
+		r->rate = count / ((bench_now_ns() - t0) / 1e9);
+	else if (!r->err) {
+		r->err = EINTR;
+		r->stage = 5;
+	}
+}
+
+static int client_main(void *p)
+{
+	struct client_arg *a = p;
+	struct client_res r = { 0 };
+
+	switch (a->fig) {
+	case BENCH_PX_BULK1:
+		bulk(a, 1, &r);
+		break;
+	case BENCH_PX_BULK64:
+		bulk(a, STREAMS, &r);
+		break;
+	case BENCH_PX_RR:
+		exchanges(a, false, &r);
+		break;
+	default:
+		exchanges(a, true, &r);
+		break;
+	}
+	if (r.err)
+		r.n = 0;
+	if (write(a->out_fd, &r, sizeof(r)) != sizeof(r))
+		return 1;
+	if (r.n && write(a->out_fd, samples_buf, r.n * sizeof(uint32_t)) != (ssize_t)(r.n * sizeof(uint32_t)))
+		return 1;
+	return 0;
+}
+
+/* ---- the set-up ------------------------------------------------------------- */
+struct px {
+	const struct bench_env *e;
+	char ns_c[64], ns_w[64], dir[PATH_MAX], sqdir[PATH_MAX];
+	char cg_att[PATH_MAX], cg_direct[PATH_MAX], cg_nmp[PATH_MAX], cg_sq[PATH_MAX], cg_proxy[PATH_MAX];
+	char nmp_bin[PATH_MAX], nmp_out[PATH_MAX], sq_clog[PATH_MAX];
+	const char *squid_bin;
+	bool ns_c_made, ns_w_made, dir_made, cg_made[4], pol_made[3], bound[3];
+	__u64 cgid[3]; /* nmp, squid, proxy */
+	pid_t srv, nmp, squid;
+};
+
+/* snprintf into a path buffer; a path too long is reported (-ENAMETOOLONG). */
+static int pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		bench_err("path too long: %s...", buf);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static bool find_near_self(const char *name, char *out, size_t len)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			if ((size_t)snprintf(out, len, "%s/%s", self, name) < len && !access(out, X_OK))
+				return true;
+		}
+	}
+	if ((size_t)snprintf(self, sizeof(self), "build/%s", name) < sizeof(self) && len >= PATH_MAX &&
+	    realpath(self, out) && !access(out, X_OK))
+		return true;
+	return false;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fputs(text, f) < 0) {
+		if (f)
+			fclose(f);
+		bench_err("cannot write %s", path);
+		return -EIO;
+	}
+	return fclose(f) ? -EIO : 0;
+}
+
+/* The line is in the file (bounded wait); 0 or -ETIMEDOUT. */
+static int wait_text(const char *path, const char *what, pid_t pid, int ms)
+{
+	uint64_t end = bench_now_ns() + (uint64_t)ms * 1000000ull;
+
+	while (bench_now_ns() < end && !bench_stop) {
+		static char buf[65536];
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			if (strstr(buf, what))
+				return 0;
+		}
+		if (pid > 0 && bench_reap(pid, NULL) == 1)
+			return -ECHILD;
+		bench_sleep_ms(50);
+	}
+	return -ETIMEDOUT;
+}
+
+static int net_up(struct px *x)
+{
+	char vc[16], vw[16];
+	int err;
+
+	snprintf(x->ns_c, sizeof(x->ns_c), "nmbench-%d-pc", (int)getpid());
+	snprintf(x->ns_w, sizeof(x->ns_w), "nmbench-%d-pw", (int)getpid());
+	snprintf(vc, sizeof(vc), "nbp%dc", (int)getpid() % 10000000);
+	snprintf(vw, sizeof(vw), "nbp%dw", (int)getpid() % 10000000);
+	if ((err = bench_netns_add(x->ns_c)))
+		return err;
+	x->ns_c_made = true;
+	if ((err = bench_netns_add(x->ns_w)))
+		return err;
+	x->ns_w_made = true;
+	if ((err = bench_run(5000, false, "ip", "link", "add", vc, "netns", x->ns_c, "type", "veth", "peer", "name", vw,
+			     "netns", x->ns_w, NULL)) ||
+	    (err = bench_run(5000, false, "ip", "-n", x->ns_c, "addr", "add", PX_CLIENT "/24", "dev", vc, NULL)) ||
+	    (err = bench_run(5000, false, "ip", "-n", x->ns_w, "addr", "add", PX_WORLD "/24", "dev", vw, NULL)) ||
+	    (err = bench_run(5000, false, "ip", "-n", x->ns_w, "addr", "add", PX_SRV "/32", "dev", "lo", NULL)) ||
+	    (err = bench_run(5000, false, "ip", "-n", x->ns_c, "link", "set", vc, "up", NULL)) ||
+	    (err = bench_run(5000, false, "ip", "-n", x->ns_w, "link", "set", vw, "up", NULL)) ||
+	    (err = bench_run(5000, false, "ip", "-n", x->ns_c, "route", "add", PX_SRV "/32", "via", PX_WORLD, NULL)))
+		return err;
+	return 0;
+}
+
+static int cgroups_up(struct px *x)
+{
+	char *paths[4] = { x->cg_direct, x->cg_nmp, x->cg_sq, x->cg_proxy };
+	int err;
+
+	/* the attach point is the app cgroup's parent */
+	snprintf(x->cg_att, sizeof(x->cg_att), "%s", x->e->cg_app);
+	*strrchr(x->cg_att, '/') = 0;
+	if ((err = pathf(x->cg_direct, sizeof(x->cg_direct), "%s/px-direct", x->e->cg_base)) ||
+	    (err = pathf(x->cg_nmp, sizeof(x->cg_nmp), "%s/px-nmp", x->cg_att)) ||
+	    (err = pathf(x->cg_sq, sizeof(x->cg_sq), "%s/px-squid", x->cg_att)) ||
+	    (err = pathf(x->cg_proxy, sizeof(x->cg_proxy), "%s/px-proxy", x->cg_att)))
+		return err;
+	for (int i = 0; i < 4; i++) {
+		if ((err = nm_cgroup_create(paths[i]))) {
+			bench_err("cannot create cgroup %s: %s", paths[i], strerror(-err));
+			return err;
+		}
+		x->cg_made[i] = true;
+		if (i && (err = nm_cgroup_id(paths[i], &x->cgid[i - 1])))
+			return err;
+	}
+	return 0;
+}
+
+static int policies_up(struct px *x)
+{
+	static const char *const names[3] = { PX_POL_NMP, PX_POL_SQ, PX_POL_FENCE };
+	static const int ports[3] = { PX_NMP_PORT, PX_SQ_PORT, 0 };
+	int err;
+
+	for (int i = 0; i < 3; i++) {
+		struct nm_policy p = { .mode = NM_MODE_ENFORCE, .events = NM_EV_DENY };
+		__u32 id;
+
+		snprintf(p.name, sizeof(p.name), "%s", names[i]);
+		if (ports[i]) {
+			p.default_action = NM_ACT_REDIRECT;
+			inet_pton(AF_INET, PX_WORLD, &p.proxy4.addr);
+			p.proxy4.port = htons(ports[i]);
+		} else {
+			p.default_action = NM_ACT_ALLOW;
+		}
+		if ((err = nm_policy_create(x->e->maps, &p, NULL, &id))) {
+			bench_err("creating policy %s: %s", names[i], nm_err_msg());
+			return err;
+		}
+		x->pol_made[i] = true;
+		if ((err = nm_bind(x->e->maps, x->cgid[i], id))) {
+			bench_err("binding policy %s: %s", names[i], nm_err_msg());
+			return err;
+		}
+		x->bound[i] = true;
+	}
+	return 0;
+}
+
+static int exec_fn(void *p)
+{
+	char *const *argv = p;
+
+	execv(argv[0], argv);
+	return 127;
+}
+
+/* Start argv in the world netns and the proxy cgroup, output to out. */
+static pid_t start_in_world(struct px *x, char *const *argv, const char *out)
+{
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), saved[2];
+	pid_t pid;
+
+	if (fd < 0)
+		return -errno;
+	/* the child inherits stdout/stderr: point them at the file around
+	 * the fork only */
+	fflush(NULL);
+	saved[0] = dup(1);
+	saved[1] = dup(2);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	pid = bench_spawn(x->cg_proxy, x->ns_w, -1, exec_fn, (void *)argv);
+	dup2(saved[0], 1);
+	dup2(saved[1], 2);
+	close(saved[0]);
+	close(saved[1]);
+	close(fd);
+	return pid;
+}
+
+static int proxies_up(struct px *x, struct bench_proxy *r)
+{
+	char conf[PATH_MAX], hosts[PATH_MAX], log[PATH_MAX], text[4096], listen[64];
+	struct passwd *pw;
+	int err;
+
+	snprintf(x->dir, sizeof(x->dir), "/tmp/nmbench-%d-px-XXXXXX", (int)getpid());
+	if (!mkdtemp(x->dir)) {
+		bench_err("mkdtemp: %s", strerror(errno));
+		return -errno;
+	}
+	x->dir_made = true;
+	chmod(x->dir, 0755);
+	if ((err = pathf(hosts, sizeof(hosts), "%s/hosts", x->dir)) ||
+	    (err = pathf(conf, sizeof(conf), "%s/nomoat.conf", x->dir)) ||
+	    (err = pathf(log, sizeof(log), "%s/proxy.json", x->dir)) ||
+	    (err = pathf(x->nmp_out, sizeof(x->nmp_out), "%s/proxy.err", x->dir)) ||
+	    (err = write_file(hosts, PX_SRV " " PX_NAME "\n")) ||
+	    (err = write_file(conf, "policy " PX_POL_NMP " {\n    hostname " PX_NAME "\n}\n")))
+		return err;
+	snprintf(listen, sizeof(listen), PX_WORLD ":%d", PX_NMP_PORT);
+	{
+		char *argv[] = { x->nmp_bin, "--listen", listen, "--config", conf, "--pin-dir", (char *)x->e->pin_dir,
+				 "--hosts", hosts, "--no-dns", "--log", log, "-v", NULL };
+
+		x->nmp = start_in_world(x, argv, x->nmp_out);
+		if (x->nmp < 0)
+			return x->nmp;
+		if ((err = wait_text(x->nmp_out, "nomoat-proxy: ready", x->nmp, START_MS))) {
+			bench_err("nomoat-proxy did not start (%s): see %s", strerror(-err), x->nmp_out);
+			return err;
+		}
+	}
+	x->squid_bin = !access("/usr/sbin/squid", X_OK) ? "/usr/sbin/squid" : NULL;
+	pw = getpwnam(SQUID_USER);
+	if (!x->squid_bin || !pw) {
+		r->squid_skipped = !x->squid_bin ? "squid is not installed" : "no user " SQUID_USER;
+		return 0;
+	}
+	if ((err = pathf(x->sqdir, sizeof(x->sqdir), "%s/squid", x->dir)) ||
+	    (err = pathf(x->sq_clog, sizeof(x->sq_clog), "%s/cache.log", x->sqdir)) ||
+	    (err = pathf(conf, sizeof(conf), "%s/squid.conf", x->sqdir)))
+		return err;
+	if (mkdir(x->sqdir, 0750) || chown(x->sqdir, pw->pw_uid, pw->pw_gid)) {
+		bench_err("%s: %s", x->sqdir, strerror(errno));
+		return -errno;
+	}
+	err = pathf(text, sizeof(text),
+		 "http_port " PX_WORLD ":%d intercept\n"
+		 "http_port 127.0.0.1:%d\n"
+		 "visible_hostname nomoat-bench\n"
+		 "cache_effective_user " SQUID_USER "\n"
+		 "pid_filename %s/squid.pid\n"
+		 "coredump_dir %s\n"
+		 "cache_log %s\n"
+		 "access_log stdio:%s/access.log\n"
+		 "cache_store_log none\n"
+		 "logfile_rotate 0\n"
+		 "cache deny all\n"
+		 "pinger_enable off\n"
+		 "icp_port 0\n"
+		 "htcp_port 0\n"
+		 "netdb_filename none\n"
+		 "hosts_file %s\n"
+		 "dns_nameservers 127.0.0.1\n"
+		 "host_verify_strict on\n"
+		 "shutdown_lifetime 0 seconds\n"
+		 "max_filedescriptors 4096\n"
+		 "acl sandbox src " PX_CLIENT "/32\n"
+		 "http_access allow sandbox\n"
+		 "http_access deny all\n",
+		 PX_SQ_PORT, PX_SQ_FWD, x->sqdir, x->sqdir, x->sq_clog, x->sqdir, hosts);
+	if (err || (err = write_file(conf, text)))
+		return err;
+	{
+		char out[PATH_MAX];
+		char *argv[] = { (char *)x->squid_bin, "-N", "-f", conf, NULL };
+
+		if ((err = pathf(out, sizeof(out), "%s/squid.out", x->sqdir)))
+			return err;
+		x->squid = start_in_world(x, argv, out);
+		if (x->squid < 0)
+			return x->squid;
+		if ((err = wait_text(x->sq_clog, "Accepting HTTP Socket connections", x->squid, START_MS))) {
+			bench_err("squid did not start (%s): see %s", strerror(-err), x->sq_clog);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void stop(pid_t *pid, int sig)
+{
+	if (*pid > 0) {
+		kill(*pid, sig);
+		bench_wait(*pid, 5000, NULL);
+	}
+	*pid = 0;
+}
+
+static void teardown(struct px *x)
+{
+	char *paths[4] = { x->cg_direct, x->cg_nmp, x->cg_sq, x->cg_proxy };
+	static const char *const names[3] = { PX_POL_NMP, PX_POL_SQ, PX_POL_FENCE };
+	int err;
+
+	stop(&x->squid, SIGTERM);
+	stop(&x->nmp, SIGTERM);
+	stop(&x->srv, SIGKILL);
+	for (int i = 0; i < 3; i++) {
+		if (x->bound[i] && nm_unbind(x->e->maps, x->cgid[i]))
+			bench_err("cleanup: unbinding %s: %s", names[i], nm_err_msg());
+		if (x->pol_made[i] && nm_policy_delete(x->e->maps, names[i]))
+			bench_err("cleanup: deleting %s: %s", names[i], nm_err_msg());
+	}
+	/* nm_cgroup_destroy kills what is left inside (Squid's user
+	 * change clears its parent-death signal) */
+	for (int i = 0; i < 4; i++)
+		if (x->cg_made[i] && (err = nm_cgroup_destroy(paths[i])))
+			bench_err("cleanup: cgroup %s: %s", paths[i], strerror(-err));
+	if (x->ns_c_made && bench_netns_del(x->ns_c))
+		bench_err("cleanup: cannot delete netns %s", x->ns_c);
+	if (x->ns_w_made && bench_netns_del(x->ns_w))
+		bench_err("cleanup: cannot delete netns %s", x->ns_w);
+	if (x->dir_made && bench_run(10000, false, "rm", "-rf", x->dir, NULL))
+		bench_err("cleanup: cannot remove %s", x->dir);
+}
+
+/* ---- measuring ----------------------------------------------------------------- */
+static int one_run(struct px *x, int fig, int mode, double *rate, uint32_t *samples, uint32_t *n)
+{
+	static const char *const stages[] = { "-", "connect", "send", "recv", "protocol", "time" };
+	struct client_arg a = { .fig = fig, .dst = { .sin_family = AF_INET, .sin_port = htons(PX_SRV_PORT) } };
+	const char *cg = mode == BENCH_PX_DIRECT ? x->cg_direct : mode == BENCH_PX_NMP ? x->cg_nmp : x->cg_sq;
+	struct client_res res = { 0 };
+	int pfd[2], st = 0;
+	size_t want, got = 0;
+	pid_t pid;
+
+	inet_pton(AF_INET, PX_SRV, &a.dst.sin_addr);
+	if (pipe2(pfd, O_CLOEXEC))
+		return -errno;
+	a.out_fd = pfd[1];
+	pid = bench_spawn(cg, x->ns_c, -1, client_main, &a);
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		return pid;
+	}
+	if (read(pfd[0], &res, sizeof(res)) != sizeof(res))
+		res.err = EIO;
+	want = res.err ? 0 : res.n * sizeof(uint32_t);
+	while (got < want) {
+		ssize_t k = read(pfd[0], (char *)samples + got, want - got);
+
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(pfd[0]);
+	bench_wait(pid, CLIENT_MS, &st);
+	if (res.err || got != want) {
+		bench_err("proxy bench: %s through %s: %s at %s", bench_px_fig_names[fig], mode_names[mode],
+			  strerror(res.err ? res.err : EIO), stages[res.stage >= 0 && res.stage < 6 ? res.stage : 0]);
+		return -(res.err ? res.err : EIO);
+	}
+	*rate = res.rate;
+	*n = res.n;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median_d(double *v, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+			double t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : 0;
+}
+
+/* A connect from the client netns until the veth carries (bounded). */
+static int warm_up(struct px *x)
+{
+	uint64_t end = bench_now_ns() + 10000000000ull;
+
+	for (int i = 0; i < 50 && !bench_stop && bench_now_ns() < end; i++) {
+		double rate;
+		uint32_t n;
+
+		if (!one_run(x, BENCH_PX_NEWCONN, BENCH_PX_DIRECT, &rate, samples_buf, &n))
+			return 0;
+		bench_sleep_ms(100);
+	}
+	return -ETIMEDOUT;
+}
+
+const char *const bench_px_fig_names[BENCH_PX_FIGS] = { "one stream", "64 streams", "keep-alive exchange",
+							 "new connection exchange" };
+
+int bench_proxy_run(const struct bench_env *e, struct bench_proxy *r)
+{
+	struct px x = { .e = e };
+	int err, rounds = e->quick ? ROUNDS_Q : ROUNDS, nmodes;
+	double rates[BENCH_PX_FIGS][BENCH_PX_MODES][BENCH_PX_ROUNDS];
+	static uint32_t pool[BENCH_PX_FIGS][BENCH_PX_MODES][BENCH_PX_ROUNDS * RR_COUNT];
+	size_t npool[BENCH_PX_FIGS][BENCH_PX_MODES] = { { 0 } };
+
+	memset(r, 0, sizeof(*r));
+	if (!find_near_self("nomoat-proxy", x.nmp_bin, sizeof(x.nmp_bin))) {
+		r->skipped = "nomoat-proxy not found next to nomoat-bench or at build/nomoat-proxy";
+		bench_err("proxy: %s", r->skipped);
+		return 0;
+	}
+	fprintf(stderr, "  proxy: direct / nomoat-proxy / squid, %d alternating rounds\n", rounds);
+	err = cgroups_up(&x);
+	if (!err)
+		err = net_up(&x);
+	if (!err)
+		err = policies_up(&x);
+	if (!err) {
+		int pfd[2];
+		char ok;
+
+		if (pipe2(pfd, O_CLOEXEC)) {
+			err = -errno;
+		} else {
+			x.srv = bench_spawn(NULL, x.ns_w, -1, server_main, &pfd[1]);
+			close(pfd[1]);
+			if (x.srv < 0 || read(pfd[0], &ok, 1) != 1) {
+				bench_err("proxy: the server did not start");
+				err = -EIO;
+			}
+			close(pfd[0]);
+		}
+	}
+	if (!err)
+		err = proxies_up(&x, r);
+	if (!err && (err = warm_up(&x)))
+		bench_err("proxy: the test network does not carry TCP");
+	nmodes = r->squid_skipped ? BENCH_PX_SQUID : BENCH_PX_MODES;
+	for (int i = 0; !err && i < rounds; i++) {
+		for (int f = 0; !err && f < BENCH_PX_FIGS; f++) {
+			for (int j = 0; !err && j < nmodes; j++) {
+				int m = (i + j) % nmodes;
+				uint32_t n = 0;
+
+				if ((err = bench_time_left(e->deadline)))
+					break;
+				err = one_run(&x, f, m, &rates[f][m][i], pool[f][m] + npool[f][m], &n);
+				npool[f][m] += n;
+			}
+		}
+		if (!err)
+			r->rounds = i + 1;
+	}
+	for (int f = 0; r->rounds && f < BENCH_PX_FIGS; f++) {
+		for (int m = 0; m < nmodes; m++) {
+			size_t n = npool[f][m];
+
+			r->rate[f][m] = median_d(rates[f][m], r->rounds);
+			if (n) {
+				qsort(pool[f][m], n, sizeof(uint32_t), cmp_u32);
+				r->med_us[f][m] = (n % 2 ? pool[f][m][n / 2] :
+					      (pool[f][m][n / 2 - 1] + (double)pool[f][m][n / 2]) / 2) / 1e3;
+				r->p90_us[f][m] = pool[f][m][n * 9 / 10] / 1e3;
+			}
+			for (int i = 0; i < r->rounds; i++)
+				r->round_rate[f][m][i] = rates[f][m][i];
+		}
+	}
+	r->nmodes = nmodes;
+	r->measured = r->rounds > 0;
+	teardown(&x);
+	return err;
+}
+
+/* ---- output ---------------------------------------------------------------------- */
+static void cell(bool have, const char *fmt, double v)
+{
+	if (have)
+		printf(fmt, v);
+	else
+		printf("%12s", "-");
+}
+
+void bench_proxy_print(const struct bench_proxy *r)
+{
+	bool sq;
+
+	if (r->skipped) {
+		printf("\negress proxy: not measured (%s)\n", r->skipped);
+		return;
+	}
+	if (!r->measured)
+		return;
+	sq = r->nmodes == BENCH_PX_MODES;
+	printf("\negress proxy, client netns -> veth -> world netns (server, proxies); medians of %d alternating"
+	       " rounds\n(direct: no proxy; nomoat-proxy and Squid in intercept mode%s behind nomoat's redirect;"
+	       " HTTP/1.1, Host " PX_NAME "):\n", r->rounds, sq ? "" : " (not measured)");
+	printf("  %-24s %12s %12s %12s %9s %8s %10s\n", "figure", "direct", "nomoat-proxy", "squid", "nmp/dir",
+	       "target", "nmp/squid");
+	for (int f = 0; f < BENCH_PX_FIGS; f++) {
+		const double *v = r->rate[f];
+		bool bulkf = f == BENCH_PX_BULK1 || f == BENCH_PX_BULK64;
+		static const char *const names[BENCH_PX_FIGS] = { "one stream, MB/s", "64 streams, MB/s",
+								   "keep-alive, per s", "new conn, per s" };
+		double k = bulkf ? 1e6 : 1;
+
+		printf("  %-24s", names[f]);
+		cell(true, " %12.0f", v[BENCH_PX_DIRECT] / k);
+		cell(true, " %12.0f", v[BENCH_PX_NMP] / k);
+		cell(sq, " %12.0f", v[BENCH_PX_SQUID] / k);
+		printf(" %9.3f %8s", v[BENCH_PX_NMP] / v[BENCH_PX_DIRECT],
+		       f == BENCH_PX_BULK1 ? ">=0.80" : f == BENCH_PX_BULK64 ? ">=0.90" : "");
+		cell(sq, " %10.2f", v[BENCH_PX_NMP] / v[BENCH_PX_SQUID]);
+		printf("\n");
+	}
+	for (int f = BENCH_PX_RR; f < BENCH_PX_FIGS; f++) {
+		const double *u = r->med_us[f];
+		char name[48];
+
+		snprintf(name, sizeof(name), "%s, us median", f == BENCH_PX_RR ? "keep-alive" : "new conn");
+		printf("  %-24.24s", name);
+		cell(true, " %12.1f", u[BENCH_PX_DIRECT]);
+		cell(true, " %12.1f", u[BENCH_PX_NMP]);
+		cell(sq, " %12.1f", u[BENCH_PX_SQUID]);
+		printf("   added by nomoat-proxy %.1f us%s", u[BENCH_PX_NMP] - u[BENCH_PX_DIRECT],
+		       f == BENCH_PX_RR ? " (target < 50)" : "");
+		if (sq)
+			printf(", by Squid %.1f us", u[BENCH_PX_SQUID] - u[BENCH_PX_DIRECT]);
+		printf("\n");
+	}
+	printf("  (exchange rows: median time of one exchange; %d exchanges a round keep-alive, %d on new"
+	       " connections;\n   per s: exchanges one after the other on one client)\n", RR_COUNT, NC_COUNT);
+}
+
+void bench_proxy_summary(const struct bench_proxy *r)
+{
+	static const char *const key[BENCH_PX_FIGS] = { "bulk1", "bulk64", "rr", "newconn" };
+	static const char *const mk[BENCH_PX_MODES] = { "direct", "nmp", "squid" };
+
+	if (!r->measured)
+		return;
+	printf("summary proxy rounds=%d", r->rounds);
+	for (int f = 0; f < BENCH_PX_FIGS; f++) {
+		bool bulkf = f == BENCH_PX_BULK1 || f == BENCH_PX_BULK64;
+
+		for (int m = 0; m < r->nmodes; m++) {
+			if (bulkf)
+				printf(" %s_%s_mbs=%.1f", key[f], mk[m], r->rate[f][m] / 1e6);
+			else
+				printf(" %s_%s_per_s=%.0f %s_%s_us=%.2f %s_%s_p90_us=%.2f", key[f], mk[m], r->rate[f][m],
+				       key[f], mk[m], r->med_us[f][m], key[f], mk[m], r->p90_us[f][m]);
+		}
+		printf(" %s_nmp_ratio=%.4f", key[f], r->rate[f][BENCH_PX_NMP] / r->rate[f][BENCH_PX_DIRECT]);
+		if (!bulkf)
+			printf(" %s_nmp_added_us=%.2f", key[f],
+			       r->med_us[f][BENCH_PX_NMP] - r->med_us[f][BENCH_PX_DIRECT]);
+		if (r->nmodes == BENCH_PX_MODES)
+			printf(" %s_nmp_squid=%.4f", key[f], r->rate[f][BENCH_PX_NMP] / r->rate[f][BENCH_PX_SQUID]);
+	}
+	for (int f = 0; f < BENCH_PX_FIGS; f++)
+		for (int m = 0; m < r->nmodes; m++) {
+			printf(" %s_%s_rounds=", key[f], mk[m]);
+			for (int i = 0; i < r->rounds; i++)
+				printf("%s%.0f", i ? "," : "", r->round_rate[f][m][i]);
+		}
+	printf("\n");
+}
