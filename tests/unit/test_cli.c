@@ -47,6 +47,8 @@ static const struct cli_case cases[] = {
 	{ "policy create a --mode=", 2, "non-empty" },
 	{ "policy create a --with-defaults=yes", 2, "takes no value" },
 	{ "policy create a --rules /nonexistent/file", 2, "/nonexistent/file" },
+	/* found by fuzz_cli: the parsed defaults leaked (asan-test_cli) */
+	{ "policy create a --with-defaults --rules /nonexistent/file", 2, "/nonexistent/file" },
 	{ "policy create a b", 2, "'b'" },
 	{ "policy set a --with-defaults", 2, "'--with-defaults'" },
 	{ "policy set a --rules /nonexistent/file", 2, "/nonexistent/file" },
@@ -183,6 +185,28 @@ static void test_ruleset_parse(void **state)
 	assert_int_equal(rs.n, 0);
 }
 
+/* Found by fuzz_cli: an error quoting a word with stray bytes (-j) was not
+ * valid JSON; what is not UTF-8 becomes U+FFFD, valid UTF-8 is kept. */
+static void test_json_utf8(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct nm_json j;
+
+	(void)state;
+	assert_non_null(f);
+	nm_json_init(&j, f, false);
+	nm_json_obj(&j, NULL);
+	nm_json_str(&j, "error", "verb 'x\xff\xfe' caf\xc3\xa9 \xe2\x82 \xed\xa0\x80 \xf0\x9f\x98\x80 \xc0\xaf");
+	nm_json_obj_end(&j);
+	nm_json_done(&j);
+	fclose(f);
+	assert_string_equal(buf, "{\"error\":\"verb 'x\\ufffd\\ufffd' caf\xc3\xa9 \\ufffd\\ufffd "
+				 "\\ufffd\\ufffd\\ufffd \xf0\x9f\x98\x80 \\ufffd\\ufffd\"}\n");
+	free(buf);
+}
+
 static void test_shipped_defaults(void **state)
 {
 	struct nm_ruleset rs = { 0 };
@@ -213,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_cli_table),
 		cmocka_unit_test(test_opts_parse),
 		cmocka_unit_test(test_ruleset_parse),
+		cmocka_unit_test(test_json_utf8),
 		cmocka_unit_test(test_shipped_defaults),
 	};
 

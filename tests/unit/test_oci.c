@@ -155,6 +155,9 @@ static void test_mj_int64(void **state)
 		{ "123456789012345678901234567890", -ERANGE, 0 },
 		{ "1.0", -EINVAL, 0 },
 		{ "1e2", -EINVAL, 0 },
+		/* found by fuzz_oci: too many digits before the exponent gave -ERANGE */
+		{ "199999999999999992346e78901234", -EINVAL, 0 },
+		{ "-99999999999999999999.5", -EINVAL, 0 },
 	};
 	struct mj_doc d;
 

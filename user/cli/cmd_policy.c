@@ -165,8 +165,9 @@ static int cmd_create(struct nm_cli *c, int argc, char **argv, bool create)
 	/* Rules are parsed before anything is touched. */
 	if (defaults && (ret = nm_ruleset_parse(nm_deny_defaults, "deny-defaults", &rs)))
 		return ret;
+	/* an unreadable file leaves the defaults parsed above in rs */
 	if (rules_file && (ret = nm_ruleset_parse_file(rules_file, &rs)))
-		return ret;
+		goto out;
 	ret = nm_cli_maps(c, &m);
 	if (ret)
 		goto out;

@@ -11,8 +11,41 @@ void nm_json_init(struct nm_json *j, FILE *f, bool pretty)
 	j->first[0] = true;
 }
 
+/* Length of the valid UTF-8 sequence at s (s[0] >= 0x80), 0 if invalid:
+ * no overlongs, no surrogates, nothing above U+10FFFF.  A NUL stops it. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
 static void escaped(FILE *f, const char *s)
 {
+	size_t n;
+
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
@@ -22,10 +55,18 @@ static void escaped(FILE *f, const char *s)
 		case '\t': fputs("\\t", f); break;
 		case '\r': fputs("\\r", f); break;
 		default:
-			if (*p < 0x20 || *p == 0x7f)
+			if (*p < 0x20 || *p == 0x7f) {
 				fprintf(f, "\\u%04x", *p);
-			else
+			} else if (*p < 0x80) {
 				fputc(*p, f);
+			} else if ((n = utf8_len(p))) {
+				fwrite(p, 1, n, f);
+				p += n - 1;
+			} else {
+				/* JSON text is UTF-8: a stray byte (a user's word in a
+				 * message, a cgroup name) becomes U+FFFD */
+				fputs("\\ufffd", f);
+			}
 		}
 	}
 	fputc('"', f);

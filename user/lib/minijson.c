@@ -728,11 +728,10 @@ int mj_int64(const struct mj_value *v, int64_t *out)
 	if (neg)
 		s++;
 	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	if (!*s)
+	/* '.', 'e': not a plain integer, however many digits come first */
+	if (!*s || s[strspn(s, "0123456789")])
 		return -EINVAL;
 	for (; *s; s++) {
-		if (!is_digit(*s))
-			return -EINVAL; /* '.', 'e': not a plain integer */
 		if (u > (lim - (uint64_t)(*s - '0')) / 10)
 			return -ERANGE;
 		u = u * 10 + (uint64_t)(*s - '0');
