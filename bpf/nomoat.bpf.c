@@ -104,7 +104,7 @@ static __always_inline bool nm_remember(struct bpf_sock_addr *ctx, const struct 
 	__builtin_memcpy(st->new_addr, d->new_addr, 16);
 	st->new_port = d->new_port;
 	if (rq->proto == IPPROTO_TCP)
-		st->flags = (st->flags & ~NM_SK_DNS) | NM_SK_REDIRECTED;
+		st->flags = (st->flags & ~NM_SK_DNS) | NM_SK_REDIRECTED | NM_SK_ORIG;
 	else
 		st->flags |= NM_SK_DNS;
 	return true;

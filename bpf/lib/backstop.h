@@ -17,7 +17,10 @@
  *
  * TCP and UDP sockets are otherwise judged by the policy's rules: a deny
  * (rule or default) drops the packet; a redirect lets an existing flow be
- * (the connect hook decides where new ones go).  Connections the cgroup accepted (a listener,
+ * (the connect hook decides where new ones go).  A flow the connect hook
+ * redirected to the proxy is judged by its original destination: a deny of
+ * that range cuts it at the proxy's door, and a change of the proxy
+ * endpoint does not.  Connections the cgroup accepted (a listener,
  * its handshakes and the sockets it accepted, marked by sockops) are not
  * outbound traffic and pass.  The proxy and DNS endpoints always pass.
  *
@@ -141,9 +144,12 @@ static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
  * TCP packets that need no judging: a connection the cgroup accepted (a
  * listener, its handshakes, a socket sockops marked) is not its outbound
  * traffic; a SYN (and its answer) follows the connect hook's own decision;
- * a flow judged to pass under the current epoch still passes.
+ * a flow judged to pass under the current epoch still passes.  *orig is
+ * set for a redirected flow: it is judged by where it is really going, not
+ * by the proxy it goes through (whose endpoint may have changed since).
  */
-static __always_inline bool nm_bs_tcp_pass(struct bpf_sock *sk, __u64 epoch)
+static __always_inline bool nm_bs_tcp_pass(struct bpf_sock *sk, __u64 epoch, struct nm_origin *orig,
+					   bool *redirected)
 {
 	__u32 state = sk->state;
 	struct nm_sk *st;
@@ -154,7 +160,13 @@ static __always_inline bool nm_bs_tcp_pass(struct bpf_sock *sk, __u64 epoch)
 	st = bpf_sk_storage_get(&nm_sk, sk, 0, 0);
 	if (!st)
 		return false;
-	return (st->flags & NM_SK_INBOUND) || ((st->flags & NM_SK_BS_OK) && st->bs_epoch == epoch);
+	if ((st->flags & NM_SK_INBOUND) || ((st->flags & NM_SK_BS_OK) && st->bs_epoch == epoch))
+		return true;
+	if (st->flags & NM_SK_ORIG) {
+		__builtin_memcpy(orig, &st->orig, sizeof(*orig));
+		*redirected = true;
+	}
+	return false;
 }
 
 /* One backstop event, within this CPU's budget for the current second. */
@@ -185,10 +197,11 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 	struct nm_pkt p = { .rq.hook = NM_HOOK_EGRESS };
 	struct nm_decision d = { .action = NM_ACT_DENY };
 	struct bpf_sock *sk = skb->sk;
+	struct nm_origin orig;
 	struct nm_policy pol;
 	__u64 epoch;
 	__u32 policy_id;
-	bool sock_l4, tcp, udp;
+	bool sock_l4, tcp, udp, redirected = false;
 	__u8 verdict;
 
 	if (!sk)
@@ -198,7 +211,7 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 		return 1;
 	epoch = nm_epoch_now(); /* before the decision, as in the hooks */
 	tcp = sk->type == SOCK_STREAM && sk->protocol == NM_IPPROTO_TCP;
-	if (tcp && nm_bs_tcp_pass(sk, epoch))
+	if (tcp && nm_bs_tcp_pass(sk, epoch, &orig, &redirected))
 		return 1;
 	if (skb->protocol == bpf_htons(0x0800))
 		nm_pkt4(skb, &p);
@@ -206,6 +219,13 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 		nm_pkt6(skb, &p);
 	if (!p.ok)
 		return 1;
+	/* A redirected flow: judged by its original destination. */
+	if (redirected) {
+		__builtin_memcpy(p.rq.addr, orig.addr, 16);
+		p.rq.port = orig.port;
+		p.rq.family = orig.family == 4 ? 4 : 6;
+		p.rq.mapped = 0;
+	}
 	/* A TCP or UDP socket's packets were judged by the address hooks
 	 * (and may have been redirected there); anything else was not. */
 	udp = sk->type == SOCK_DGRAM && sk->protocol == NM_IPPROTO_UDP;

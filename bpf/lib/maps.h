@@ -14,6 +14,7 @@
 #define NM_SK_DNS        0x4 /* UDP sent to the DNS endpoint */
 #define NM_SK_INBOUND    0x8 /* TCP accepted from a listener (the backstop lets it be) */
 #define NM_SK_BS_OK      0x10 /* judged to pass at .bs_epoch (backstop cache) */
+#define NM_SK_ORIG       0x20 /* TCP redirected: .orig is where it is really going */
 
 struct nm_sk {
 	struct nm_origin orig;

@@ -353,7 +353,12 @@ struct flow_shared {
 struct flow_arg {
 	struct flow_shared *sh;
 	bool up; /* client (sandbox) sends, server counts; else the reverse */
+	bool proxied; /* the client dials NMT_NET4:FLOW_PROXIED_PORT, which its
+		       * policy redirects to the server (its "proxy") */
 };
+
+#define BSPROXY "agents/bsproxy"
+#define FLOW_PROXIED_PORT 9999
 
 static void count(struct flow_shared *sh, int s, long long end)
 {
@@ -420,7 +425,10 @@ static int flow_client(void *arg)
 	struct timeval tv = { 0, 200000 };
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	sockaddr_of(NMT_NET4B, FLOW_PORT, &ss, &len);
+	if (a->proxied)
+		sockaddr_of(NMT_NET4, FLOW_PROXIED_PORT, &ss, &len);
+	else
+		sockaddr_of(NMT_NET4B, FLOW_PORT, &ss, &len);
 	if (s < 0 || connect(s, (struct sockaddr *)&ss, len))
 		return 1;
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -433,24 +441,30 @@ static int flow_client(void *arg)
 }
 
 /* A running transfer (up: from the sandbox), then the change cut (a CLI
- * command line), then undo after the check. */
-static void case_flow(bool up, const char *cut, const char *undo)
+ * command line), then undo after the check.  proxied: the flow goes through
+ * a redirect (see struct flow_arg); keep: cut must NOT stop it. */
+static void case_flow_x(bool up, bool proxied, bool keep, const char *cut, const char *undo)
 {
-	char desc[256];
+	char desc[320];
 	struct flow_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	struct flow_arg a = { sh, up };
+	struct flow_arg a = { sh, up, proxied };
 	char why[256] = "", cgp[PATH_MAX];
 	pid_t srv = -1, cli = -1;
 	long long t_rule, b_rule, b1, b2, last;
 
-	snprintf(desc, sizeof(desc), "backstop: `%s` stops a running %s within 1 s", cut,
-		 up ? "upload from the sandbox" : "download into the sandbox");
+	if (keep)
+		snprintf(desc, sizeof(desc), "backstop: `%s` leaves a running %s%s alone", cut,
+			 up ? "upload" : "download", proxied ? " through the proxy" : "");
+	else
+		snprintf(desc, sizeof(desc), "backstop: `%s` stops a running %s%s within 1 s", cut,
+			 up ? "upload from the sandbox" : "download into the sandbox",
+			 proxied ? " through the proxy (judged by its original destination)" : "");
 	if (sh == MAP_FAILED) {
 		nmt_verdict(false, desc, "mmap: %s", strerror(errno));
 		return;
 	}
 	memset((void *)sh, 0, sizeof(*sh));
-	nmt_cg_path(BSFLOW, cgp, sizeof(cgp));
+	nmt_cg_path(proxied ? BSPROXY : BSFLOW, cgp, sizeof(cgp));
 	srv = nmt_spawn(NULL, nmt_h.topo.wns, flow_server, &a);
 	for (long long end = nmt_now_ms() + 3000; !sh->listening && nmt_now_ms() < end;)
 		nmt_sleep_ms(10);
@@ -472,7 +486,10 @@ static void case_flow(bool up, const char *cut, const char *undo)
 	nmt_sleep_ms(1000);
 	b2 = sh->bytes;
 	last = sh->last_ms;
-	if (b2 != b1)
+	if (keep) {
+		if (b2 == b1)
+			snprintf(why, sizeof(why), "it stopped: no byte between 1 s and 2 s after the change");
+	} else if (b2 != b1)
 		snprintf(why, sizeof(why), "still flowing: %lld bytes between 1 s and 2 s after the rule", b2 - b1);
 	else if (last > t_rule + 1000)
 		snprintf(why, sizeof(why), "last data %lld ms after the rule", last - t_rule);
@@ -563,6 +580,11 @@ out:
 	}
 	munmap((void *)sh, sizeof(*sh));
 	nmt_verdict(!*why, desc, "%s", why);
+}
+
+static void case_flow(bool up, const char *cut, const char *undo)
+{
+	case_flow_x(up, false, false, cut, undo);
 }
 
 /* ---- connections the sandbox accepts ------------------------------------ */
@@ -662,11 +684,13 @@ static void case_inbound(const char *addr)
 /* ---- the set-up and the order ------------------------------------------- */
 static bool bs_setup(char *why, size_t len)
 {
-	char p1[PATH_MAX], p2[PATH_MAX];
+	char p1[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX];
 
 	nmt_cg_path(BS, p1, sizeof(p1));
 	nmt_cg_path(BSFLOW, p2, sizeof(p2));
-	if ((mkdir(p1, 0755) && errno != EEXIST) || (mkdir(p2, 0755) && errno != EEXIST)) {
+	nmt_cg_path(BSPROXY, p3, sizeof(p3));
+	if ((mkdir(p1, 0755) && errno != EEXIST) || (mkdir(p2, 0755) && errno != EEXIST) ||
+	    (mkdir(p3, 0755) && errno != EEXIST)) {
 		snprintf(why, len, "mkdir: %s", strerror(errno));
 		return false;
 	}
@@ -674,7 +698,9 @@ static bool bs_setup(char *why, size_t len)
 	    nmt_cli("allow add %s --policy p-bs", NMT_NET4) || nmt_cli("allow add %s --policy p-bs", NMT_NET6) ||
 	    nmt_cli("cgroup bind %s --policy p-bs", p1) ||
 	    nmt_cli("policy create p-bsflow --with-defaults --default allow " BS_EP) ||
-	    nmt_cli("cgroup bind %s --policy p-bsflow", p2)) {
+	    nmt_cli("cgroup bind %s --policy p-bsflow", p2) ||
+	    nmt_cli("policy create p-bsproxy --with-defaults --default redirect --proxy4 %s:%d", NMT_NET4B, FLOW_PORT) ||
+	    nmt_cli("cgroup bind %s --policy p-bsproxy", p3)) {
 		snprintf(why, len, "%s", nmt_cli_msg());
 		return false;
 	}
@@ -709,6 +735,12 @@ void case_backstop(void)
 		snprintf(undo, sizeof(undo), "cgroup bind %s --policy p-bsflow", cg);
 		case_flow(true, cut, undo);
 		case_udp_flow();
+		/* through the redirect: the original destination counts, the
+		 * proxy endpoint does not */
+		case_flow_x(true, true, true, "policy set p-bsproxy --proxy4 none",
+			    "policy set p-bsproxy --proxy4 " NMT_NET4B ":9000");
+		case_flow_x(true, true, false, "deny add " NMT_NET4 " --policy p-bsproxy",
+			    "deny del " NMT_NET4 " --policy p-bsproxy");
 	}
 	case_inbound(NMT_CLIENT4);
 	case_inbound(NMT_CLIENT6);
