@@ -278,13 +278,10 @@ static size_t escape(struct mj_parser *p, char *o)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at pos (first byte >= 0x80), 0 if
- * invalid: no overlongs, no UTF-16 surrogates, nothing above U+10FFFF. */
-static size_t utf8_len(const struct mj_parser *p)
+size_t mj_utf8_len(const unsigned char *s, size_t left)
 {
-	const unsigned char *s = p->s + p->pos;
-	size_t left = p->len - p->pos, n;
 	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
 
 	if (s[0] >= 0xc2 && s[0] <= 0xdf)
 		n = 2;
@@ -344,7 +341,7 @@ static int parse_string(struct mj_parser *p, const char **out, size_t *outlen)
 			fail_at(p, p->pos, "control character 0x%02x in a string (must be escaped)", c);
 			return p->rc;
 		}
-		k = c < 0x80 ? 1 : utf8_len(p);
+		k = c < 0x80 ? 1 : mj_utf8_len(p->s + p->pos, p->len - p->pos);
 		if (!k) {
 			fail_at(p, p->pos, "invalid UTF-8 in a string");
 			return p->rc;

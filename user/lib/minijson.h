@@ -92,6 +92,11 @@ int mj_int64(const struct mj_value *v, int64_t *out);
 /* "null", "boolean", "number", "string", "array", "object". */
 const char *mj_type_name(enum mj_type t);
 
+/* Length of the valid UTF-8 sequence at s (s[0] >= 0x80; left bytes may
+ * be read), 0 if invalid: no overlongs, no UTF-16 surrogates, nothing above
+ * U+10FFFF.  A NUL among its bytes makes it invalid. */
+size_t mj_utf8_len(const unsigned char *s, size_t left);
+
 /* Text for a message: printable ASCII kept, '"' '\\' and the rest as \xNN,
  * cut after max output bytes with "...". */
 void mj_quote(char *dst, size_t dlen, const char *s, size_t n, size_t max);
