@@ -215,41 +215,6 @@ static int norm_path(const char *in, bool relative_ok, char *out, size_t outlen,
 	return 0;
 }
 
-static bool all_digits(const char *s, size_t n)
-{
-	if (!n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-/* Does the name end in a number, as URL parsers judge ("1.2.3.4", "127.1",
- * "0x7f000001", "2130706433")?  Such a name is an IPv4 address to many
- * clients, so it is not a host name. */
-static bool ends_in_number(const char *name)
-{
-	const char *last = strrchr(name, '.');
-	struct in_addr a;
-	size_t n;
-
-	last = last ? last + 1 : name;
-	n = strlen(last);
-	if (all_digits(last, n))
-		return true;
-	if (n >= 2 && last[0] == '0' && last[1] == 'x') {
-		size_t i;
-
-		for (i = 2; i < n; i++)
-			if (!((last[i] >= '0' && last[i] <= '9') || (last[i] >= 'a' && last[i] <= 'f')))
-				break;
-		if (i == n)
-			return true;
-	}
-	return inet_aton(name, &a) != 0;
-}
-
 /* "NAME[:PORT]": see config.h.  Lower-cases and drops one trailing dot. */
 static int parse_hostname(const char *s, struct nm_cfg_hostname *h, char *err, size_t errlen)
 {
@@ -321,7 +286,7 @@ static int parse_hostname(const char *s, struct nm_cfg_hostname *h, char *err, s
 			break;
 		label = dot + 1;
 	}
-	if (ends_in_number(name)) {
+	if (nm_host_ends_in_number(name)) {
 		snprintf(err, errlen, "'%s': an IP address, not a host name", qs);
 		return -EINVAL;
 	}

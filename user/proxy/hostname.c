@@ -1,36 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* hostname.c - normalising and classifying requested names (hostname.h). */
 #include "hostname.h"
+#include "parse.h"
 
 #include <arpa/inet.h>
 #include <stdbool.h>
 #include <string.h>
 
-static bool is_digits(const char *s, size_t n)
-{
-	if (!n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-static bool is_hexnum(const char *s, size_t n)
-{
-	if (n < 2 || s[0] != '0' || s[1] != 'x')
-		return false;
-	for (size_t i = 2; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 enum nmp_host_kind nmp_host_norm(const char *in, size_t len, char *out, size_t cap)
 {
-	const char *label, *last;
+	const char *label;
 	struct in6_addr a6;
-	struct in_addr a4;
 	size_t n, i;
 	bool colon = false;
 
@@ -86,9 +66,7 @@ enum nmp_host_kind nmp_host_norm(const char *in, size_t len, char *out, size_t c
 			break;
 		label = dot + 1;
 	}
-	last = strrchr(out, '.');
-	last = last ? last + 1 : out;
-	if (is_digits(last, strlen(last)) || is_hexnum(last, strlen(last)) || inet_aton(out, &a4))
+	if (nm_host_ends_in_number(out))
 		return NMP_HOST_IPV4;
 	return NMP_HOST_NAME;
 invalid:
