@@ -308,18 +308,11 @@ static void drop_policy(struct bench *b, const char *name, bool bound)
 
 /* ---- measurements ------------------------------------------------------ */
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Median and 90th percentile of v[0..n) in microseconds (sorts a copy). */
 static void stats_us(const uint32_t *v, size_t n, uint32_t *tmp, double *med, double *p90)
 {
 	memcpy(tmp, v, n * sizeof(*v));
-	qsort(tmp, n, sizeof(*tmp), cmp_u32);
+	qsort(tmp, n, sizeof(*tmp), bench_cmp_u32);
 	*med = (n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + (double)tmp[n / 2]) / 2) / 1e3;
 	if (p90)
 		*p90 = tmp[n * 9 / 10] / 1e3;

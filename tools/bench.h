@@ -213,6 +213,8 @@ struct bench_env {
 /* Percentile q (0..1) of the sorted v[0..n) (nearest rank). */
 uint32_t bench_pct(const uint32_t *sorted, size_t n, double q);
 int bench_cmp_u32(const void *a, const void *b);
+/* Median of v[0..n) (sorts v in place); 0 for none. */
+double bench_median(double *v, int n);
 
 /* ---- bench_reload.c ---------------------------------------------------- */
 

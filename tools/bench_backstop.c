@@ -218,18 +218,6 @@ static void egress_off(int link)
 }
 
 /* ---- the part ------------------------------------------------------------- */
-static double median(double *v, int n)
-{
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
-			double t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : 0;
-}
-
 int bench_backstop_run(const struct bench_env *e, struct bench_backstop *r)
 {
 	struct nm_policy p = { .default_action = NM_ACT_ALLOW, .mode = NM_MODE_ENFORCE, .events = NM_EV_DENY };
@@ -315,7 +303,7 @@ int bench_backstop_run(const struct bench_env *e, struct bench_backstop *r)
 	}
 	for (int k = 0; r->rounds && k < K__MAX; k++)
 		for (int w = 0; w < W__MAX; w++)
-			r->rate[k][w] = median(rates[k][w], r->rounds);
+			r->rate[k][w] = bench_median(rates[k][w], r->rounds);
 	r->measured = r->rounds > 0;
 	r->prefixes = BS_PREFIXES;
 	if (sink > 0) {

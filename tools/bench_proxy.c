@@ -815,25 +815,6 @@ static int one_run(struct px *x, int fig, int mode, double *rate, uint32_t *samp
 	return 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median_d(double *v, int n)
-{
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
-			double t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : 0;
-}
-
 /* A connect from the client netns until the veth carries (bounded). */
 static int warm_up(struct px *x)
 {
@@ -913,9 +894,9 @@ int bench_proxy_run(const struct bench_env *e, struct bench_proxy *r)
 		for (int m = 0; m < nmodes; m++) {
 			size_t n = npool[f][m];
 
-			r->rate[f][m] = median_d(rates[f][m], r->rounds);
+			r->rate[f][m] = bench_median(rates[f][m], r->rounds);
 			if (n) {
-				qsort(pool[f][m], n, sizeof(uint32_t), cmp_u32);
+				qsort(pool[f][m], n, sizeof(uint32_t), bench_cmp_u32);
 				r->med_us[f][m] = (n % 2 ? pool[f][m][n / 2] :
 					      (pool[f][m][n / 2 - 1] + (double)pool[f][m][n / 2]) / 2) / 1e3;
 				r->p90_us[f][m] = pool[f][m][n * 9 / 10] / 1e3;

@@ -54,6 +54,19 @@ int bench_cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+double bench_median(double *v, int n)
+{
+	/* insertion sort: a handful of rounds */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+			double t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : 0;
+}
+
 uint32_t bench_pct(const uint32_t *sorted, size_t n, double q)
 {
 	size_t k;
