@@ -26,16 +26,7 @@
 #include "parse.h"
 #include "policy.h"
 
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			fprintf(stderr, "fuzz_cidr: %s:%d: check failed: %s: ", \
-				__FILE__, __LINE__, #cond);                     \
-			fprintf(stderr, __VA_ARGS__);                           \
-			fputc('\n', stderr);                                    \
-			__builtin_trap();                                       \
-		}                                                               \
-	} while (0)
+#include "fuzz_check.h"
 
 /* A parser's error message: one printable line, quoting the input first. */
 static void check_msg(const char *what, const char *in, const char *err)

@@ -44,17 +44,8 @@
 static FILE *out;  /* the real stderr: the CLI's output goes to /dev/null */
 static FILE *null; /* /dev/null, or stdout with NOMOAT_FUZZ_VERBOSE */
 
-#define CHECK(cond, ...)                                                            \
-	do {                                                                        \
-		if (!(cond)) {                                                      \
-			fprintf(out, "fuzz_cli: %s:%d: check failed: %s: ", __FILE__, \
-				__LINE__, #cond);                                   \
-			fprintf(out, __VA_ARGS__);                                  \
-			fputc('\n', out);                                           \
-			fflush(out);                                                \
-			__builtin_trap();                                           \
-		}                                                                   \
-	} while (0)
+#define FUZZ_CHECK_OUT out
+#include "fuzz_check.h"
 
 static char dir[256];  /* the private directory */
 static char pin[512];  /* dir/pins: never made */

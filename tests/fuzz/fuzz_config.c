@@ -34,16 +34,7 @@
 #include "parse.h"
 #include "policy.h"
 
-#define CHECK(cond, ...)                                                          \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			fprintf(stderr, "fuzz_config: %s:%d: check failed: %s: ", \
-				__FILE__, __LINE__, #cond);                       \
-			fprintf(stderr, __VA_ARGS__);                             \
-			fputc('\n', stderr);                                      \
-			__builtin_trap();                                         \
-		}                                                                 \
-	} while (0)
+#include "fuzz_check.h"
 
 /* Files the seeds include (as in tests/data/config). */
 static const struct {

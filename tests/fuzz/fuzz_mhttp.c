@@ -28,16 +28,7 @@
 
 #define TAG 7
 
-#define CHECK(cond, ...)                                                         \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "fuzz_mhttp: %s:%d: check failed: %s: ", \
-				__FILE__, __LINE__, #cond);                      \
-			fprintf(stderr, __VA_ARGS__);                            \
-			fputc('\n', stderr);                                     \
-			__builtin_trap();                                        \
-		}                                                                \
-	} while (0)
+#include "fuzz_check.h"
 
 static char dir[128], path[160];
 static int epfd = -1;

@@ -23,16 +23,7 @@
 #include "oci.h"
 #include "parse.h"
 
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "fuzz_oci: %s:%d: check failed: %s: ", \
-				__FILE__, __LINE__, #cond);                    \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			__builtin_trap();                                      \
-		}                                                              \
-	} while (0)
+#include "fuzz_check.h"
 
 /* ---- a growable output buffer --------------------------------------------- */
 
