@@ -39,6 +39,7 @@
 #include "cgroup.h"
 #include "harness.h"
 #include "run.h"
+#include "ptest.h"
 #include "squid.h"
 #include "topo.h"
 
@@ -49,14 +50,9 @@ static pid_t world_pid, proxy_pid;
 #define PROXY_PORT 3128
 
 /* ---- running things in the namespaces ------------------------------------- */
-struct exec_arg {
-	char *const *argv;
-	int out; /* write end: stdout and stderr */
-};
-
-static int exec_child(void *p)
+int ptest_exec_child(void *p)
 {
-	struct exec_arg *a = p;
+	struct ptest_exec *a = p;
 
 	dup2(a->out, 1);
 	dup2(a->out, 2);
@@ -67,14 +63,11 @@ static int exec_child(void *p)
 
 /* Run `sh -c CMD` in cgroup rel (under the test base; NULL: none) in the
  * client netns; output (stdout+stderr) in out.  Exit code or negative. */
-static int sh_in(const char *rel, char *out, size_t len, int timeout_ms, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static int sh_in(const char *rel, char *out, size_t len, int timeout_ms, const char *fmt, ...)
+int ptest_sh(const char *rel, char *out, size_t len, int timeout_ms, const char *fmt, ...)
 {
 	char cmd[4096], cg[PATH_MAX];
 	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-	struct exec_arg a = { argv, -1 };
+	struct ptest_exec a = { argv, -1 };
 	int fds[2], st;
 	va_list ap;
 	pid_t pid;
@@ -89,7 +82,7 @@ static int sh_in(const char *rel, char *out, size_t len, int timeout_ms, const c
 	a.out = fds[1];
 	if (rel)
 		nmt_cg_path(rel, cg, sizeof(cg));
-	pid = nmt_spawn(rel ? cg : NULL, nmt_h.topo.cns, exec_child, &a);
+	pid = nmt_spawn(rel ? cg : NULL, nmt_h.topo.cns, ptest_exec_child, &a);
 	close(fds[1]);
 	if (pid < 0) {
 		close(fds[0]);
@@ -306,7 +299,7 @@ static int start_world(void)
 {
 	char out[300];
 	char *argv[] = { "python3", "-u", world_py, cert, key, NULL };
-	struct exec_arg a = { argv, -1 };
+	struct ptest_exec a = { argv, -1 };
 	int fd;
 	pid_t pid;
 
@@ -315,7 +308,7 @@ static int start_world(void)
 	if (fd < 0)
 		return -errno;
 	a.out = fd;
-	pid = nmt_spawn(NULL, nmt_h.topo.wns, exec_child, &a);
+	pid = nmt_spawn(NULL, nmt_h.topo.wns, ptest_exec_child, &a);
 	close(fd);
 	if (pid < 0)
 		return pid;
@@ -327,7 +320,7 @@ static int start_proxy(const char *extra)
 {
 	char cg[PATH_MAX], cmd[16384];
 	char *argv[64];
-	struct exec_arg a = { argv, -1 };
+	struct ptest_exec a = { argv, -1 };
 	int fd, n;
 	pid_t pid;
 
@@ -345,7 +338,7 @@ static int start_proxy(const char *extra)
 	if (fd < 0)
 		return -errno;
 	a.out = fd;
-	pid = nmt_spawn(NULL, nmt_h.topo.wns, exec_child, &a);
+	pid = nmt_spawn(NULL, nmt_h.topo.wns, ptest_exec_child, &a);
 	close(fd);
 	if (pid < 0)
 		return pid;
@@ -486,7 +479,7 @@ static void case_sh(const char *desc, const char *rel, const char *want, bool ok
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	rc = sh_in(rel, out, sizeof(out), 10000, "%s", cmd);
+	rc = ptest_sh(rel, out, sizeof(out), 10000, "%s", cmd);
 	nmt_verdict((!ok0 || rc == 0) && strstr(out, want), desc, "exit %d, want '%s' in: %s", rc, want,
 		    nmt_oneline(out));
 }
@@ -678,7 +671,7 @@ static void cases_streams(void)
 		case_sh("bulk: 64 MiB through the splice relay arrive whole", "agents/a", "67108864 ", true,
 			"curl -sS --max-time 20 -o /dev/null -w '%%{size_download} %%{speed_download}' "
 			"--resolve allowed.test:83:11.22.33.44 http://allowed.test:83/");
-		sh_in("outside", direct, sizeof(direct), 25000,
+		ptest_sh("outside", direct, sizeof(direct), 25000,
 		      "curl -sS --max-time 20 -o /dev/null -w '%%{size_download} %%{speed_download}' "
 		      "http://11.22.33.44:83/");
 		{

@@ -42,6 +42,7 @@
 #include "cgroup.h"
 #include "harness.h"
 #include "run.h"
+#include "ptest.h"
 #include "squid.h"
 #include "topo.h"
 
@@ -58,60 +59,6 @@ static pid_t squid_pid;
 static char out[16384];
 
 /* ---- running things --------------------------------------------------------- */
-struct exec_arg {
-	char *const *argv;
-	int out;
-};
-
-static int exec_child(void *p)
-{
-	struct exec_arg *a = p;
-
-	dup2(a->out, 1);
-	dup2(a->out, 2);
-	execvp(a->argv[0], a->argv);
-	fprintf(stderr, "exec %s: %s\n", a->argv[0], strerror(errno));
-	return 127;
-}
-
-/* `sh -c CMD` in the client netns, in cgroup rel (under the test base);
- * stdout+stderr in out.  Exit code or negative. */
-static int sh_client(const char *rel, int timeout_ms, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int sh_client(const char *rel, int timeout_ms, const char *fmt, ...)
-{
-	char cmd[2048], cg[PATH_MAX];
-	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-	struct exec_arg a = { argv, -1 };
-	int fds[2], st;
-	va_list ap;
-	pid_t pid;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	out[0] = 0;
-	if (nmt_verbose)
-		fprintf(stderr, "+ [%s] %s\n", rel, cmd);
-	if (pipe2(fds, O_CLOEXEC))
-		return -errno;
-	a.out = fds[1];
-	nmt_cg_path(rel, cg, sizeof(cg));
-	pid = nmt_spawn(cg, nmt_h.topo.cns, exec_child, &a);
-	close(fds[1]);
-	if (pid < 0) {
-		close(fds[0]);
-		return pid;
-	}
-	nmt_read_all(fds[0], out, sizeof(out), timeout_ms);
-	close(fds[0]);
-	st = nmt_wait(pid, 2000);
-	nmt_child_untrack(pid);
-	if (st < 0)
-		return st;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* A bare connect from the sandbox: its errno as the exit code (0: it
  * connected). */
 struct conn_arg {
@@ -256,7 +203,7 @@ static int start_squid(const char *bin)
 {
 	char cg[PATH_MAX];
 	char *argv[] = { (char *)bin, "-N", "-f", conf, NULL };
-	struct exec_arg a = { argv, -1 };
+	struct ptest_exec a = { argv, -1 };
 	char line[1024];
 	int fd;
 	pid_t pid;
@@ -266,7 +213,7 @@ static int start_squid(const char *bin)
 		return -errno;
 	a.out = fd;
 	nmt_cg_path("squid", cg, sizeof(cg));
-	pid = nmt_spawn(cg, nmt_h.topo.wns, exec_child, &a);
+	pid = nmt_spawn(cg, nmt_h.topo.wns, ptest_exec_child, &a);
 	close(fd);
 	if (pid < 0)
 		return pid;
@@ -386,7 +333,7 @@ static void case_get(const char *desc, const char *want, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(url, sizeof(url), fmt, ap);
 	va_end(ap);
-	rc = sh_client("agents/sq", 10000, "curl -sS -g --max-time 5 --noproxy '*' %s", url);
+	rc = ptest_sh("agents/sq", out, sizeof(out), 10000, "curl -sS -g --max-time 5 --noproxy '*' %s", url);
 	nmt_verdict(rc == 0 && strstr(out, want), desc, "exit %d, want '%s' in: %s", rc, want, nmt_oneline(out));
 }
 
@@ -460,7 +407,7 @@ void ptest_squid(const char *tmp, const char *hosts)
 	/* Squid's own check of a name (host_verify_strict on): the Host says
 	 * other.test (11.22.33.45 in its hosts file) while the client dialled
 	 * 11.22.33.44, so the original destination does not belong to the name */
-	rc = sh_client("agents/sq", 10000,
+	rc = ptest_sh("agents/sq", out, sizeof(out), 10000,
 		       "curl -sS --max-time 5 --noproxy '*' -o /dev/null -w 'status=%%{http_code}' "
 		       "--resolve other.test:80:11.22.33.44 http://other.test/squid-forged");
 	nmt_verdict(rc == 0 && strstr(out, "status=409"),
@@ -474,7 +421,7 @@ void ptest_squid(const char *tmp, const char *hosts)
 	e = connect_errno("agents/sq", NMT_INTERNAL4, 80);
 	nmt_verdict(e == EPERM, "squid: a connect to a private address fails with EPERM in the sandbox",
 		    "connect errno %d (%s)", e, e > 0 ? strerror(e) : "-");
-	rc = sh_client("agents/sq", 10000, "curl -sS --max-time 5 --noproxy '*' http://169.254.169.254/squid-meta");
+	rc = ptest_sh("agents/sq", out, sizeof(out), 10000, "curl -sS --max-time 5 --noproxy '*' http://169.254.169.254/squid-meta");
 	nmt_verdict(rc == 7 && strstr(out, "curl: (7)"), "squid: curl to the metadata address fails at connect",
 		    "exit %d: %s", rc, nmt_oneline(out));
 	{
