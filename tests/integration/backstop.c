@@ -261,15 +261,6 @@ static const char *bs_str(const struct bs_res *r, char *buf, size_t len)
 	return buf;
 }
 
-static unsigned long long gstat(const char *name)
-{
-	char v[32] = "";
-
-	if (nmt_cli("-j stats") || nmt_json_get(nmt_cli_out, name, v, sizeof(v)))
-		return ~0ull;
-	return strtoull(v, NULL, 10);
-}
-
 /* Each row: a packet and whether the backstop lets it reach its host. */
 struct bs_row {
 	enum bs_kind kind;
@@ -716,9 +707,9 @@ void case_backstop(void)
 		nmt_verdict(false, "backstop: set-up (policies p-bs, p-bsflow and their cgroups)", "%s", why);
 		return;
 	}
-	d0 = gstat("backstop_drops");
+	d0 = nmt_cli_gstat("backstop_drops");
 	bs_rows(BS, raw_rows, sizeof(raw_rows) / sizeof(raw_rows[0]));
-	d1 = gstat("backstop_drops");
+	d1 = nmt_cli_gstat("backstop_drops");
 	nmt_verdict(d0 != ~0ull && d1 != ~0ull && d1 >= d0 + 7, "backstop: the drops are counted (stats: backstop_drops)",
 		    "before %llu, after %llu (7 dropped rows at least)", d0, d1);
 	case_bs_event();

@@ -154,15 +154,6 @@ static int flood_child(void *arg)
 	return write(fd, &res, sizeof(res)) == sizeof(res) ? 0 : 1;
 }
 
-static unsigned long long gstat(const char *name)
-{
-	char v[32] = "";
-
-	if (nmt_cli("-j stats") || nmt_json_get(nmt_cli_out, name, v, sizeof(v)))
-		return ~0ull;
-	return strtoull(v, NULL, 10);
-}
-
 static void case_flood(void)
 {
 	const char *desc = "flood: a sandbox floods the ring buffer with denied datagrams: all refused, drops counted";
@@ -178,7 +169,7 @@ static void case_flood(void)
 		nmt_verdict(false, desc, "set-up: %s", nmt_cli_msg());
 		return;
 	}
-	d0 = gstat("events_dropped");
+	d0 = nmt_cli_gstat("events_dropped");
 	for (int i = 0; i < FLOOD_CHILDREN; i++) {
 		pipes[i][0] = pipes[i][1] = -1;
 		if (pipe(pipes[i]))
@@ -222,7 +213,7 @@ static void case_flood(void)
 		if (r.other && !total.first_err)
 			total.first_err = r.first_err;
 	}
-	d1 = gstat("events_dropped");
+	d1 = nmt_cli_gstat("events_dropped");
 	nmt_cli("cgroup unbind %s", cgp);
 	if (total.sent)
 		nmt_why_set(why, sizeof(why), "%lld datagrams got out", total.sent);

@@ -214,6 +214,15 @@ int nmt_cli(const char *fmt, ...)
 	return nmt_cmdv(argv, nmt_cli_out, sizeof(nmt_cli_out), nmt_cli_err, sizeof(nmt_cli_err), 15000);
 }
 
+unsigned long long nmt_cli_gstat(const char *name)
+{
+	char v[32] = "";
+
+	if (nmt_cli("-j stats") || nmt_json_get(nmt_cli_out, name, v, sizeof(v)))
+		return ~0ull;
+	return strtoull(v, NULL, 10);
+}
+
 const char *nmt_cli_msg(void)
 {
 	return nmt_oneline(*nmt_cli_err ? nmt_cli_err : nmt_cli_out);

@@ -101,6 +101,10 @@ extern char nmt_cli_out[NMT_CLI_OUT_MAX], nmt_cli_err[NMT_CLI_ERR_MAX];
  * exit code (or negative, see nmt_cmdv). */
 int nmt_cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A kernel counter by its `nomoat -j stats` name (nm_gstat_name), read with
+ * nmt_cli(); ~0 when it cannot be had. */
+unsigned long long nmt_cli_gstat(const char *name);
+
 /* The last nmt_cli()'s stderr (its stdout if that is empty), one line. */
 const char *nmt_cli_msg(void);
 
