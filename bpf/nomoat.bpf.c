@@ -114,15 +114,20 @@ static __always_inline bool nm_remember(struct bpf_sock_addr *ctx, const struct 
 static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, struct nm_rewrite *rw)
 {
 	__u64 cgid = bpf_get_current_cgroup_id();
-	__u64 epoch = nm_epoch_now(); /* before the decision (see nm_epoch) */
 	const struct nm_policy *pol = NULL;
 	struct nm_policy polv;
 	struct nm_decision d = {};
 	struct nm_req rq = {};
 	__u32 policy_id;
+	bool tcp_connect;
+	__u64 epoch;
 	__u8 verdict;
 
 	nm_read_dst(ctx, hook, &rq);
+	/* Only a TCP connect marks its socket for the backstop; read before
+	 * the decision (see nm_epoch). */
+	tcp_connect = rq.proto == IPPROTO_TCP && (hook == NM_HOOK_CONNECT4 || hook == NM_HOOK_CONNECT6);
+	epoch = tcp_connect ? nm_epoch_now() : 0;
 	policy_id = nm_find_policy_id();
 	if (nm_policy_read(policy_id, &polv))
 		pol = &polv;
@@ -151,8 +156,7 @@ static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, st
 	if (nm_wants_event(pol, verdict))
 		nm_emit(&rq, &d, verdict, policy_id, cgid);
 
-	if (d.action == NM_ACT_ALLOW && rq.proto == IPPROTO_TCP &&
-	    (hook == NM_HOOK_CONNECT4 || hook == NM_HOOK_CONNECT6)) {
+	if (d.action == NM_ACT_ALLOW && tcp_connect) {
 		struct nm_sk *st = bpf_sk_storage_get(&nm_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 
 		if (st)
