@@ -2,7 +2,7 @@
 /*
  * fuzz_clienthello - libFuzzer target for the TLS ClientHello parser
  * (user/proxy/tls_sni.c) and the normalising of the name it finds
- * (user/proxy/hostname.c).  Seed corpus: tests/fuzz/corpus/clienthello/
+ * (user/lib/hostname.c).  Seed corpus: tests/fuzz/corpus/clienthello/
  * (ClientHellos captured from openssl s_client, curl and Python's ssl).
  *
  * Besides memory errors (ASan, UBSan) it checks what the parser promises:
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nmp_sni s, p;
 	enum nmp_sni_result r = nmp_sni_parse(data, size, &s);
-	char norm[NMP_HOST_MAX + 2];
+	char norm[NM_HOST_MAX + 2];
 
 	if (r > NMP_SNI_TOO_LARGE)
 		abort();
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < s.name_len; i++)
 			if ((unsigned char)s.name[i] <= ' ' || (unsigned char)s.name[i] >= 0x7f)
 				abort();
-		nmp_host_norm(s.name, s.name_len, norm, sizeof(norm));
+		nm_host_norm(s.name, s.name_len, norm, sizeof(norm), NULL, 0);
 	}
 	if (r == NMP_SNI_FOUND || r == NMP_SNI_NONE) {
 		if (s.hello_bytes == 0 || s.hello_bytes > size)

@@ -197,7 +197,7 @@ static void check_rule(const struct nm_rule_entry *e)
 	      "rule '%s' does not read back", t);
 }
 
-static void check_host(const struct nm_cfg_hostname *h)
+static void check_host(const struct nm_hostpat *h)
 {
 	size_t n = strlen(h->name);
 	const char *last;
@@ -206,7 +206,7 @@ static void check_host(const struct nm_cfg_hostname *h)
 	for (size_t i = 0; i < n; i++) {
 		char c = h->name[i];
 
-		CHECK((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		CHECK((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
 			      (c == '*' && i == 0 && h->name[1] == '.'),
 		      "host name '%s'", h->name);
 	}

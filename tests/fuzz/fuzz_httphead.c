@@ -2,7 +2,7 @@
 /*
  * fuzz_httphead - libFuzzer target for the HTTP request-head parser
  * (user/proxy/http_head.c) and the normalising of the host it names
- * (user/proxy/hostname.c).  Seed corpus: tests/fuzz/corpus/httphead/.
+ * (user/lib/hostname.c).  Seed corpus: tests/fuzz/corpus/httphead/.
  *
  * Besides memory errors (ASan, UBSan) it checks what the parser promises:
  * a result in range; for a complete head, lengths within the input, the
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *s = (const char *)data;
 	struct nmp_http_req r, p;
 	enum nmp_http_result res = nmp_http_parse(s, size, &r);
-	char norm[NMP_HOST_MAX + 2];
+	char norm[NM_HOST_MAX + 2];
 
 	if (res > NMP_HTTP_TOO_LARGE)
 		abort();
@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (strlen(r.host) > NMP_HTTP_HOST_MAX)
 		abort();
-	nmp_host_norm(r.host, strlen(r.host), norm, sizeof(norm));
+	nm_host_norm(r.host, strlen(r.host), norm, sizeof(norm), NULL, 0);
 	if (nmp_http_parse(s, r.head_len - 1, &p) != NMP_HTTP_NEED_MORE)
 		abort();
 	return 0;

@@ -215,87 +215,6 @@ static int norm_path(const char *in, bool relative_ok, char *out, size_t outlen,
 	return 0;
 }
 
-/* "NAME[:PORT]": see config.h.  Lower-cases and drops one trailing dot. */
-static int parse_hostname(const char *s, struct nm_cfg_hostname *h, char *err, size_t errlen)
-{
-	char qs[QLEN], name[NM_CFG_MAX_LINE + 1], perr[NM_ERR_LEN];
-	const char *colon, *label;
-	__u16 port = 0;
-	size_t n, i;
-
-	q(qs, s);
-	colon = strchr(s, ':');
-	if (s[0] == '[' || (colon && strchr(colon + 1, ':'))) {
-		snprintf(err, errlen, "'%s': an IP address, not a host name", qs);
-		return -EINVAL;
-	}
-	if (colon) {
-		if (nm_parse_port(colon + 1, &port, perr, sizeof(perr))) {
-			snprintf(err, errlen, "'%s': bad port: %s", qs, perr);
-			return -EINVAL;
-		}
-		n = (size_t)(colon - s);
-	} else {
-		n = strlen(s);
-	}
-	if (n >= sizeof(name))
-		n = sizeof(name) - 1; /* cannot happen: a line is shorter */
-	for (i = 0; i < n; i++)
-		name[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
-	name[n] = 0;
-	if (n && name[n - 1] == '.')
-		name[--n] = 0;
-	if (!n) {
-		snprintf(err, errlen, "'%s': empty host name", qs);
-		return -EINVAL;
-	}
-	if (n > 253) {
-		snprintf(err, errlen, "'%s': host name longer than 253 characters", qs);
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c >= 0x80) {
-			snprintf(err, errlen, "'%s': not ASCII (write the punycode form, xn--...)", qs);
-			return -EINVAL;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '*')) {
-			snprintf(err, errlen, "'%s': '%c' is not allowed in a host name (a-z 0-9 - . and a leading *.)",
-				 qs, c);
-			return -EINVAL;
-		}
-		if (c == '*' && !(i == 0 && name[1] == '.')) {
-			snprintf(err, errlen, "'%s': '*' is only allowed as a leading \"*.\"", qs);
-			return -EINVAL;
-		}
-	}
-	for (label = name;;) {
-		const char *dot = strchr(label, '.');
-		size_t ll = dot ? (size_t)(dot - label) : strlen(label);
-
-		if (!ll) {
-			snprintf(err, errlen, "'%s': empty label in a host name", qs);
-			return -EINVAL;
-		}
-		if (ll > 63) {
-			snprintf(err, errlen, "'%s': label longer than 63 characters", qs);
-			return -EINVAL;
-		}
-		if (!dot)
-			break;
-		label = dot + 1;
-	}
-	if (nm_host_ends_in_number(name)) {
-		snprintf(err, errlen, "'%s': an IP address, not a host name", qs);
-		return -EINVAL;
-	}
-	memset(h, 0, sizeof(*h));
-	memcpy(h->name, name, n + 1);
-	h->port = port;
-	return 0;
-}
-
 /* ---- files ---------------------------------------------------------------- */
 
 /* Read a whole regular file of at most NM_CFG_MAX_FILE bytes.  Returns 0,
@@ -1017,11 +936,11 @@ static void kw_rules_include(struct ld *L, const struct src *S, struct blk *B, i
 
 static void kw_hostname(struct ld *L, const struct src *S, struct blk *B, int ln, char **tok, int n)
 {
-	struct nm_cfg_hostname h, *v;
+	struct nm_hostpat h, *v;
 	char err[2 * NM_ERR_LEN];
 
 	(void)n;
-	if (parse_hostname(tok[1], &h, err, sizeof(err))) {
+	if (nm_hostpat_parse(tok[1], &h, err, sizeof(err))) {
 		report(L, S->name, ln, "hostname: %s", err);
 		return;
 	}

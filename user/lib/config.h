@@ -34,15 +34,17 @@
  *                                       (write ./deny-defaults for a file of
  *                                       that name)
  *       deny|allow|redirect TARGET [# reason]   a rule (as nm_ruleset_parse)
- *       hostname NAME[:PORT]            proxy allowlist entry, "*.suffix" ok;
- *                                       stored lower case without a trailing
- *                                       dot; refused: IP literals (also names
- *                                       ending in a number, "127.1",
- *                                       "0x7f000001", which clients read as
- *                                       IPv4), empty labels, labels over 63,
- *                                       names over 253, characters outside
- *                                       [a-z0-9-.*], '*' but a leading "*.",
- *                                       port outside 1..65535
+ *       hostname NAME[:PORT]            allowlist entry of the proxy and the
+ *                                       resolver, "*.suffix" ok (the grammar
+ *                                       is hostname.h's): stored lower case
+ *                                       without a trailing dot; refused: IP
+ *                                       literals (also names ending in a
+ *                                       number, "127.1", "0x7f000001", which
+ *                                       clients read as IPv4), empty labels,
+ *                                       labels over 63, names over 253,
+ *                                       characters outside [a-z0-9-_.*], '*'
+ *                                       but a leading "*.", port outside
+ *                                       1..65535
  *       ip-only                         flag for the proxy
  *       raw-sockets allow|deny          raw IP and ping sockets   (deny)
  *   }
@@ -85,6 +87,7 @@
 #include <stdio.h>
 #include <linux/types.h>
 
+#include "hostname.h"
 #include "nomoat.h"
 #include "policy.h"
 
@@ -104,20 +107,13 @@
 #define NM_CFG_DEF_EVENTS_RATE   200u
 #define NM_CFG_DEF_METRICS       "unix:/run/nomoat/metrics.sock"
 
-/* One proxy allowlist entry: an exact DNS name or "*.suffix", lower case,
- * without a trailing dot; port 0 = any port. */
-struct nm_cfg_hostname {
-	char name[254];
-	__u16 port; /* host order; 0 = any */
-};
-
 /* One policy block. */
 struct nm_cfg_policy {
 	struct nm_policy p;      /* name, default_action, mode, events, endpoints (network order,
 				  * zero = unset); id and in_use are 0 */
 	struct nm_ruleset rules; /* in file order, includes expanded in place; each entry's line is
 				  * its line in the file it came from */
-	struct nm_cfg_hostname *hosts; /* in file order */
+	struct nm_hostpat *hosts; /* `hostname` lines in file order (hostname.h) */
 	size_t nhosts;
 	bool ip_only;
 	char file[256];          /* where the block started (truncated if longer) */

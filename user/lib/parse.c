@@ -763,40 +763,6 @@ const char *nm_proto_name(__u8 p)
 	return buf;
 }
 
-/* ---- host names --------------------------------------------------------- */
-
-static bool all_digits(const char *s, size_t n)
-{
-	if (!n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-bool nm_host_ends_in_number(const char *name)
-{
-	const char *last = strrchr(name, '.');
-	struct in_addr a;
-	size_t n;
-
-	last = last ? last + 1 : name;
-	n = strlen(last);
-	if (all_digits(last, n))
-		return true;
-	if (n >= 2 && last[0] == '0' && last[1] == 'x') {
-		size_t i;
-
-		for (i = 2; i < n; i++)
-			if (!((last[i] >= '0' && last[i] <= '9') || (last[i] >= 'a' && last[i] <= 'f')))
-				break;
-		if (i == n)
-			return true;
-	}
-	return inet_aton(name, &a) != 0;
-}
-
 /* ---- policy names ------------------------------------------------------- */
 
 static bool is_name_char(char c)

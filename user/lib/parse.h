@@ -38,11 +38,6 @@ int nm_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((forma
  * "fd00::/8" "[fd00::1]:80"; ::ffff:a.b.c.d forms become IPv4. */
 int nm_parse_cidr(const char *s, struct nm_cidr *out, char *err, size_t errlen);
 
-/* Does a lower-case host name end in a number, as URL parsers judge
- * ("1.2.3.4", "127.1", "0x7f000001", "2130706433")?  Such a name is an IPv4
- * address to many clients, so it is not a host name. */
-bool nm_host_ends_in_number(const char *name);
-
 /* Parse a port: 1..65535, decimal digits only, no leading zero. */
 int nm_parse_port(const char *s, __u16 *port, char *err, size_t errlen);
 

@@ -425,13 +425,13 @@ void nmp_conn_resolved(struct nmp_conn *c, const struct nmp_addrs *a)
 static void decide(struct nmp_conn *c, const char *raw, size_t rawlen)
 {
 	const struct nmp_policy *pol;
-	const struct nmp_allow_entry *e;
-	enum nmp_host_kind k;
-	char norm[NMP_HOST_MAX + 2];
+	const struct nm_allow_entry *e;
+	enum nm_host_kind k;
+	char norm[NM_HOST_MAX + 2];
 	int rc;
 
 	pol = nmp_policy_by_name(&nmp.pols, c->policy);
-	k = nmp_host_norm(raw, rawlen, norm, sizeof(norm));
+	k = nm_host_norm(raw, rawlen, norm, sizeof(norm), NULL, 0);
 	snprintf(c->name, sizeof(c->name), "%.*s", (int)rawlen, raw);
 	if (!pol) {
 		if (*c->policy)
@@ -444,13 +444,13 @@ static void decide(struct nmp_conn *c, const char *raw, size_t rawlen)
 		refuse(c, 403);
 		return;
 	}
-	if (k == NMP_HOST_INVALID) {
+	if (k == NM_HOST_INVALID) {
 		set_reason(c, "deny", "bad-name", "'%.100s' is not a host name", c->name);
 		refuse(c, 403);
 		return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", norm);
-	if (k == NMP_HOST_IPV4 || k == NMP_HOST_IPV6) {
+	if (k == NM_HOST_IPV4 || k == NM_HOST_IPV6) {
 		if (!pol->ip_only) {
 			set_reason(c, "deny", "ip-literal", "an IP address where a name is required");
 			refuse(c, 403);
@@ -458,9 +458,9 @@ static void decide(struct nmp_conn *c, const char *raw, size_t rawlen)
 		}
 		snprintf(c->rule, sizeof(c->rule), "ip-only");
 	} else {
-		e = nmp_allow_match(&pol->allow, norm, c->port);
+		e = nm_allow_match(&pol->allow, norm, c->port);
 		if (e) {
-			nmp_allow_str(e, c->rule, sizeof(c->rule));
+			nm_allow_str(e, c->rule, sizeof(c->rule));
 		} else if (pol->ip_only) {
 			snprintf(c->rule, sizeof(c->rule), "ip-only");
 		} else {
@@ -552,7 +552,7 @@ static void sniff_http(struct nmp_conn *c, size_t n, bool ended)
 {
 	struct nmp_http_req rq;
 	enum nmp_http_result r = nmp_http_parse(peekbuf, n, &rq);
-	char hn[NMP_HOST_MAX + 2], tn[NMP_HOST_MAX + 2];
+	char hn[NM_HOST_MAX + 2], tn[NM_HOST_MAX + 2];
 
 	c->kind = NMP_K_HTTP;
 	c->proto = "http";
@@ -583,8 +583,8 @@ static void sniff_http(struct nmp_conn *c, size_t n, bool ended)
 		c->proto = "absolute";
 		c->port = rq.port ? rq.port : 80;
 		if (rq.has_host_hdr &&
-		    (nmp_host_norm(rq.hdr_host, strlen(rq.hdr_host), hn, sizeof(hn)) == NMP_HOST_INVALID ||
-		     nmp_host_norm(rq.host, strlen(rq.host), tn, sizeof(tn)) == NMP_HOST_INVALID || strcmp(hn, tn))) {
+		    (nm_host_norm(rq.hdr_host, strlen(rq.hdr_host), hn, sizeof(hn), NULL, 0) == NM_HOST_INVALID ||
+		     nm_host_norm(rq.host, strlen(rq.host), tn, sizeof(tn), NULL, 0) == NM_HOST_INVALID || strcmp(hn, tn))) {
 			snprintf(c->name, sizeof(c->name), "%.255s", rq.host);
 			set_reason(c, "deny", "host-mismatch", "Host header '%s' names another host than the target",
 				   rq.hdr_host);

@@ -42,10 +42,10 @@ int nmp_policies_load(struct nmp_policies *ps, const char *config, FILE *errf)
 		snprintf(v[i].name, sizeof(v[i].name), "%s", cp->p.name);
 		v[i].ip_only = cp->ip_only;
 		for (size_t h = 0; h < cp->nhosts; h++) {
-			err = nmp_allow_add(&v[i].allow, cp->hosts[h].name, cp->hosts[h].port);
+			err = nm_allow_add(&v[i].allow, cp->hosts[h].name, cp->hosts[h].port);
 			if (err) {
 				for (size_t k = 0; k <= i; k++)
-					nmp_allow_free(&v[k].allow);
+					nm_allow_free(&v[k].allow);
 				free(v);
 				nm_config_free(&cfg);
 				return err;
@@ -54,7 +54,7 @@ int nmp_policies_load(struct nmp_policies *ps, const char *config, FILE *errf)
 	}
 	/* swap in */
 	for (size_t i = 0; i < ps->n; i++)
-		nmp_allow_free(&ps->v[i].allow);
+		nm_allow_free(&ps->v[i].allow);
 	free(ps->v);
 	ps->v = v;
 	ps->n = cfg.npolicies;
@@ -127,7 +127,7 @@ const struct nmp_policy *nmp_policy_by_id(struct nmp_policies *ps, __u32 id, con
 void nmp_policies_free(struct nmp_policies *ps)
 {
 	for (size_t i = 0; i < ps->n; i++)
-		nmp_allow_free(&ps->v[i].allow);
+		nm_allow_free(&ps->v[i].allow);
 	free(ps->v);
 	ps->v = NULL;
 	ps->n = 0;

@@ -27,7 +27,7 @@
 #include <sys/socket.h>
 
 #include "nomoat.h"
-#include "allowlist.h"
+#include "hostname.h"
 #include "http_head.h"
 #include "tls_sni.h"
 
@@ -71,7 +71,7 @@ struct nmp_opts {
 /* ---- policies (policy.c) ------------------------------------------------- */
 struct nmp_policy {
 	char name[NM_POLICY_NAME_LEN];
-	struct nmp_allowlist allow;
+	struct nm_allowlist allow;
 	bool ip_only;
 };
 

@@ -29,13 +29,13 @@
 struct job {
 	struct job *next;
 	struct nmp_conn *c;
-	char name[NMP_HOST_MAX + 1];
+	char name[NM_HOST_MAX + 1];
 	uint16_t port;
 	struct nmp_addrs res;
 };
 
 struct host_ent {
-	char name[NMP_HOST_MAX + 1];
+	char name[NM_HOST_MAX + 1];
 	struct sockaddr_storage a;
 };
 
@@ -143,9 +143,9 @@ static int load_hosts(struct nmp_resolver *r, const char *path)
 		}
 		while ((tok = strtok_r(NULL, " \t\r\n", &save))) {
 			struct host_ent *e;
-			char norm[NMP_HOST_MAX + 2];
+			char norm[NM_HOST_MAX + 2];
 
-			if (nmp_host_norm(tok, strlen(tok), norm, sizeof(norm)) != NMP_HOST_NAME) {
+			if (nm_host_norm(tok, strlen(tok), norm, sizeof(norm), NULL, 0) != NM_HOST_NAME) {
 				fprintf(stderr, "nomoat-proxy: %s:%d: '%s' is not a host name\n", path, ln, tok);
 				fclose(f);
 				return -EINVAL;
