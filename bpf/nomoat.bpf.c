@@ -156,6 +156,16 @@ static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, st
 	if (nm_wants_event(pol, verdict))
 		nm_emit(&rq, &d, verdict, policy_id, cgid);
 
+	if (d.reason == NM_R_DNS_ENDPOINT) {
+		/* Asked directly (a sandbox whose resolv.conf names the
+		 * endpoint), the resolver still learns who asks: the record of
+		 * a redirect to where the query goes anyway.  Without storage
+		 * the query goes on, and the resolver refuses it. */
+		__builtin_memcpy(d.new_addr, rq.addr, 16);
+		d.new_port = rq.port;
+		nm_remember(ctx, &rq, &d, policy_id, cgid, epoch);
+		return 1;
+	}
 	if (d.action == NM_ACT_ALLOW && tcp_connect) {
 		struct nm_sk *st = bpf_sk_storage_get(&nm_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 
@@ -189,6 +199,8 @@ static __always_inline int nm_recvmsg(struct bpf_sock_addr *ctx, __u8 hook, stru
 	nm_read_dst(ctx, hook, &src);
 	if (src.port != st->new_port || !nm_addr_eq(src.addr, st->new_addr))
 		return 1;
+	if (st->orig.port == st->new_port && nm_addr_eq(st->orig.addr, st->new_addr))
+		return 1; /* the endpoint was asked directly: nothing to restore */
 	__builtin_memcpy(rw->addr, st->orig.addr, 16);
 	rw->port = st->orig.port;
 	rw->set = 1;
@@ -261,8 +273,61 @@ int nm_sockops(struct bpf_sock_ops *ops)
 	return 1;
 }
 
+/*
+ * Who sent a UDP query (NM_SO_DNSQ in include/nomoat.h), for nomoat-dns in
+ * an origdst-only attach point: setsockopt names the query by its 4-tuple,
+ * the record found (or none) is kept in the resolver socket's storage, and
+ * the next getsockopt returns it.  Sandboxes are never given the setsockopt
+ * program, so they cannot ask about other sandboxes' queries; the
+ * getsockopt answer only ever shows a socket its own storage.
+ */
+SEC("cgroup/setsockopt")
+int nm_setsockopt(struct bpf_sockopt *ctx)
+{
+	struct nm_flow_key *k = ctx->optval;
+	struct nm_origin *o;
+	struct nm_sk *st;
+
+	if ((ctx->level != SOL_IP && ctx->level != SOL_IPV6) || ctx->optname != NM_SO_DNSQ)
+		return 1;
+	if ((void *)(k + 1) > ctx->optval_end || !ctx->sk)
+		return 0; /* EPERM: a question too short */
+	st = bpf_sk_storage_get(&nm_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		return 0;
+	o = bpf_map_lookup_elem(&nm_dnsq, k);
+	if (o) {
+		st->orig = *o;
+	} else {
+		__builtin_memset(&st->orig, 0, sizeof(st->orig));
+		nm_gstat_inc(NM_G_DNSQ_MISS);
+	}
+	ctx->optlen = -1; /* answered here: the kernel's handler is not run */
+	return 1;
+}
+
+static __always_inline int nm_dnsq_answer(struct bpf_sockopt *ctx)
+{
+	struct nm_origin *out = ctx->optval;
+	struct nm_sk *st;
+
+	if ((void *)(out + 1) > ctx->optval_end || !ctx->sk)
+		return 1;
+	st = bpf_sk_storage_get(&nm_sk, ctx->sk, 0, 0);
+	if (st)
+		*out = st->orig;
+	else
+		__builtin_memset(out, 0, sizeof(*out));
+	/* two stores the compiler must not merge into one 8-byte store to
+	 * the context, which the verifier refuses */
+	*(volatile __s32 *)&ctx->optlen = sizeof(*out);
+	*(volatile __s32 *)&ctx->retval = 0;
+	return 1;
+}
+
 /* Answer SO_ORIGINAL_DST (iptables REDIRECT convention) and NM_SO_ORIGIN on
- * the proxy's accepted sockets.  Anything else passes through untouched. */
+ * the proxy's accepted sockets, and NM_SO_DNSQ (above).  Anything else
+ * passes through untouched. */
 SEC("cgroup/getsockopt")
 int nm_getsockopt(struct bpf_sockopt *ctx)
 {
@@ -273,6 +338,8 @@ int nm_getsockopt(struct bpf_sockopt *ctx)
 
 	if (ctx->level != SOL_IP && ctx->level != SOL_IPV6)
 		return 1;
+	if (ctx->optname == NM_SO_DNSQ)
+		return nm_dnsq_answer(ctx);
 	if (ctx->optname != NM_SO_ORIGINAL_DST && ctx->optname != NM_SO_ORIGIN)
 		return 1;
 	if (!sk || sk->protocol != IPPROTO_TCP)

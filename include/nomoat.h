@@ -28,9 +28,14 @@
  *
  *  - TCP: deny, allow or redirect to the proxy; the original destination is
  *    recorded so that the proxy gets it back from getsockopt(SO_ORIGINAL_DST).
- *    UDP: destination port 53 goes to the DNS endpoint when the policy has
- *    one, and recvmsg restores the source; other UDP follows the rules with
- *    redirect meaning deny.
+ *    DNS: UDP and TCP to port 53, any address, go to the DNS endpoint when
+ *    the policy has one (recvmsg restores a UDP reply's source); other UDP
+ *    follows the rules with redirect meaning deny.
+ *
+ *  - The resolver learns who asked from the kernel: a TCP query's flow
+ *    record (NM_SO_ORIGIN, as the proxy), a UDP query's record in nm_dnsq,
+ *    written by the packet backstop as the query leaves the sandbox and
+ *    read with NM_SO_DNSQ (below).
  *
  *  - The policy's own proxy and DNS endpoints are reachable on exactly those
  *    ports, so explicit-proxy clients keep working.
@@ -55,6 +60,7 @@
 #define NM_MAX_RULES         (1u << 21) /* per family per policy */
 #define NM_MAX_BINDINGS      65536      /* cgroup -> policy */
 #define NM_MAX_FLOWS         65536      /* live redirected TCP flows */
+#define NM_MAX_DNSQ          16384      /* UDP DNS queries remembered (LRU) */
 #define NM_MAX_REASONS       65536      /* free-text rule reasons (user only) */
 #define NM_MAX_CGROUP_DEPTH  64         /* ancestor levels searched */
 #define NM_POLICY_NAME_LEN   32
@@ -74,6 +80,17 @@
 #define NM_SO_ORIGINAL_DST   80
 /* nomoat's own: SOL_IP or SOL_IPV6, returns struct nm_origin (below). */
 #define NM_SO_ORIGIN         0x4e4d
+/*
+ * Who sent a UDP DNS query, for the resolver (SOL_IP or SOL_IPV6, on its
+ * UDP socket, in an origdst-only attach point; sandboxes get no such
+ * program): setsockopt(NM_SO_DNSQ, struct nm_flow_key) names the query by
+ * its 4-tuple as the resolver saw it (client = the query's source, proxy =
+ * the endpoint it arrived at, both v4-mapped for IPv4); the following
+ * getsockopt(NM_SO_DNSQ) on the same socket returns struct nm_origin, with
+ * policy_id 0 when the kernel has no record.  Without the program the
+ * getsockopt fails with ENOPROTOOPT.
+ */
+#define NM_SO_DNSQ           0x4e4e
 
 /* ---- enums ------------------------------------------------------------- */
 enum nm_action {
@@ -150,6 +167,8 @@ enum nm_gstat {
 	NM_G_POLICY_RETRY,       /* a policy record changed while read: read again */
 	NM_G_BACKSTOP_DROP,      /* packets dropped by the backstop (cgroup_skb) */
 	NM_G_BACKSTOP_QUIET,     /* backstop drops not reported (event rate limit) */
+	NM_G_DNSQ_NOTED,         /* UDP DNS queries recorded for the resolver */
+	NM_G_DNSQ_MISS,          /* the resolver asked about a query with no record */
 	NM_G__MAX,
 };
 
@@ -259,7 +278,8 @@ struct nm_origin {
 	__u32 uid;
 };
 
-/* Key of nm_flows: the redirected TCP connection as the proxy sees it.
+/* Key of nm_flows: the redirected TCP connection as the proxy sees it; of
+ * nm_dnsq: a UDP query as the resolver sees it (proxy = its endpoint).
  * Addresses in v4-mapped form for IPv4. */
 struct nm_flow_key {
 	__u32 client[4];

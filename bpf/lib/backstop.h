@@ -57,19 +57,22 @@
  * address. */
 struct nm_pkt {
 	struct nm_req rq;
+	__u32 src[4]; /* source address, v4-mapped for IPv4 */
+	__u16 sport;  /* source port, network order (TCP, UDP; 0 when not in this packet) */
 	bool routed; /* IPv4 options or an IPv6 routing header */
 	bool ok; /* parsed; a packet too short or not IP is left alone */
 };
 
-/* The destination port of a TCP or UDP header at off; 0 when it is not in
- * this packet. */
-static __always_inline __u16 nm_pkt_port(struct __sk_buff *skb, __u32 off)
+/* The ports of a TCP or UDP header at off; 0 when they are not in this
+ * packet. */
+static __always_inline void nm_pkt_ports(struct __sk_buff *skb, __u32 off, struct nm_pkt *p)
 {
 	__u16 ports[2];
 
 	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
-		return 0;
-	return ports[1];
+		return;
+	p->sport = ports[0];
+	p->rq.port = ports[1];
 }
 
 static __always_inline void nm_pkt4(struct __sk_buff *skb, struct nm_pkt *p)
@@ -84,6 +87,8 @@ static __always_inline void nm_pkt4(struct __sk_buff *skb, struct nm_pkt *p)
 		return;
 	__builtin_memcpy(&addr, &h[16], 4);
 	nm_v4mapped(p->rq.addr, addr);
+	__builtin_memcpy(&addr, &h[12], 4);
+	nm_v4mapped(p->src, addr);
 	p->rq.family = 4;
 	p->rq.proto = h[9];
 	/* Options can carry a source route; sockets do not need them. */
@@ -91,7 +96,7 @@ static __always_inline void nm_pkt4(struct __sk_buff *skb, struct nm_pkt *p)
 	/* Ports are in the first fragment only. */
 	if ((p->rq.proto == NM_IPPROTO_TCP || p->rq.proto == NM_IPPROTO_UDP) &&
 	    !(((__u16)h[6] << 8 | h[7]) & 0x1fff))
-		p->rq.port = nm_pkt_port(skb, ihl);
+		nm_pkt_ports(skb, ihl, p);
 	p->ok = true;
 }
 
@@ -105,6 +110,7 @@ static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
 	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)) || (h[0] >> 4) != 6)
 		return;
 	__builtin_memcpy(p->rq.addr, &h[24], 16);
+	__builtin_memcpy(p->src, &h[8], 16);
 	/* IPv4 inside IPv6 is judged as IPv4, as the address hooks do. */
 	if (nm_is_v4mapped(p->rq.addr)) {
 		p->rq.family = 4;
@@ -136,7 +142,7 @@ static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
 	}
 	p->rq.proto = next;
 	if (first && (next == NM_IPPROTO_TCP || next == NM_IPPROTO_UDP))
-		p->rq.port = nm_pkt_port(skb, off);
+		nm_pkt_ports(skb, off, p);
 	p->ok = true;
 }
 
@@ -167,6 +173,21 @@ static __always_inline bool nm_bs_tcp_pass(struct bpf_sock *sk, __u64 epoch, str
 		*redirected = true;
 	}
 	return false;
+}
+
+/* A DNS query leaving for the resolver: who sent it, by the 4-tuple the
+ * resolver will see (NM_SO_DNSQ).  The sendmsg hook put the sender's
+ * identity into the socket's storage for this very datagram. */
+static __always_inline void nm_dnsq_note(const struct nm_pkt *p, const struct nm_sk *st)
+{
+	struct nm_flow_key k = {};
+
+	__builtin_memcpy(k.client, p->src, 16);
+	__builtin_memcpy(k.proxy, p->rq.addr, 16);
+	k.client_port = p->sport;
+	k.proxy_port = p->rq.port;
+	if (bpf_map_update_elem(&nm_dnsq, &k, &st->orig, BPF_ANY) == 0)
+		nm_gstat_inc(NM_G_DNSQ_NOTED);
 }
 
 /* One backstop event, within this CPU's budget for the current second. */
@@ -230,10 +251,13 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 	 * (and may have been redirected there); anything else was not. */
 	udp = sk->type == SOCK_DGRAM && sk->protocol == NM_IPPROTO_UDP;
 	sock_l4 = tcp || udp;
-	/* A UDP socket sending on to the destination it was judged for. */
 	if (udp && !p.routed) {
 		struct nm_sk *st = bpf_sk_storage_get(&nm_sk, sk, 0, 0);
 
+		/* A query the sendmsg or connect hook sent to the resolver. */
+		if (st && (st->flags & NM_SK_DNS) && st->new_port == p.rq.port && nm_addr_eq(st->new_addr, p.rq.addr))
+			nm_dnsq_note(&p, st);
+		/* A UDP socket sending on to the destination it was judged for. */
 		if (st && (st->flags & NM_SK_BS_OK) && st->bs_epoch == epoch && st->bs_port == p.rq.port &&
 		    nm_addr_eq(st->bs_addr, p.rq.addr))
 			return 1;

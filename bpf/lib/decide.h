@@ -3,7 +3,9 @@
  * The decision: one destination under one policy -> action and why.
  * Order (first that applies wins):
  *   1. the policy's proxy endpoint (TCP) or DNS endpoint: allow;
- *   2. UDP to port 53 with a DNS endpoint for the family: redirect there;
+ *   2. TCP or UDP to port 53 with a DNS endpoint for the family: redirect
+ *      there (a resolver of the sandbox's own choosing, 8.8.8.8 or the
+ *      127.0.0.53 of its resolv.conf, is the policy's resolver);
  *   3. the rule table: longest match of address bits then port bits;
  *   4. the policy default.
  * A redirect then needs somewhere to go: TCP to the proxy endpoint (none set:
@@ -134,7 +136,7 @@ static __always_inline void nm_decide(const struct nm_policy *pol, const struct 
 		d->reason = NM_R_DNS_ENDPOINT;
 		return;
 	}
-	if (udp && rq->port == bpf_htons(NM_DNS_PORT) && nm_target(&pol->dns4, &pol->dns6, rq, d)) {
+	if ((tcp || udp) && rq->port == bpf_htons(NM_DNS_PORT) && nm_target(&pol->dns4, &pol->dns6, rq, d)) {
 		d->action = NM_ACT_REDIRECT;
 		d->reason = NM_R_DNS;
 		return;

@@ -15,6 +15,8 @@
 #define NM_SK_INBOUND    0x8 /* TCP accepted from a listener (the backstop lets it be) */
 #define NM_SK_BS_OK      0x10 /* judged to pass at .bs_epoch (backstop cache) */
 #define NM_SK_ORIG       0x20 /* TCP redirected: .orig is where it is really going */
+/* A socket of the resolver (origdst-only attach point) uses .orig as the
+ * answer of its last NM_SO_DNSQ question. */
 
 struct nm_sk {
 	struct nm_origin orig;
@@ -118,6 +120,19 @@ struct {
 	__type(value, struct nm_origin);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nm_flows SEC(".maps");
+
+/* UDP DNS queries on their way to the resolver, by the 4-tuple it sees:
+ * written by the packet backstop (it has the query's source address and
+ * port, which the sendmsg hook does not yet), read through NM_SO_DNSQ.
+ * LRU: a query is asked about within microseconds of its arrival; a record
+ * older than NM_MAX_DNSQ newer ones is gone, and that query refused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NM_MAX_DNSQ);
+	__type(key, struct nm_flow_key);
+	__type(value, struct nm_origin);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nm_dnsq SEC(".maps");
 
 /* [0] = records live in nm_flows (atomic, shared by all CPUs) */
 struct {

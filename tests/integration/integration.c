@@ -391,14 +391,14 @@ static void setup_cli(void)
 
 			/* getsockopt on the sandbox subtree is optional. */
 			ok = a >= 7 && !strncmp(d1, "connect4,connect6,sendmsg4,sendmsg6,recvmsg4,recvmsg6,sockops",
-						 61) && b == 1 && !strcmp(d2, "getsockopt");
+						 61) && b == 2 && !strcmp(d2, "getsockopt,setsockopt");
 			if (!ok)
 				snprintf(why, sizeof(why),
 					 "attached programs: agents %d (%s), want connect4/6, sendmsg4/6, recvmsg4/6, "
-					 "sockops; proxy %d (%s), want getsockopt only",
+					 "sockops; proxy %d (%s), want getsockopt and setsockopt only",
 					 a, d1, b, d2);
 		}
-		nmt_verdict(ok, "cli: cgroup attach (agents: the socket hooks; proxy --origdst-only: getsockopt only)",
+		nmt_verdict(ok, "cli: cgroup attach (agents: the socket hooks; proxy --origdst-only: the sockopt answers only)",
 			"%s", why);
 	}
 	{

@@ -312,6 +312,7 @@ static const struct nmt_hook hooks[] = {
 	{ BPF_CGROUP_UDP4_SENDMSG, "sendmsg4" },  { BPF_CGROUP_UDP6_SENDMSG, "sendmsg6" },
 	{ BPF_CGROUP_UDP4_RECVMSG, "recvmsg4" },  { BPF_CGROUP_UDP6_RECVMSG, "recvmsg6" },
 	{ BPF_CGROUP_SOCK_OPS, "sockops" },        { BPF_CGROUP_GETSOCKOPT, "getsockopt" },
+	{ BPF_CGROUP_SETSOCKOPT, "setsockopt" },
 };
 
 int nmt_progs_attached(const char *abs, char *detail, size_t len)

@@ -96,7 +96,7 @@ int nm_check(const struct nm_maps *m, __u32 id, const struct nm_cidr *dst, __u8 
 	} else if ((tcp || udp) && (v4 ? ep4_match(&p.dns4, w, port) : ep6_match(&p.dns6, w, port))) {
 		o->action = NM_ACT_ALLOW;
 		o->reason = NM_R_DNS_ENDPOINT;
-	} else if (udp && dst->port == 53 && target(&p.dns4, &p.dns6, dst->family, o)) {
+	} else if ((tcp || udp) && dst->port == 53 && target(&p.dns4, &p.dns6, dst->family, o)) {
 		o->action = NM_ACT_REDIRECT;
 		o->reason = NM_R_DNS;
 	} else {

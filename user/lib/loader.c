@@ -279,7 +279,7 @@ int nm_attach(const char *dir, const char *cg, bool origdst_only, bool *adopted)
 	for (int i = 0; i < NM_PROG__MAX; i++) {
 		int pfd, lfd;
 
-		if (origdst_only && !nm_progs[i].origdst)
+		if (origdst_only ? !nm_progs[i].origdst : !nm_progs[i].full)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", ld, nm_progs[i].name);
 		if (access(p, F_OK) == 0) {
@@ -359,7 +359,7 @@ int nm_unload(const char *dir)
 {
 	static const char *maps[] = {
 		"nm_policies", "nm_rules4", "nm_rules6", "nm_bindings", "nm_events", "nm_stats",
-		"nm_gstats", "nm_flows", "nm_flowcnt", "nm_sk", "nm_reasons", "nm_epoch",
+		"nm_gstats", "nm_flows", "nm_flowcnt", "nm_sk", "nm_reasons", "nm_epoch", "nm_dnsq",
 	};
 	char p[PATH_MAX];
 	int err = 0;

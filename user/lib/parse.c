@@ -650,6 +650,8 @@ static const char *const gstat_names[] = {
 	[NM_G_POLICY_RETRY]   = "policy_reread",
 	[NM_G_BACKSTOP_DROP]  = "backstop_drops",
 	[NM_G_BACKSTOP_QUIET] = "backstop_unreported",
+	[NM_G_DNSQ_NOTED]     = "dns_queries_noted",
+	[NM_G_DNSQ_MISS]      = "dns_query_misses",
 };
 _Static_assert(ARRAY_SIZE(gstat_names) == NM_G__MAX, "gstat_names");
 

@@ -40,7 +40,7 @@ void nm_probe(struct nm_features *fs)
 	set(fs, NM_F_PROG_SOCK_ADDR, "cgroup sock_addr programs (connect/sendmsg/recvmsg)", true,
 	    bpf_ok && prog_ok(BPF_PROG_TYPE_CGROUP_SOCK_ADDR));
 	set(fs, NM_F_PROG_SOCK_OPS, "sockops programs", true, bpf_ok && prog_ok(BPF_PROG_TYPE_SOCK_OPS));
-	set(fs, NM_F_PROG_SOCKOPT, "cgroup getsockopt programs (5.3)", true,
+	set(fs, NM_F_PROG_SOCKOPT, "cgroup getsockopt and setsockopt programs (5.3)", true,
 	    bpf_ok && prog_ok(BPF_PROG_TYPE_CGROUP_SOCKOPT));
 	set(fs, NM_F_MAP_LPM, "LPM trie maps", true, bpf_ok && map_ok(BPF_MAP_TYPE_LPM_TRIE));
 	set(fs, NM_F_MAP_AOM, "array-of-maps", true, bpf_ok && map_ok(BPF_MAP_TYPE_ARRAY_OF_MAPS));

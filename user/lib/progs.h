@@ -10,14 +10,16 @@
 enum nm_prog_id {
 	NM_PROG_CONNECT4, NM_PROG_CONNECT6, NM_PROG_SENDMSG4, NM_PROG_SENDMSG6,
 	NM_PROG_RECVMSG4, NM_PROG_RECVMSG6, NM_PROG_SOCKOPS, NM_PROG_GETSOCKOPT,
-	NM_PROG_SOCK_CREATE, NM_PROG_EGRESS,
+	NM_PROG_SOCK_CREATE, NM_PROG_EGRESS, NM_PROG_SETSOCKOPT,
 	NM_PROG__MAX,
 };
 
 struct nm_prog_desc {
 	const char *name;               /* program (and pin) name */
 	enum bpf_attach_type attach;
-	bool origdst;                   /* part of an --origdst-only attach */
+	bool full;                      /* part of a full attach (a sandbox's, the proxy's) */
+	bool origdst;                   /* part of an --origdst-only attach (a service's: the
+					 * original-destination and DNS-query answers) */
 };
 
 extern const struct nm_prog_desc nm_progs[NM_PROG__MAX];
