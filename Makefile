@@ -52,11 +52,15 @@ DMN_SRC   := $(wildcard user/daemon/*.c)
 DMN_OBJ   := $(patsubst user/daemon/%.c,$(OUT)/daemon/%.o,$(DMN_SRC))
 PRX_SRC   := $(wildcard user/proxy/*.c)
 PRX_OBJ   := $(patsubst user/proxy/%.c,$(OUT)/proxy/%.o,$(PRX_SRC))
+DNS_SRC   := $(wildcard user/dns/*.c)
+DNS_OBJ   := $(patsubst user/dns/%.c,$(OUT)/dns/%.o,$(DNS_SRC))
 # what unit tests and fuzz targets link besides the library: everything but
 # the mains
 UNIT_LINK := $(filter-out user/cli/main.c,$(CLI_SRC)) $(filter-out user/daemon/main.c,$(DMN_SRC)) \
-             $(filter-out user/proxy/main.c,$(PRX_SRC))
-UNIT_INC  := -Iuser/cli -Iuser/daemon -Iuser/proxy
+             $(filter-out user/proxy/main.c,$(PRX_SRC)) $(filter-out user/dns/main.c,$(DNS_SRC))
+UNIT_INC  := -Iuser/cli -Iuser/daemon -Iuser/proxy -Iuser/dns
+# nomoat-dns resolves upstream with c-ares
+DNS_LIBS  := -lcares
 BPF_HDRS  := $(wildcard bpf/lib/*.h) include/nomoat.h
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -73,12 +77,13 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRC))
 
 all: $(OUT)/nomoat $(if $(wildcard user/daemon/main.c),$(OUT)/nomoatd) $(if $(wildcard user/proxy/main.c),$(OUT)/nomoat-proxy) \
+     $(if $(wildcard user/dns/main.c),$(OUT)/nomoat-dns) \
      $(if $(BTEST_SRC),$(OUT)/tests/battery) $(if $(PTEST_SRC),$(OUT)/tests/proxy-integration) $(OUT)/nomoat-testnet $(OUT)/tests/integration $(if $(DTEST_SRC),$(OUT)/tests/daemon-integration) $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
 
 deps:
 	$(Q)tools/install-deps.sh
 
-$(OUT) $(OUT)/lib $(OUT)/cli $(OUT)/daemon $(OUT)/proxy $(OUT)/tests $(OUT)/fuzz:
+$(OUT) $(OUT)/lib $(OUT)/cli $(OUT)/daemon $(OUT)/proxy $(OUT)/dns $(OUT)/tests $(OUT)/fuzz:
 	$(Q)mkdir -p $@
 
 # vmlinux.h from the running kernel's BTF; a failed dump leaves no file.
@@ -119,6 +124,14 @@ $(OUT)/daemon/%.o: user/daemon/%.c $(wildcard user/daemon/*.h) $(wildcard user/l
 $(OUT)/proxy/%.o: user/proxy/%.c $(wildcard user/proxy/*.h) $(wildcard user/lib/*.h) include/nomoat.h | $(OUT)/proxy
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Iuser/proxy $(CFLAGS) $(WARN) -c $< -o $@
+
+$(OUT)/dns/%.o: user/dns/%.c $(wildcard user/dns/*.h) $(wildcard user/lib/*.h) include/nomoat.h | $(OUT)/dns
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Iuser/dns $(CFLAGS) $(WARN) -c $< -o $@
+
+$(OUT)/nomoat-dns: $(DNS_OBJ) $(OUT)/libnomoat.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(DNS_LIBS) -o $@
 
 $(OUT)/nomoat-proxy: $(PRX_OBJ) $(OUT)/libnomoat.a
 	$(call msg,LINK,$@)
@@ -164,17 +177,17 @@ $(OUT)/nomoat-testnet: tools/testnet.c $(TLIB_SRC) $(wildcard tests/lib/*.h) $(O
 # instruments them too.
 $(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(UNIT_INC) -DNM_UNIT_TEST $(CFLAGS) $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(UNIT_INC) -DNM_UNIT_TEST $(CFLAGS) $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) $(DNS_LIBS) -lcmocka -o $@
 
 $(OUT)/tests/asan-test_%: tests/unit/test_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
 	$(call msg,CC-ASAN,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(UNIT_INC) -DNM_UNIT_TEST -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(UNIT_INC) -DNM_UNIT_TEST -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) $(DNS_LIBS) -lcmocka -o $@
 
 # libFuzzer targets, built with clang whatever CC is (tests/fuzz/run.sh runs
 # them for a bounded time over their corpus).
 $(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/fuzz
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(CPPFLAGS) $(UNIT_INC) -DNM_UNIT_TEST -DNM_FUZZ -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) -o $@
+	$(Q)$(CLANG) $(CPPFLAGS) $(UNIT_INC) -DNM_UNIT_TEST -DNM_FUZZ -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) $(DNS_LIBS) -o $@
 
 fuzz: $(FUZZ_BIN)
 

@@ -53,7 +53,7 @@ struct ld {
 	size_t nbytes; /* read from files so far */
 	size_t nrules; /* rules in all policies so far */
 	char **bind_files; /* full file name of each bind (cfg->binds[i].file may be cut) */
-	struct seen ev_log, ev_sock, ev_rate, metrics, proxy_log;
+	struct seen ev_log, ev_sock, ev_rate, metrics, proxy_log, dns_log, dns_upstream;
 };
 
 /* The file being read. */
@@ -68,7 +68,7 @@ struct blk {
 	bool open, keep;
 	struct nm_cfg_policy pol;
 	char hdr[QLEN]; /* the name as written, for messages */
-	int l_default, l_mode, l_events, l_ep[4], l_iponly, l_raw;
+	int l_default, l_mode, l_events, l_ep[4], l_iponly, l_raw, l_names, l_synth[2];
 };
 
 /* ---- messages ------------------------------------------------------------ */
@@ -538,11 +538,47 @@ static void include_file(struct ld *L, const struct src *S, int ln, const char *
 
 /* ---- policy blocks -------------------------------------------------------- */
 
+/* names synthetic: the ranges (defaults where not given), a proxy to send
+ * them to, and a redirect rule for each, after every rule of the block so
+ * that they win over any rule for the same target (line 0: added here). */
+static void synth_close(struct ld *L, const struct src *S, struct blk *B)
+{
+	struct nm_cfg_policy *p = &B->pol;
+	struct nm_cidr *r[2] = { &p->synth4, &p->synth6 };
+	const char *def[2] = { NM_CFG_DEF_SYNTH4, NM_CFG_DEF_SYNTH6 };
+
+	if (!p->names_synthetic) {
+		for (int i = 0; i < 2; i++)
+			if (B->l_synth[i])
+				report(L, S->name, B->l_synth[i], "synthetic%d: only with 'names synthetic'",
+				       i ? 6 : 4);
+		return;
+	}
+	if (!p->p.proxy4.port && !p->p.proxy6.port)
+		report(L, S->name, B->l_names,
+		       "names synthetic: the policy needs a proxy endpoint (proxy4 or proxy6) to send synthetic "
+		       "addresses to");
+	for (int i = 0; i < 2; i++) {
+		struct nm_rule_entry e = { .action = NM_ACT_REDIRECT, .line = 0 };
+
+		if (!B->l_synth[i])
+			nm_parse_cidr(def[i], r[i], NULL, 0);
+		e.cidr = *r[i];
+		e.reason = strdup("names synthetic"); /* the ruleset owns it */
+		if (!e.reason || nm_ruleset_add(&p->rules, &e)) {
+			free(e.reason);
+			nomem(L, S->name, B->l_names);
+		}
+	}
+}
+
 static void close_block(struct ld *L, const struct src *S, struct blk *B)
 {
 	struct nm_cfg_policy *v;
 
 	B->open = false;
+	if (B->keep)
+		synth_close(L, S, B);
 	if (B->keep) {
 		size_t n4 = 0, n6 = 0;
 
@@ -972,6 +1008,83 @@ static void kw_raw(struct ld *L, const struct src *S, struct blk *B, int ln, cha
 		B->pol.p.raw = !strcmp(tok[1], "allow");
 }
 
+static void kw_names(struct ld *L, const struct src *S, struct blk *B, int ln, char **tok, int n)
+{
+	(void)n;
+	if (!once_blk(L, S, ln, &B->l_names, "names"))
+		return;
+	if (strcmp(tok[1], "real") && strcmp(tok[1], "synthetic"))
+		report(L, S->name, ln, "names '%s': expected real or synthetic", tok[1]);
+	else
+		B->pol.names_synthetic = !strcmp(tok[1], "synthetic");
+}
+
+static void synth_range(struct ld *L, const struct src *S, struct blk *B, int ln, int fam, const char *v)
+{
+	struct nm_cidr *c = fam == 4 ? &B->pol.synth4 : &B->pol.synth6;
+	int lo = fam == 4 ? 16 : 64, hi = fam == 4 ? 30 : 126;
+	char err[NM_ERR_LEN], qs[QLEN];
+
+	if (!once_blk(L, S, ln, &B->l_synth[fam == 6], fam == 4 ? "synthetic4" : "synthetic6"))
+		return;
+	if (nm_parse_cidr(v, c, err, sizeof(err)))
+		report(L, S->name, ln, "synthetic%d: %s", fam, err);
+	else if (c->family != fam || c->port)
+		report(L, S->name, ln, "synthetic%d '%s': an IPv%d range without a port", fam, q(qs, v), fam);
+	else if (c->prefixlen < lo || c->prefixlen > hi)
+		report(L, S->name, ln, "synthetic%d '%s': the prefix length must be %d to %d", fam, q(qs, v), lo, hi);
+	else
+		return;
+	memset(c, 0, sizeof(*c));
+}
+
+static void kw_synth4(struct ld *L, const struct src *S, struct blk *B, int ln, char **tok, int n)
+{
+	(void)n;
+	synth_range(L, S, B, ln, 4, tok[1]);
+}
+
+static void kw_synth6(struct ld *L, const struct src *S, struct blk *B, int ln, char **tok, int n)
+{
+	(void)n;
+	synth_range(L, S, B, ln, 6, tok[1]);
+}
+
+static void kw_dns_log(struct ld *L, const struct src *S, struct blk *B, int ln, char **tok, int n)
+{
+	(void)B;
+	(void)n;
+	if (once_top(L, S, ln, &L->dns_log, "dns-log"))
+		set_path(L, S, ln, "dns-log", tok[1], false, tok[1], L->cfg->dns_log, sizeof(L->cfg->dns_log));
+}
+
+static void kw_dns_upstream(struct ld *L, const struct src *S, struct blk *B, int ln, char **tok, int n)
+{
+	struct nm_config *cfg = L->cfg;
+	char err[NM_ERR_LEN], qs[QLEN];
+
+	(void)B;
+	if (!once_top(L, S, ln, &L->dns_upstream, "dns-upstream"))
+		return;
+	for (int i = 1; i < n; i++) {
+		struct nm_cfg_upstream *u = &cfg->dns_upstream[cfg->ndns_upstream];
+		struct nm_cidr c;
+
+		if (nm_parse_cidr(tok[i], &c, err, sizeof(err))) {
+			report(L, S->name, ln, "dns-upstream: %s", err);
+			continue;
+		}
+		if (c.prefixlen != (c.family == 4 ? 32 : 128)) {
+			report(L, S->name, ln, "dns-upstream '%s': one address, not a range", q(qs, tok[i]));
+			continue;
+		}
+		u->family = c.family;
+		memcpy(u->addr, c.addr, 16);
+		u->port = c.port ? c.port : 53;
+		cfg->ndns_upstream++;
+	}
+}
+
 static const struct kw {
 	const char *name;
 	bool block;    /* allowed inside a policy block (else only outside) */
@@ -987,6 +1100,8 @@ static const struct kw {
 	{ "events-socket", false, 1, 1, "events-socket PATH", kw_events_socket },
 	{ "events-rate", false, 1, 1, "events-rate N", kw_events_rate },
 	{ "metrics", false, 1, 1, "metrics unix:PATH|ADDR:PORT", kw_metrics },
+	{ "dns-log", false, 1, 1, "dns-log PATH", kw_dns_log },
+	{ "dns-upstream", false, 1, NM_CFG_MAX_UPSTREAMS, "dns-upstream ADDR[:PORT]...", kw_dns_upstream },
 	{ "policy", false, 0, 0, "policy NAME {", NULL }, /* handled in config_line */
 	{ "default", true, 1, 1, "default deny|allow|redirect", kw_default },
 	{ "mode", true, 1, 1, "mode enforce|audit", kw_mode },
@@ -999,6 +1114,9 @@ static const struct kw {
 	{ "hostname", true, 1, 1, "hostname NAME[:PORT]", kw_hostname },
 	{ "ip-only", true, 0, 0, "ip-only", kw_ip_only },
 	{ "raw-sockets", true, 1, 1, "raw-sockets allow|deny", kw_raw },
+	{ "names", true, 1, 1, "names real|synthetic", kw_names },
+	{ "synthetic4", true, 1, 1, "synthetic4 CIDR", kw_synth4 },
+	{ "synthetic6", true, 1, 1, "synthetic6 CIDR", kw_synth6 },
 	{ "}", true, 0, 0, "}", NULL }, /* handled in config_line */
 };
 

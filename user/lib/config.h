@@ -47,7 +47,25 @@
  *                                       1..65535
  *       ip-only                         flag for the proxy
  *       raw-sockets allow|deny          raw IP and ping sockets   (deny)
+ *       names real|synthetic            what nomoat-dns answers for an
+ *                                       allowed name: its real addresses,
+ *                                       or one of this policy's synthetic
+ *                                       addresses, which the kernel sends
+ *                                       to the proxy and the proxy maps
+ *                                       back to the name (real)
+ *       synthetic4 CIDR | synthetic6 CIDR   the synthetic ranges (IPv4 /16
+ *                                       to /30, IPv6 /64 to /126; default
+ *                                       NM_CFG_DEF_SYNTH4, NM_CFG_DEF_SYNTH6);
+ *                                       only with names synthetic, which
+ *                                       adds a redirect rule for each (line
+ *                                       0, the policy's last rules) and
+ *                                       needs a proxy endpoint
  *   }
+ *   dns-upstream ADDR[:PORT]...   nomoat-dns's upstream resolvers, 1 to
+ *                                 NM_CFG_MAX_UPSTREAMS (port 53 if none;
+ *                                 default: /etc/resolv.conf's)
+ *   dns-log PATH                  nomoat-dns's event log, merged into the
+ *                                 event stream like proxy-log   (none)
  *
  * Stricter than the bare grammar, so that a mistake is an error rather than
  * a surprise: paths given to events-log, events-socket, proxy-log and metrics unix:
@@ -101,11 +119,17 @@
 #define NM_CFG_MAX_BINDS  4096          /* bind lines */
 #define NM_CFG_MAX_ATTACHES 1024        /* attach lines */
 
+#define NM_CFG_MAX_UPSTREAMS 4          /* dns-upstream servers */
+
 /* Defaults of the top-level settings. */
 #define NM_CFG_DEF_EVENTS_LOG    "stdout"
 #define NM_CFG_DEF_EVENTS_SOCKET "/run/nomoat/events.sock"
 #define NM_CFG_DEF_EVENTS_RATE   200u
 #define NM_CFG_DEF_METRICS       "unix:/run/nomoat/metrics.sock"
+/* Synthetic ranges: in the benchmarking range (RFC 2544) and a ULA, both
+ * in the default deny list, so no real destination is ever shadowed. */
+#define NM_CFG_DEF_SYNTH4        "198.19.0.0/16"
+#define NM_CFG_DEF_SYNTH6        "fd6e:6d6f:6174:6e61::/64"
 
 /* One policy block. */
 struct nm_cfg_policy {
@@ -116,6 +140,8 @@ struct nm_cfg_policy {
 	struct nm_hostpat *hosts; /* `hostname` lines in file order (hostname.h) */
 	size_t nhosts;
 	bool ip_only;
+	bool names_synthetic;    /* names synthetic */
+	struct nm_cidr synth4, synth6; /* the synthetic ranges (set when names_synthetic) */
 	char file[256];          /* where the block started (truncated if longer) */
 	int line;
 };
@@ -136,6 +162,13 @@ struct nm_cfg_attach {
 	int line;
 };
 
+/* One dns-upstream server. */
+struct nm_cfg_upstream {
+	int family;      /* 4 or 6 */
+	__u8 addr[16];   /* IPv4 in addr[0..3] */
+	__u16 port;      /* host order */
+};
+
 /* A whole configuration, in file order (includes expanded in place). */
 struct nm_config {
 	struct nm_cfg_policy *policies;
@@ -150,6 +183,9 @@ struct nm_config {
 	char proxy_log[512];     /* "" or an absolute path: the proxy's access log */
 	char metrics[512];       /* "unix:/abs/path", "127.0.0.1:9100" or "[::1]:9100" (an
 				  * ADDR:PORT is stored in canonical form) */
+	char dns_log[512];       /* "" or an absolute path: nomoat-dns's event log */
+	struct nm_cfg_upstream dns_upstream[NM_CFG_MAX_UPSTREAMS];
+	size_t ndns_upstream;    /* 0: the resolvers of /etc/resolv.conf */
 };
 
 /* Parse the file at path and its includes into *cfg (overwritten, not

@@ -77,17 +77,6 @@ static const char *cg_path(struct nm_event_fmt *f, __u64 id)
 	return f->cg[slot].path;
 }
 
-static void iso_time(__s64 real_ns, char *buf, size_t len)
-{
-	time_t s = real_ns / 1000000000LL;
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&s, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%06lldZ", (long long)((real_ns / 1000) % 1000000));
-}
-
 /* The rule that matched, rebuilt from the address and the rule's prefix. */
 static bool event_rule(const struct nm_event *e, struct nm_cidr *c)
 {
@@ -116,7 +105,7 @@ void nm_event_print(struct nm_event_fmt *f, FILE *out, const struct nm_event *e)
 	struct nm_cidr rc;
 	const char *cgp;
 
-	iso_time((__s64)e->ts_ns + f->boot_to_real_ns, when, sizeof(when));
+	nm_iso_time((__s64)e->ts_ns + f->boot_to_real_ns, when, sizeof(when));
 	nm_format_addr16(e->orig_addr, e->family, e->orig_port, dst, sizeof(dst));
 	nm_format_addr16(e->new_addr, e->family == 4 && e->new_addr[2] == (__u32)htonl(0xffff) ? 4 : 6,
 			 e->new_port, ndst, sizeof(ndst));

@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 void nm_json_init(struct nm_json *j, FILE *f, bool pretty)
 {
@@ -121,4 +122,23 @@ void nm_json_done(struct nm_json *j)
 	fflush(j->f);
 	j->depth = 0;
 	j->first[0] = true;
+}
+
+void nm_iso_time(int64_t real_ns, char *buf, size_t len)
+{
+	time_t s = (time_t)(real_ns / 1000000000LL);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&s, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%06lldZ", (long long)((real_ns / 1000) % 1000000));
+}
+
+void nm_iso_now(char *buf, size_t len)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	nm_iso_time((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec, buf, len);
 }

@@ -29,4 +29,9 @@ void nm_json_bool(struct nm_json *j, const char *key, bool v);
 /* End of a top-level value: newline, flush (one JSON document a line). */
 void nm_json_done(struct nm_json *j);
 
+/* The time of every JSON line nomoat writes: "2026-11-26T12:36:14.202979Z"
+ * (UTC, microseconds), of real_ns (CLOCK_REALTIME nanoseconds) or now. */
+void nm_iso_time(int64_t real_ns, char *buf, size_t len);
+void nm_iso_now(char *buf, size_t len);
+
 #endif

@@ -45,17 +45,6 @@ int nmp_log_open(const char *where)
 	return 0;
 }
 
-static void iso_now(char *buf, size_t len)
-{
-	struct timeval tv;
-	struct tm tm;
-
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
-}
-
 void nmp_log_conn(const struct nmp_conn *c)
 {
 	struct nm_json j;
@@ -66,7 +55,7 @@ void nmp_log_conn(const struct nmp_conn *c)
 	nm_json_init(&j, logf, false);
 	nm_json_obj(&j, NULL);
 	nm_json_str(&j, "type", "proxy");
-	iso_now(t, sizeof(t));
+	nm_iso_now(t, sizeof(t));
 	nm_json_str(&j, "time", t);
 	nm_json_str(&j, "policy", c->policy);
 	nm_json_u64(&j, "policy_id", c->has_origin ? c->origin.policy_id : 0);

@@ -20,6 +20,7 @@
 #include "parse.h"
 #include "pins.h"
 #include "proxy.h"
+#include "svc.h"
 
 static void usage(FILE *f)
 {
@@ -56,65 +57,6 @@ static void usage(FILE *f)
 		"  -h, --help\n",
 		NMP_DEF_MAX_CONNS, NMP_DEF_MAX_PER_CLIENT, NMP_DEF_HANDSHAKE_MS / 1000, NMP_DEF_IDLE_MS / 1000,
 		NMP_DEF_RESOLVERS);
-}
-
-static int parse_uint(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < lo || v > hi) {
-		fprintf(stderr, "nomoat-proxy: %s '%s': a number from %u to %u\n", opt, s, lo, hi);
-		return -EINVAL;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
-/* Seconds, decimals allowed ("0.5"), into milliseconds. */
-static int parse_secs(const char *opt, const char *s, unsigned *ms)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0.05) || v > 86400 * 7) {
-		fprintf(stderr, "nomoat-proxy: %s '%s': seconds from 0.05 to 604800\n", opt, s);
-		return -EINVAL;
-	}
-	*ms = (unsigned)(v * 1000 + 0.5);
-	return 0;
-}
-
-static int parse_listen(const char *s, struct sockaddr_storage *ss)
-{
-	char err[NM_ERR_LEN];
-	struct nm_ep4 e4;
-	struct nm_ep6 e6;
-	int fam;
-
-	memset(ss, 0, sizeof(*ss));
-	if (nm_parse_endpoint(s, &fam, &e4, &e6, err, sizeof(err))) {
-		fprintf(stderr, "nomoat-proxy: --listen %s\n", err);
-		return -EINVAL;
-	}
-	if (fam == 4) {
-		struct sockaddr_in *a = (void *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_addr.s_addr = e4.addr;
-		a->sin_port = e4.port;
-	} else {
-		struct sockaddr_in6 *a = (void *)ss;
-
-		a->sin6_family = AF_INET6;
-		memcpy(&a->sin6_addr, e6.addr, 16);
-		a->sin6_port = e6.port;
-	}
-	return 0;
 }
 
 enum {
@@ -161,7 +103,7 @@ static int parse_args(int argc, char **argv, struct nmp_opts *o)
 				fprintf(stderr, "nomoat-proxy: at most %d --listen\n", NMP_MAX_LISTEN);
 				return 2;
 			}
-			if (parse_listen(optarg, &o->listen[o->nlisten++]))
+			if (nm_svc_listen("nomoat-proxy", "--listen", optarg, &o->listen[o->nlisten++]))
 				return 2;
 			break;
 		case 'c':
@@ -196,23 +138,23 @@ static int parse_args(int argc, char **argv, struct nmp_opts *o)
 			o->cgroup = optarg;
 			break;
 		case O_MAX_CONNS:
-			if (parse_uint("--max-conns", optarg, 1, 1000000, &o->max_conns))
+			if (nm_svc_uint("nomoat-proxy", "--max-conns", optarg, 1, 1000000, &o->max_conns))
 				return 2;
 			break;
 		case O_MAX_PER_CLIENT:
-			if (parse_uint("--max-per-client", optarg, 1, 1000000, &o->max_per_client))
+			if (nm_svc_uint("nomoat-proxy", "--max-per-client", optarg, 1, 1000000, &o->max_per_client))
 				return 2;
 			break;
 		case O_HANDSHAKE:
-			if (parse_secs("--handshake-timeout", optarg, &o->handshake_ms))
+			if (nm_svc_secs("nomoat-proxy", "--handshake-timeout", optarg, &o->handshake_ms))
 				return 2;
 			break;
 		case O_IDLE:
-			if (parse_secs("--idle-timeout", optarg, &o->idle_ms))
+			if (nm_svc_secs("nomoat-proxy", "--idle-timeout", optarg, &o->idle_ms))
 				return 2;
 			break;
 		case O_RESOLVERS:
-			if (parse_uint("--resolvers", optarg, 1, 64, &o->resolvers))
+			if (nm_svc_uint("nomoat-proxy", "--resolvers", optarg, 1, 64, &o->resolvers))
 				return 2;
 			break;
 		case 'v':
@@ -235,8 +177,8 @@ static int parse_args(int argc, char **argv, struct nmp_opts *o)
 		return 2;
 	}
 	if (!o->nlisten) {
-		parse_listen(NMP_DEF_LISTEN4, &o->listen[0]);
-		parse_listen(NMP_DEF_LISTEN6, &o->listen[1]);
+		nm_svc_listen("nomoat-proxy", "--listen", NMP_DEF_LISTEN4, &o->listen[0]);
+		nm_svc_listen("nomoat-proxy", "--listen", NMP_DEF_LISTEN6, &o->listen[1]);
 		o->nlisten = 2;
 	}
 	o->pin_dir = nm_pin_dir_pick(o->pin_dir);
@@ -274,19 +216,19 @@ static int setup(void)
 	int err;
 
 	/* 1. the fence: our own cgroup before any socket exists */
-	if (o->cgroup && (err = nmp_enter_cgroup(o->cgroup))) {
+	if (o->cgroup && (err = nm_svc_enter_cgroup(o->cgroup))) {
 		fprintf(stderr, "nomoat-proxy: --cgroup %s: %s\n", o->cgroup, strerror(-err));
 		return -1;
 	}
 	/* 2. what needs privileges or root-only files */
-	nmp.pols.map_fd = -1;
+	nmp.pols.names.map_fd = -1;
 	err = nmp_policies_load(&nmp.pols, o->config, stderr);
 	if (err) {
 		fprintf(stderr, "nomoat-proxy: %s: %s\n", o->config,
 			err == -EINVAL ? "errors above" : strerror(-err));
 		return -1;
 	}
-	err = nmp_policies_open_pins(&nmp.pols, o->pin_dir);
+	err = nm_polnames_open(&nmp.pols.names, o->pin_dir);
 	if (err) {
 		fprintf(stderr,
 			"nomoat-proxy: cannot read policy names from %s/nm_policies: %s (is nomoat loaded? "
@@ -325,7 +267,7 @@ static int setup(void)
 	if (nmp.sigfd < 0 || epoll_ctl(nmp.ep, EPOLL_CTL_ADD, nmp.sigfd, &ev))
 		return -1;
 	/* 3. no privilege from here on (threads start after, so they inherit it) */
-	if (o->user && nmp_drop_privs(o->user))
+	if (o->user && nm_svc_drop_privs("nomoat-proxy", o->user))
 		return -1;
 	err = nmp_resolver_start(&nmp.res, o->resolvers, o->resolve_queue, o->hosts, o->no_dns);
 	if (err) {
@@ -354,7 +296,7 @@ static void reload(void)
 	if (err)
 		fprintf(stderr, "nomoat-proxy: reload of %s failed (%s): the old allowlists stay\n", nmp.o.config,
 			err == -EINVAL ? "errors above" : strerror(-err));
-	err = nmp_policies_refresh_ids(&nmp.pols);
+	err = nm_polnames_refresh(&nmp.pols.names);
 	if (err)
 		fprintf(stderr, "nomoat-proxy: policy names not read again: %s\n", strerror(-err));
 	err = nmp_log_reopen();

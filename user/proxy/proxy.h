@@ -28,6 +28,7 @@
 
 #include "nomoat.h"
 #include "hostname.h"
+#include "polnames.h"
 #include "http_head.h"
 #include "tls_sni.h"
 
@@ -78,16 +79,10 @@ struct nmp_policy {
 struct nmp_policies {
 	struct nmp_policy *v;
 	size_t n;
-	char by_id[NM_MAX_POLICIES][NM_POLICY_NAME_LEN]; /* from the pinned nm_policies */
-	int map_fd;                                      /* read-only, -1 when not open */
-	long long last_refresh_ms;
+	struct nm_polnames names; /* policy names by id (polnames.h): open before privileges go */
 };
 
 int nmp_policies_load(struct nmp_policies *ps, const char *config, FILE *errf);
-/* Open the pinned nm_policies read-only and read the names (before privileges go). */
-int nmp_policies_open_pins(struct nmp_policies *ps, const char *pin_dir);
-/* Read the id -> name table again (0, or -errno; the old table stays). */
-int nmp_policies_refresh_ids(struct nmp_policies *ps);
 const struct nmp_policy *nmp_policy_by_name(const struct nmp_policies *ps, const char *name);
 /* By the kernel's policy id: refreshes the names at most once a second
  * when the id is unknown.  NULL when no policy block of that name. */
@@ -136,12 +131,9 @@ void nmp_log_conn(const struct nmp_conn *c);
 int nmp_log_reopen(void);
 void nmp_log_close(void);
 
-/* ---- privileges (privs.c) ---------------------------------------------------- */
-int nmp_enter_cgroup(const char *path);
+/* ---- file descriptors (nofile.c) ------------------------------------------------ */
 /* Raise RLIMIT_NOFILE for max_conns connections; may lower *max_conns. */
 void nmp_raise_nofile(unsigned *max_conns);
-/* Drop to user (all groups, every capability, no new privileges). */
-int nmp_drop_privs(const char *user);
 
 /* ---- connections (conn.c, relay.c) -------------------------------------------- */
 enum nmp_state {

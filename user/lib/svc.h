@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * svc.h - what the services nomoat redirects to (nomoat-proxy, nomoat-dns)
+ * share: their option values and their fence.  A service moves into its own
+ * cgroup before any socket exists (so that cgroup's programs answer for
+ * every socket it has), opens what needs privileges, binds, and then drops
+ * to an unprivileged user with no capability at all.  Messages go to stderr
+ * and start with prog ("nomoat-proxy", "nomoat-dns").
+ */
+#ifndef NM_SVC_H
+#define NM_SVC_H
+
+#include <sys/socket.h>
+
+/* A number lo..hi for option opt.  0, or -EINVAL after a message. */
+int nm_svc_uint(const char *prog, const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out);
+/* Seconds, decimals allowed ("0.5"), 0.05 to a week, into milliseconds. */
+int nm_svc_secs(const char *prog, const char *opt, const char *s, unsigned *ms);
+/* ADDR:PORT or [ADDR]:PORT into a sockaddr. */
+int nm_svc_listen(const char *prog, const char *opt, const char *s, struct sockaddr_storage *ss);
+
+/* Move this process into the cgroup at path (absolute, or below the
+ * cgroup2 mount).  0 or -errno. */
+int nm_svc_enter_cgroup(const char *path);
+/* Drop to user: all groups, every capability (the bounding set too),
+ * no_new_privs; refuses root.  0, or -errno after a message. */
+int nm_svc_drop_privs(const char *prog, const char *user);
+
+#endif
