@@ -12,7 +12,9 @@
  *  4. reload time of a live, bound policy of N prefixes (bench_reload.c);
  *  5. the longest connect stall during a reload of the largest (ditto);
  *  6. events per second nomoatd delivers to its JSON clients, and drops,
- *     on a pin dir of its own (bench_daemon.c).
+ *     on a pin dir of its own (bench_daemon.c);
+ *  7. the packet backstop, the egress proxy (bench_backstop.c,
+ *     bench_proxy.c) and the resolver nomoat-dns (bench_dns.c).
  *
  * Everything lives in a private pin dir, cgroups under <cgroup2>/
  * nomoat-bench-<pid> and netns nmbench-<pid>-{nm,nft}; all of it is removed
@@ -43,10 +45,10 @@
 enum bench_mode { BM_FLOOR, BM_NOMOAT, BM_NFT, BM__MAX };
 
 /* The parts, in the order they run (-P picks some). */
-enum bench_part { BP_TABLES, BP_EVENTS, BP_RELOAD, BP_STALL, BP_DAEMON, BP_BACKSTOP, BP_PROXY, BP__MAX };
+enum bench_part { BP_TABLES, BP_EVENTS, BP_RELOAD, BP_STALL, BP_DAEMON, BP_BACKSTOP, BP_PROXY, BP_DNS, BP__MAX };
 
 static const char *const part_names[BP__MAX] = { "tables", "events", "reload", "stall", "daemon", "backstop",
-						 "proxy" };
+						 "proxy", "dns" };
 
 /* Where client and server run: one CPU (the loopback handshake then needs
  * no cross-CPU wake-up, the steadiest figure in a VM), one each, or free. */
@@ -100,6 +102,7 @@ struct bench {
 	struct bench_daemon dmn;
 	struct bench_backstop bs;
 	struct bench_proxy px;
+	struct bench_dns dns;
 };
 
 /* ---- set-up and tear-down ---------------------------------------------- */
@@ -253,6 +256,8 @@ static void teardown(struct bench *b)
 	bench_reload_free(&b->reload);
 	/* The daemon and its pin dir first: its links sit on our cgroups. */
 	bench_daemon_cleanup(&b->dmn);
+	/* the resolver's part: its servers, policies, attach point, netns */
+	bench_dns_cleanup(&b->dns);
 	bench_children_kill(); /* the servers, and anything left */
 	if (b->maps_open)
 		nm_maps_close(&b->maps);
@@ -590,6 +595,11 @@ static int run_more(struct bench *b)
 			return bench_stop ? -EINTR : -ETIME;
 		err = bench_proxy_run(&b->env, &b->px);
 	}
+	if (!err && b->part[BP_DNS]) {
+		if (out_of_time(b))
+			return bench_stop ? -EINTR : -ETIME;
+		err = bench_dns_run(&b->env, &b->dns);
+	}
 	return err;
 }
 
@@ -764,6 +774,7 @@ static void print_results(const struct bench *b)
 	bench_daemon_print(&b->dmn);
 	bench_backstop_print(&b->bs);
 	bench_proxy_print(&b->px);
+	bench_dns_print(&b->dns);
 	printf("\n");
 	for (size_t i = 0; i < b->nrows; i++)
 		print_summary(b, &b->rows[i]);
@@ -771,6 +782,7 @@ static void print_results(const struct bench *b)
 	bench_daemon_summary(&b->dmn);
 	bench_backstop_summary(&b->bs);
 	bench_proxy_summary(&b->px);
+	bench_dns_summary(&b->dns);
 }
 
 /* ---- main -------------------------------------------------------------- */
@@ -792,7 +804,9 @@ static void usage(FILE *f)
 		   "      time), stall (connects during a reload), daemon (nomoatd events\n"
 		   "      to JSON clients), backstop (one TCP stream and UDP from a\n"
 		   "      sandbox with and without the packet backstop), proxy (bulk\n"
-		   "      and small exchanges direct, through nomoat-proxy and Squid)\n",
+		   "      and small exchanges direct, through nomoat-proxy and Squid),\n"
+		   "      dns (queries/s and latency direct, through nomoat-dns and\n"
+		   "      dnsmasq as a filtering forwarder)\n",
 		MAX_ROUNDS);
 }
 
@@ -824,7 +838,7 @@ static int parse_parts(struct bench *b, const char *arg)
 		for (p = 0; p < BP__MAX && strcmp(w, part_names[p]); p++)
 			;
 		if (p == BP__MAX) {
-			bench_err("-P '%s': expected tables, events, reload, stall or daemon", w);
+			bench_err("-P '%s': expected tables, events, reload, stall, daemon, backstop, proxy or dns", w);
 			return -EINVAL;
 		}
 		b->part[p] = true;

@@ -9,6 +9,7 @@
  *   bench_reload.c  reload time of a live policy, connect stalls during one
  *   bench_daemon.c  nomoatd: events per second to JSON clients, drops
  *   bench_proxy.c   the egress proxy: direct, nomoat-proxy, Squid
+ *   bench_dns.c     the resolver: direct, nomoat-dns, dnsmasq as a filter
  *   bench.c         set-up, the measurements, the tables, tear-down
  *
  * Everything the benchmark makes (pin dir, cgroups, netns, files, children)
@@ -317,6 +318,58 @@ struct bench_proxy {
 int bench_proxy_run(const struct bench_env *e, struct bench_proxy *r);
 void bench_proxy_print(const struct bench_proxy *r);
 void bench_proxy_summary(const struct bench_proxy *r);
+
+/* ---- bench_dns.c ------------------------------------------------------- */
+
+#define BENCH_DNS_ROUNDS 5
+#define BENCH_DNS_CGS    7
+enum { BENCH_DNS_DIRECT, BENCH_DNS_NMD, BENCH_DNS_DQ, BENCH_DNS_SERVERS };
+enum { BENCH_DNS_CACHED, BENCH_DNS_UNCACHED, BENCH_DNS_KINDS };
+
+/* What the client saw of the answers, all runs of one kind and server. */
+struct bench_dns_checks {
+	uint64_t sent, ok;
+	uint64_t rcode, shape, timeouts; /* not NOERROR; not one A record of the
+					  * question; no answer in time */
+	uint64_t strays;                 /* answers to no query in flight */
+	int last_rcode;
+};
+
+struct bench_dns {
+	/* made here: bench_dns_cleanup removes what the flags say */
+	const struct nm_maps *maps;
+	const char *pin_dir;
+	char dir[PATH_MAX], ns_c[64], ns_w[64];
+	char cg[BENCH_DNS_CGS][PATH_MAX];
+	bool dir_made, ns_c_made, ns_w_made, cg_made[BENCH_DNS_CGS], pol_made[2], bound[2], attached;
+	__u64 cgid[2];                /* the two bound cgroups */
+	pid_t nmd, up, filter;        /* nomoat-dns, the upstream and the filter dnsmasq */
+	char nmd_bin[PATH_MAX], nmd_out[PATH_MAX], nmd_log[PATH_MAX];
+	uint32_t next_name;           /* of the distinct names: the next unused */
+	/* results */
+	const char *skipped;          /* why the part did not run */
+	bool measured;
+	int rounds, window, cpu_cl, cpu_srv;
+	/* [kind][server]: queries/s (median of the rounds), latency of single
+	 * queries (all rounds' samples) */
+	double qps[BENCH_DNS_KINDS][BENCH_DNS_SERVERS];
+	double med_us[BENCH_DNS_KINDS][BENCH_DNS_SERVERS], p99_us[BENCH_DNS_KINDS][BENCH_DNS_SERVERS];
+	size_t nsamples[BENCH_DNS_KINDS][BENCH_DNS_SERVERS];
+	double round_qps[BENCH_DNS_KINDS][BENCH_DNS_SERVERS][BENCH_DNS_ROUNDS];
+	double round_med_us[BENCH_DNS_KINDS][BENCH_DNS_SERVERS][BENCH_DNS_ROUNDS];
+	struct bench_dns_checks checks[BENCH_DNS_KINDS][BENCH_DNS_SERVERS];
+	char nmd_last[160];           /* nomoat-dns's own count at its stop */
+};
+
+/* Queries/s and latency of single queries from a sandbox, direct to the
+ * upstream, through nomoat-dns and through dnsmasq as a filtering
+ * forwarder, one name (cached) and distinct names (bench_dns.c). */
+int bench_dns_run(const struct bench_env *e, struct bench_dns *d);
+void bench_dns_print(const struct bench_dns *d);
+void bench_dns_summary(const struct bench_dns *d);
+/* Stop its servers, remove its policies, cgroups, netns and files
+ * (idempotent). */
+void bench_dns_cleanup(struct bench_dns *d);
 
 /* ---- bench_daemon.c ---------------------------------------------------- */
 

@@ -40,7 +40,7 @@
 #include "pins.h"
 #include "policy.h"
 #include "ratelimit.h"
-#include "tail.h"
+#include "follow.h"
 #include "watch.h"
 
 #define DEFAULT_CONFIG  "/etc/nomoat/nomoat.conf"
@@ -51,7 +51,6 @@
 #define EVENT_BATCH     2048
 #define EV_BATCH_DONE   (-EAGAIN)
 /* Proxy access-log lines passed on per tick, at most (a backlog waits). */
-#define PROXY_LINES_PER_TICK 4096
 /* The pins are looked at every this many ticks (1 s). */
 #define PIN_CHECK_TICKS 10
 
@@ -77,8 +76,8 @@ struct daemon {
 	__u64 reloads_ok, reloads_failed;
 	double last_reload;
 	struct nm_pinguard pg;  /* every pinned object, held (see pinguard.h) */
-	struct nm_tail *ptail;  /* the proxy's access log (proxy-log), or NULL */
-	__u64 proxy_lines;
+	struct nm_follow plog;  /* the proxy's access log (proxy-log) */
+	struct nm_follow dlog;  /* the resolver's log (dns-log) */
 	unsigned ticks;
 	bool unload_said;
 	volatile bool stop;
@@ -236,40 +235,19 @@ static void check_pins(struct daemon *d)
 	emit_pins(d, &r);
 }
 
-/* A line of the proxy's access log: into the stream as it is (it is one
- * JSON object, "type":"proxy"); anything else is not passed on. */
-static void on_proxy_line(const char *line, size_t len, void *arg)
+/* A line of a service's log (follow.h), into the stream. */
+static void on_service_line(const char *line, size_t len, void *arg)
 {
-	struct daemon *d = arg;
-	char buf[NM_TAIL_LINE_MAX + 1];
-
-	if (len < 2 || line[0] != '{' || line[len - 1] != '}' || len >= sizeof(buf))
-		return;
-	memcpy(buf, line, len);
-	buf[len] = '\n';
-	emit_line(d, buf, len + 1);
-	d->proxy_lines++;
+	emit_line(arg, line, len);
 }
 
-/* Start, stop or move the proxy-log tail to what the file says. */
-static void proxy_log_setup(struct daemon *d)
+/* Start, stop or move the followed logs to what the file says. */
+static void service_logs_setup(struct daemon *d)
 {
-	const char *want = d->cfg.proxy_log;
-
-	if (d->ptail && (!*want || strcmp(d->ptail->path, want))) {
-		nm_tail_close(d->ptail);
-		free(d->ptail);
-		d->ptail = NULL;
-	}
-	if (*want && !d->ptail) {
-		d->ptail = malloc(sizeof(*d->ptail));
-		if (!d->ptail) {
-			say("warning: no memory to follow the proxy log %s", want);
-			return;
-		}
-		nm_tail_init(d->ptail, want);
-		nm_tail_read(d->ptail, on_proxy_line, d, 0); /* from its end */
-	}
+	if (nm_follow_set(&d->plog, d->cfg.proxy_log))
+		say("warning: no memory to follow the proxy log %s", d->cfg.proxy_log);
+	if (nm_follow_set(&d->dlog, d->cfg.dns_log))
+		say("warning: no memory to follow the resolver's log %s", d->cfg.dns_log);
 }
 
 /* Every tick: read the ring buffer (the kernel wakes us only past a
@@ -288,8 +266,8 @@ static void tick(struct daemon *d)
 	}
 	if (d->rl_on)
 		nm_rl_take_limited(&d->rl, on_limited, d);
-	if (d->ptail)
-		nm_tail_read(d->ptail, on_proxy_line, d, PROXY_LINES_PER_TICK);
+	nm_follow_read(&d->plog, on_service_line, d, NM_FOLLOW_LINES_PER_TICK);
+	nm_follow_read(&d->dlog, on_service_line, d, NM_FOLLOW_LINES_PER_TICK);
 	if (++d->ticks % PIN_CHECK_TICKS == 0)
 		check_pins(d);
 }
@@ -354,7 +332,11 @@ static int fill_metrics(struct nm_metrics *mt, void *arg)
 	nm_metrics_u64(mt, NULL, 0, d->events_limited);
 	nm_metrics_family(mt, "nomoat_proxy_lines_total", NM_METRIC_COUNTER,
 			  "Lines of the proxy's access log (proxy-log) passed into the event stream.");
-	nm_metrics_u64(mt, NULL, 0, d->proxy_lines);
+	nm_metrics_u64(mt, NULL, 0, d->plog.lines);
+	nm_metrics_family(mt, "nomoat_dns_lines_total", NM_METRIC_COUNTER,
+			  "Lines of the resolver's log (dns-log) passed into the event stream.");
+	nm_metrics_u64(mt, NULL, 0, d->dlog.lines);
+	nm_follow_dns_metrics(&d->dlog, mt);
 	if (d->evs_on)
 		nm_evs_stats(&d->evs, &es);
 	nm_metrics_family(mt, "nomoat_event_clients", NM_METRIC_GAUGE, "Connected `nomoat events` clients.");
@@ -473,7 +455,7 @@ static int reload(struct daemon *d, bool first)
 	d->cfg = cfg;
 	d->reloads_ok++;
 	d->last_reload = now_real();
-	proxy_log_setup(d);
+	service_logs_setup(d);
 	/* Attach points may have come or gone: hold what is pinned now. */
 	err = nm_pinguard_take(&d->pg, d->pin_dir);
 	if (err)
@@ -726,10 +708,8 @@ int main(int argc, char **argv)
 	if (d.mh_on)
 		nm_mhttp_close(&d.mh);
 	nm_pinguard_free(&d.pg);
-	if (d.ptail) {
-		nm_tail_close(d.ptail);
-		free(d.ptail);
-	}
+	nm_follow_close(&d.plog);
+	nm_follow_close(&d.dlog);
 	if (err)
 		goto fail;
 	say("stopped; enforcement stays in place (nomoat unload removes it)");

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dns.h"
 
@@ -27,6 +28,14 @@ struct nmd_limits {
 	unsigned rate, inflight_cg;
 	struct lim_ent v[LIM_CAP];
 };
+
+long long nmd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct nmd_limits *nmd_limits_new(unsigned rate, unsigned inflight_cg)
 {

@@ -15,6 +15,7 @@
  * NMD_TCP_PIPELINE at most), a connection idle for --tcp-idle is closed,
  * and at most --max-tcp are open.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -66,6 +67,24 @@ static void to_mapped(const struct sockaddr_storage *ss, __u32 w[4], __u16 *port
 		memcpy(w, &a->sin6_addr, 16);
 		*port = a->sin6_port;
 	}
+}
+
+char *nmd_sa_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+
+		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(s->sin_port));
+	} else {
+		const struct sockaddr_in6 *s = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(s->sin6_port));
+	}
+	return buf;
 }
 
 static int sol(int family)
