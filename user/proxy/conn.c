@@ -511,6 +511,34 @@ static void pass_ip_only(struct nmp_conn *c)
 	try_connect(c);
 }
 
+/* A connection to one of the policy's synthetic addresses (names
+ * synthetic): judged as the name nomoat-dns handed the address out for, on
+ * the port the client dialled, whatever the protocol (nothing is sniffed;
+ * the proxy resolves the name itself and connects only there).  True when
+ * the address is one (then decided or refused here). */
+static bool pass_synthetic(struct nmp_conn *c, const struct nmp_policy *pol)
+{
+	const uint8_t *a = c->origin.family == 4 ? (const uint8_t *)&c->origin.addr[3] : (const uint8_t *)c->origin.addr;
+	char name[NM_HOST_MAX + 1];
+	int rc = nmp_synth_name(pol, c->origin.family, a, name, sizeof(name));
+
+	if (rc == 0)
+		return false;
+	c->kind = NMP_K_SYNTH;
+	c->proto = "synthetic";
+	if (rc == -ESTALE) {
+		set_reason(c, "deny", "synthetic-table", "no table of synthetic names for policy %s in %s (is nomoat-dns running?)",
+			   pol->name, nmp.o.names_dir);
+		refuse(c, 403);
+	} else if (rc < 0) {
+		set_reason(c, "deny", "unknown-synthetic", "no name was handed out for this synthetic address");
+		refuse(c, 403);
+	} else {
+		decide(c, name, strlen(name));
+	}
+	return true;
+}
+
 static void sniff_tls(struct nmp_conn *c, size_t n, bool ended)
 {
 	struct nmp_sni s;
@@ -809,7 +837,9 @@ void nmp_accept(int li)
 		if (has_origin && pname) {
 			const struct nmp_policy *pol = nmp_policy_by_name(&nmp.pols, c->policy);
 
-			if (pol && pol->ip_only)
+			if (pol && pol->synthetic && pass_synthetic(c, pol))
+				; /* decided by the name behind the address */
+			else if (pol && pol->ip_only)
 				pass_ip_only(c);
 		}
 		if (nmp.nconns >= nmp.o.max_conns)

@@ -53,6 +53,8 @@ static void usage(FILE *f)
 		"                              (default %d s)\n"
 		"      --idle-timeout S        a relayed connection with no byte either way (default %d s)\n"
 		"      --resolvers N           getaddrinfo threads (default %d)\n"
+		"      --names-dir DIR         nomoat-dns's tables of synthetic names (names synthetic;\n"
+		"                              default " NM_SYNTH_DIR_DEFAULT ")\n"
 		"  -v, --verbose               say more at start\n"
 		"  -h, --help\n",
 		NMP_DEF_MAX_CONNS, NMP_DEF_MAX_PER_CLIENT, NMP_DEF_HANDSHAKE_MS / 1000, NMP_DEF_IDLE_MS / 1000,
@@ -61,7 +63,7 @@ static void usage(FILE *f)
 
 enum {
 	O_PIN_DIR = 256, O_DEFAULT_POLICY, O_HOSTS, O_NO_DNS, O_LOG, O_USER, O_CGROUP, O_MAX_CONNS,
-	O_MAX_PER_CLIENT, O_HANDSHAKE, O_IDLE, O_RESOLVERS,
+	O_MAX_PER_CLIENT, O_HANDSHAKE, O_IDLE, O_RESOLVERS, O_NAMES_DIR,
 };
 
 static int parse_args(int argc, char **argv, struct nmp_opts *o)
@@ -81,6 +83,7 @@ static int parse_args(int argc, char **argv, struct nmp_opts *o)
 		{ "handshake-timeout", required_argument, NULL, O_HANDSHAKE },
 		{ "idle-timeout", required_argument, NULL, O_IDLE },
 		{ "resolvers", required_argument, NULL, O_RESOLVERS },
+		{ "names-dir", required_argument, NULL, O_NAMES_DIR },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -89,6 +92,7 @@ static int parse_args(int argc, char **argv, struct nmp_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->config = NMP_DEF_CONFIG;
+	o->names_dir = NM_SYNTH_DIR_DEFAULT;
 	o->log = "stdout";
 	o->max_conns = NMP_DEF_MAX_CONNS;
 	o->max_per_client = NMP_DEF_MAX_PER_CLIENT;
@@ -136,6 +140,9 @@ static int parse_args(int argc, char **argv, struct nmp_opts *o)
 			break;
 		case O_CGROUP:
 			o->cgroup = optarg;
+			break;
+		case O_NAMES_DIR:
+			o->names_dir = optarg;
 			break;
 		case O_MAX_CONNS:
 			if (nm_svc_uint("nomoat-proxy", "--max-conns", optarg, 1, 1000000, &o->max_conns))

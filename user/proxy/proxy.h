@@ -29,6 +29,7 @@
 #include "nomoat.h"
 #include "hostname.h"
 #include "polnames.h"
+#include "synth.h"
 #include "http_head.h"
 #include "tls_sni.h"
 
@@ -63,6 +64,7 @@ struct nmp_opts {
 	const char *log;            /* access log: path or "stdout" */
 	const char *user;           /* drop to this user after binding */
 	const char *cgroup;         /* move into this cgroup first */
+	const char *names_dir;      /* nomoat-dns's tables of synthetic names */
 	unsigned max_conns, max_per_client;
 	unsigned handshake_ms, idle_ms;
 	unsigned resolvers, resolve_queue;
@@ -74,6 +76,10 @@ struct nmp_policy {
 	char name[NM_POLICY_NAME_LEN];
 	struct nm_allowlist allow;
 	bool ip_only;
+	bool synthetic;            /* names synthetic: its ranges stand for names */
+	struct nm_cidr synth4, synth6;
+	struct nm_synth *tab;      /* the table nomoat-dns writes (read-only), opened when first needed */
+	long long tab_tried_ms;    /* the last failed open (tried again after a second) */
 };
 
 struct nmp_policies {
@@ -83,6 +89,11 @@ struct nmp_policies {
 };
 
 int nmp_policies_load(struct nmp_policies *ps, const char *config, FILE *errf);
+/* The name behind a synthetic address of pol (family 4: 4 bytes, 6: 16):
+ * 1 with name filled, 0 when addr is not one of pol's synthetic addresses,
+ * -ENOENT when it is but no name has it, -ESTALE when the table cannot be
+ * read (nomoat-dns not run yet, or made for other ranges). */
+int nmp_synth_name(const struct nmp_policy *pol, int family, const uint8_t *addr, char *name, size_t len);
 const struct nmp_policy *nmp_policy_by_name(const struct nmp_policies *ps, const char *name);
 /* By the kernel's policy id: refreshes the names at most once a second
  * when the id is unknown.  NULL when no policy block of that name. */
@@ -152,6 +163,7 @@ enum nmp_kind {
 	NMP_K_CONNECT,   /* explicit CONNECT */
 	NMP_K_ABSOLUTE,  /* explicit absolute-form HTTP */
 	NMP_K_IPONLY,    /* ip-only policy: straight to the original destination */
+	NMP_K_SYNTH,     /* a synthetic address: the name behind it, any protocol */
 };
 
 /* A timeout list: connections in deadline order (all share one duration). */
