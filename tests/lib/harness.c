@@ -337,3 +337,51 @@ int nmt_progs_attached(const char *abs, char *detail, size_t len)
 	close(fd);
 	return total;
 }
+
+/* ---- commands in the namespaces ---------------------------------------- */
+
+int nmt_exec_child(void *p)
+{
+	struct nmt_exec *a = p;
+
+	dup2(a->out, 1);
+	dup2(a->out, 2);
+	execvp(a->argv[0], a->argv);
+	fprintf(stderr, "exec %s: %s\n", a->argv[0], strerror(errno));
+	return 127;
+}
+
+int nmt_sh(const char *rel, char *out, size_t len, int timeout_ms, const char *fmt, ...)
+{
+	char cmd[4096], cg[PATH_MAX];
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	struct nmt_exec a = { argv, -1 };
+	int fds[2], st;
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (nmt_verbose)
+		fprintf(stderr, "+ [%s] %s\n", rel ? rel : "-", cmd);
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	a.out = fds[1];
+	if (rel)
+		nmt_cg_path(rel, cg, sizeof(cg));
+	pid = nmt_spawn(rel ? cg : NULL, nmt_h.topo.cns, nmt_exec_child, &a);
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		return pid;
+	}
+	nmt_read_all(fds[0], out, len, timeout_ms);
+	close(fds[0]);
+	st = nmt_wait(pid, 2000);
+	nmt_child_untrack(pid);
+	if (st < 0)
+		return st;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+

@@ -145,4 +145,19 @@ unsigned long long nmt_cg_id(const char *rel);
  * (len > 0) gets the hooks that have one, comma-separated. */
 int nmt_progs_attached(const char *abs, char *detail, size_t len);
 
+/* ---- commands in the namespaces ---------------------------------------- */
+/* For nmt_exec_child (with nmt_spawn): exec argv, stdout and stderr on the
+ * write end out. */
+struct nmt_exec {
+	char *const *argv;
+	int out;
+};
+
+int nmt_exec_child(void *p);
+
+/* Run `sh -c CMD` in cgroup rel (under the test base; NULL: none) in the
+ * client netns; output (stdout+stderr) in out.  Exit code or negative. */
+int nmt_sh(const char *rel, char *out, size_t len, int timeout_ms, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 #endif

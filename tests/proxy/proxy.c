@@ -39,7 +39,6 @@
 #include "cgroup.h"
 #include "harness.h"
 #include "run.h"
-#include "ptest.h"
 #include "squid.h"
 #include "topo.h"
 
@@ -48,54 +47,6 @@ static char tmp[256], cert[300], key[300], hosts[300], conf[300], alog[300], plo
 static pid_t world_pid, proxy_pid;
 
 #define PROXY_PORT 3128
-
-/* ---- running things in the namespaces ------------------------------------- */
-int ptest_exec_child(void *p)
-{
-	struct ptest_exec *a = p;
-
-	dup2(a->out, 1);
-	dup2(a->out, 2);
-	execvp(a->argv[0], a->argv);
-	fprintf(stderr, "exec %s: %s\n", a->argv[0], strerror(errno));
-	return 127;
-}
-
-/* Run `sh -c CMD` in cgroup rel (under the test base; NULL: none) in the
- * client netns; output (stdout+stderr) in out.  Exit code or negative. */
-int ptest_sh(const char *rel, char *out, size_t len, int timeout_ms, const char *fmt, ...)
-{
-	char cmd[4096], cg[PATH_MAX];
-	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-	struct ptest_exec a = { argv, -1 };
-	int fds[2], st;
-	va_list ap;
-	pid_t pid;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (nmt_verbose)
-		fprintf(stderr, "+ [%s] %s\n", rel ? rel : "-", cmd);
-	if (pipe2(fds, O_CLOEXEC))
-		return -errno;
-	a.out = fds[1];
-	if (rel)
-		nmt_cg_path(rel, cg, sizeof(cg));
-	pid = nmt_spawn(rel ? cg : NULL, nmt_h.topo.cns, ptest_exec_child, &a);
-	close(fds[1]);
-	if (pid < 0) {
-		close(fds[0]);
-		return pid;
-	}
-	nmt_read_all(fds[0], out, len, timeout_ms);
-	close(fds[0]);
-	st = nmt_wait(pid, 2000);
-	nmt_child_untrack(pid);
-	if (st < 0)
-		return st;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 /* A raw client that ignores every proxy setting: connect, send, maybe
  * shut the write side, read until EOF or wait_ms. */
@@ -299,7 +250,7 @@ static int start_world(void)
 {
 	char out[300];
 	char *argv[] = { "python3", "-u", world_py, cert, key, NULL };
-	struct ptest_exec a = { argv, -1 };
+	struct nmt_exec a = { argv, -1 };
 	int fd;
 	pid_t pid;
 
@@ -308,7 +259,7 @@ static int start_world(void)
 	if (fd < 0)
 		return -errno;
 	a.out = fd;
-	pid = nmt_spawn(NULL, nmt_h.topo.wns, ptest_exec_child, &a);
+	pid = nmt_spawn(NULL, nmt_h.topo.wns, nmt_exec_child, &a);
 	close(fd);
 	if (pid < 0)
 		return pid;
@@ -320,7 +271,7 @@ static int start_proxy(const char *extra)
 {
 	char cg[PATH_MAX], cmd[16384];
 	char *argv[64];
-	struct ptest_exec a = { argv, -1 };
+	struct nmt_exec a = { argv, -1 };
 	int fd, n;
 	pid_t pid;
 
@@ -338,7 +289,7 @@ static int start_proxy(const char *extra)
 	if (fd < 0)
 		return -errno;
 	a.out = fd;
-	pid = nmt_spawn(NULL, nmt_h.topo.wns, ptest_exec_child, &a);
+	pid = nmt_spawn(NULL, nmt_h.topo.wns, nmt_exec_child, &a);
 	close(fd);
 	if (pid < 0)
 		return pid;
@@ -479,7 +430,7 @@ static void case_sh(const char *desc, const char *rel, const char *want, bool ok
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	rc = ptest_sh(rel, out, sizeof(out), 10000, "%s", cmd);
+	rc = nmt_sh(rel, out, sizeof(out), 10000, "%s", cmd);
 	nmt_verdict((!ok0 || rc == 0) && strstr(out, want), desc, "exit %d, want '%s' in: %s", rc, want,
 		    nmt_oneline(out));
 }
@@ -671,7 +622,7 @@ static void cases_streams(void)
 		case_sh("bulk: 64 MiB through the splice relay arrive whole", "agents/a", "67108864 ", true,
 			"curl -sS --max-time 20 -o /dev/null -w '%%{size_download} %%{speed_download}' "
 			"--resolve allowed.test:83:11.22.33.44 http://allowed.test:83/");
-		ptest_sh("outside", direct, sizeof(direct), 25000,
+		nmt_sh("outside", direct, sizeof(direct), 25000,
 		      "curl -sS --max-time 20 -o /dev/null -w '%%{size_download} %%{speed_download}' "
 		      "http://11.22.33.44:83/");
 		{

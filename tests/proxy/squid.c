@@ -42,7 +42,6 @@
 #include "cgroup.h"
 #include "harness.h"
 #include "run.h"
-#include "ptest.h"
 #include "squid.h"
 #include "topo.h"
 
@@ -203,7 +202,7 @@ static int start_squid(const char *bin)
 {
 	char cg[PATH_MAX];
 	char *argv[] = { (char *)bin, "-N", "-f", conf, NULL };
-	struct ptest_exec a = { argv, -1 };
+	struct nmt_exec a = { argv, -1 };
 	char line[1024];
 	int fd;
 	pid_t pid;
@@ -213,7 +212,7 @@ static int start_squid(const char *bin)
 		return -errno;
 	a.out = fd;
 	nmt_cg_path("squid", cg, sizeof(cg));
-	pid = nmt_spawn(cg, nmt_h.topo.wns, ptest_exec_child, &a);
+	pid = nmt_spawn(cg, nmt_h.topo.wns, nmt_exec_child, &a);
 	close(fd);
 	if (pid < 0)
 		return pid;
@@ -333,7 +332,7 @@ static void case_get(const char *desc, const char *want, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(url, sizeof(url), fmt, ap);
 	va_end(ap);
-	rc = ptest_sh("agents/sq", out, sizeof(out), 10000, "curl -sS -g --max-time 5 --noproxy '*' %s", url);
+	rc = nmt_sh("agents/sq", out, sizeof(out), 10000, "curl -sS -g --max-time 5 --noproxy '*' %s", url);
 	nmt_verdict(rc == 0 && strstr(out, want), desc, "exit %d, want '%s' in: %s", rc, want, nmt_oneline(out));
 }
 
@@ -407,7 +406,7 @@ void ptest_squid(const char *tmp, const char *hosts)
 	/* Squid's own check of a name (host_verify_strict on): the Host says
 	 * other.test (11.22.33.45 in its hosts file) while the client dialled
 	 * 11.22.33.44, so the original destination does not belong to the name */
-	rc = ptest_sh("agents/sq", out, sizeof(out), 10000,
+	rc = nmt_sh("agents/sq", out, sizeof(out), 10000,
 		       "curl -sS --max-time 5 --noproxy '*' -o /dev/null -w 'status=%%{http_code}' "
 		       "--resolve other.test:80:11.22.33.44 http://other.test/squid-forged");
 	nmt_verdict(rc == 0 && strstr(out, "status=409"),
@@ -421,7 +420,7 @@ void ptest_squid(const char *tmp, const char *hosts)
 	e = connect_errno("agents/sq", NMT_INTERNAL4, 80);
 	nmt_verdict(e == EPERM, "squid: a connect to a private address fails with EPERM in the sandbox",
 		    "connect errno %d (%s)", e, e > 0 ? strerror(e) : "-");
-	rc = ptest_sh("agents/sq", out, sizeof(out), 10000, "curl -sS --max-time 5 --noproxy '*' http://169.254.169.254/squid-meta");
+	rc = nmt_sh("agents/sq", out, sizeof(out), 10000, "curl -sS --max-time 5 --noproxy '*' http://169.254.169.254/squid-meta");
 	nmt_verdict(rc == 7 && strstr(out, "curl: (7)"), "squid: curl to the metadata address fails at connect",
 		    "exit %d: %s", rc, nmt_oneline(out));
 	{
