@@ -72,13 +72,14 @@ DTEST_SRC := $(wildcard tests/daemon/*.c)
 BENCH_SRC := $(wildcard tools/bench*.c)
 BTEST_SRC := $(wildcard tests/battery/*.c)
 PTEST_SRC := $(wildcard tests/proxy/*.c)
+DTEST2_SRC := $(wildcard tests/dns/*.c)
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c, seed corpus tests/fuzz/corpus/NAME/
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRC))
 
 all: $(OUT)/nomoat $(if $(wildcard user/daemon/main.c),$(OUT)/nomoatd) $(if $(wildcard user/proxy/main.c),$(OUT)/nomoat-proxy) \
      $(if $(wildcard user/dns/main.c),$(OUT)/nomoat-dns) \
-     $(if $(BTEST_SRC),$(OUT)/tests/battery) $(if $(PTEST_SRC),$(OUT)/tests/proxy-integration) $(OUT)/nomoat-testnet $(OUT)/tests/integration $(if $(DTEST_SRC),$(OUT)/tests/daemon-integration) $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
+     $(if $(BTEST_SRC),$(OUT)/tests/battery) $(if $(PTEST_SRC),$(OUT)/tests/proxy-integration) $(if $(DTEST2_SRC),$(OUT)/tests/dns-integration) $(OUT)/nomoat-testnet $(OUT)/tests/integration $(if $(DTEST_SRC),$(OUT)/tests/daemon-integration) $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -168,6 +169,10 @@ $(OUT)/tests/battery: $(BTEST_SRC) $(wildcard tests/battery/*.h) $(TLIB_SRC) $(w
 $(OUT)/tests/proxy-integration: $(PTEST_SRC) $(wildcard tests/proxy/*.h) $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib -Itests/proxy $(CFLAGS) $(WARN) $(PTEST_SRC) $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
+
+$(OUT)/tests/dns-integration: $(DTEST2_SRC) $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) $(DTEST2_SRC) $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
 
 $(OUT)/nomoat-testnet: tools/testnet.c $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)
 	$(call msg,LINK,$@)

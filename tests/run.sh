@@ -110,6 +110,11 @@ if [[ -d $here/proxy ]]; then
 	run_counted "proxy integration" 900 "$out/tests/proxy-integration" "$out/nomoat" "$out/nomoat-proxy"
 fi
 
+# nomoat-dns end to end (the namespace topology, real clients, a test upstream).
+if [[ -d $here/dns ]]; then
+	run_counted "dns integration" 900 "$out/tests/dns-integration" "$out/nomoat" "$out/nomoat-dns" "$out/nomoat-proxy"
+fi
+
 # The libFuzzer targets, each for a bounded time over its corpus in the repo
 # (tests/fuzz/run.sh prints its own "N passed, N failed").
 if [[ -x $here/fuzz/run.sh ]]; then

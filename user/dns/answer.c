@@ -195,6 +195,14 @@ void nmd_handle(struct nmd *S, struct nmd_req *r, enum nmd_parse pr)
 		free(r);
 		return;
 	}
+	/* whose it is, first: every line the log writes names the policy */
+	if (r->has_origin)
+		pname = nm_polnames_get(&S->pols.names, r->origin.policy_id);
+	else
+		pname = S->o.default_policy;
+	r->pol = pname ? nmd_policy_by_name(S, pname) : NULL;
+	if (r->pol && !r->pol->live)
+		r->pol = NULL;
 	if (r->has_origin && !nmd_limits_rate(S->lim, r->origin.cgroup_id, nmd_now_ms())) {
 		nmd_reply(S, r, NMD_R_REFUSED, NULL, 0, 0, NMD_RS_RATE, "over the sandbox's query rate");
 		return;
@@ -207,20 +215,14 @@ void nmd_handle(struct nmd *S, struct nmd_req *r, enum nmd_parse pr)
 		nmd_reply(S, r, NMD_R_NOTIMP, NULL, 0, 0, NMD_RS_OPCODE, "only QUERY");
 		return;
 	}
-	if (r->has_origin) {
-		pname = nm_polnames_get(&S->pols.names, r->origin.policy_id);
-	} else if (S->o.default_policy) {
-		pname = S->o.default_policy;
-	} else {
+	if (!r->has_origin && !S->o.default_policy) {
 		nmd_reply(S, r, NMD_R_REFUSED, NULL, 0, 0, NMD_RS_NO_ORIGIN,
 			  "the kernel has no record of the sender (not redirected by nomoat)");
 		return;
 	}
-	r->pol = pname ? nmd_policy_by_name(S, pname) : NULL;
-	if (!r->pol || !r->pol->live) {
+	if (!r->pol) {
 		snprintf(why, sizeof(why), "policy %s (id %u) is not in the policy file", pname ? pname : "?",
 			 r->has_origin ? r->origin.policy_id : 0);
-		r->pol = NULL;
 		nmd_reply(S, r, NMD_R_REFUSED, NULL, 0, 0, NMD_RS_UNKNOWN_POLICY, why);
 		return;
 	}
