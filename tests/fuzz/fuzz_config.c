@@ -180,13 +180,19 @@ static void check_norm(const char *p, const char *what)
 	      "%s '%s' ends in . or ..", what, p);
 }
 
-static void check_rule(const struct nm_rule_entry *e)
+static void check_rule(const struct nm_cfg_policy *p, size_t k)
 {
+	const struct nm_rule_entry *e = &p->rules.v[k];
 	char t[NM_CIDR_STRLEN], err[NM_ERR_LEN];
 	struct nm_cidr back, m = e->cidr;
 
 	CHECK(e->action >= NM_ACT_DENY && e->action <= NM_ACT_REDIRECT, "rule action %u", e->action);
-	CHECK(e->line > 0, "rule line %d", e->line);
+	/* line 0: the two rules names synthetic adds, last, for its ranges */
+	CHECK(e->line > 0 || (p->names_synthetic && k + 2 >= p->rules.n && e->action == NM_ACT_REDIRECT &&
+			      !memcmp(&e->cidr, k + 2 == p->rules.n ? &p->synth4 : &p->synth6, sizeof(e->cidr))),
+	      "rule line %d", e->line);
+	if (p->names_synthetic && k + 2 >= p->rules.n)
+		CHECK(e->line == 0, "names synthetic: its rules are not the last");
 	CHECK(!e->reason || (e->reason[0] && strlen(e->reason) < NM_REASON_LEN && e->reason[0] != ' ' &&
 			     e->reason[0] != '\t'),
 	      "rule reason '%s'", e->reason);
@@ -237,7 +243,7 @@ static void check_config(const struct nm_config *cfg)
 		CHECK(p->p.events <= NM_EV_ALL, "events %u", p->p.events);
 		CHECK(p->line > 0, "policy line %d", p->line);
 		for (size_t k = 0; k < p->rules.n; k++) {
-			check_rule(&p->rules.v[k]);
+			check_rule(p, k);
 			*(p->rules.v[k].cidr.family == 4 ? &n4 : &n6) += 1;
 		}
 		CHECK(n4 <= NM_MAX_RULES && n6 <= NM_MAX_RULES, "too many rules kept");
@@ -372,7 +378,9 @@ static void same_config(const struct nm_config *a, const struct nm_config *b)
 		const struct nm_cfg_policy *x = &a->policies[i], *y = &b->policies[i];
 
 		CHECK(!memcmp(&x->p, &y->p, sizeof(x->p)) && x->ip_only == y->ip_only && x->line == y->line &&
-			      !strcmp(x->file, y->file) && x->nhosts == y->nhosts,
+			      !strcmp(x->file, y->file) && x->nhosts == y->nhosts &&
+			      x->names_synthetic == y->names_synthetic && !memcmp(&x->synth4, &y->synth4, sizeof(x->synth4)) &&
+			      !memcmp(&x->synth6, &y->synth6, sizeof(x->synth6)),
 		      "policy %zu differs", i);
 		same_rules(&x->rules, &y->rules);
 		for (size_t k = 0; k < x->nhosts; k++)
@@ -390,7 +398,9 @@ static void same_config(const struct nm_config *a, const struct nm_config *b)
 		      "attach %zu differs", i);
 	CHECK(!strcmp(a->events_log, b->events_log) && !strcmp(a->events_socket, b->events_socket) &&
 		      a->events_rate == b->events_rate && !strcmp(a->metrics, b->metrics) &&
-		      !strcmp(a->proxy_log, b->proxy_log),
+		      !strcmp(a->proxy_log, b->proxy_log) && !strcmp(a->dns_log, b->dns_log) &&
+		      a->ndns_upstream == b->ndns_upstream &&
+		      !memcmp(a->dns_upstream, b->dns_upstream, sizeof(a->dns_upstream)),
 	      "settings differ");
 }
 
@@ -416,6 +426,20 @@ static char *write_config(const struct nm_config *cfg)
 		cfg->events_socket, cfg->events_rate, cfg->metrics);
 	if (cfg->proxy_log[0])
 		fprintf(f, "proxy-log %s\n", cfg->proxy_log);
+	if (cfg->dns_log[0])
+		fprintf(f, "dns-log %s\n", cfg->dns_log);
+	if (cfg->ndns_upstream) {
+		fprintf(f, "dns-upstream");
+		for (size_t i = 0; i < cfg->ndns_upstream; i++) {
+			const struct nm_cfg_upstream *u = &cfg->dns_upstream[i];
+			struct nm_cidr c = { .family = (__u8)u->family, .prefixlen = u->family == 4 ? 32 : 128,
+					     .port = u->port };
+
+			memcpy(c.addr, u->addr, 16);
+			fprintf(f, " %s", nm_format_cidr(&c, t, sizeof(t)));
+		}
+		fprintf(f, "\n");
+	}
 	for (size_t i = 0; i < cfg->nattaches; i++)
 		fprintf(f, "attach %s%s\n", cfg->attaches[i].path, cfg->attaches[i].origdst_only ? " origdst-only" : "");
 	for (size_t i = 0; i < cfg->nbinds; i++)
@@ -435,6 +459,10 @@ static char *write_config(const struct nm_config *cfg)
 		endpoint_line(f, "dns6", p->p.dns6.addr, 6, p->p.dns6.port);
 		if (p->ip_only)
 			fprintf(f, "\tip-only\n");
+		if (p->names_synthetic)
+			fprintf(f, "\tnames synthetic\n\tsynthetic4 %s\n", nm_format_cidr(&p->synth4, t, sizeof(t)));
+		if (p->names_synthetic)
+			fprintf(f, "\tsynthetic6 %s\n", nm_format_cidr(&p->synth6, t, sizeof(t)));
 		for (size_t k = 0; k < p->nhosts; k++) {
 			if (p->hosts[k].port)
 				fprintf(f, "\thostname %s:%u\n", p->hosts[k].name, p->hosts[k].port);
@@ -444,6 +472,8 @@ static char *write_config(const struct nm_config *cfg)
 		for (size_t k = 0; k < p->rules.n; k++) {
 			const struct nm_rule_entry *e = &p->rules.v[k];
 
+			if (!e->line) /* added by names synthetic: it adds them again */
+				continue;
 			fprintf(f, "\t%s %s%s%s\n", nm_action_name(e->action), nm_format_cidr(&e->cidr, t, sizeof(t)),
 				e->reason ? " # " : "", e->reason ? e->reason : "");
 		}
@@ -481,7 +511,9 @@ static void roundtrip(const struct nm_config *a)
 		const struct nm_cfg_policy *x = &a->policies[i], *y = &b.policies[i];
 
 		CHECK(!memcmp(&x->p, &y->p, sizeof(x->p)) && x->ip_only == y->ip_only && x->nhosts == y->nhosts &&
-			      x->rules.n == y->rules.n,
+			      x->rules.n == y->rules.n && x->names_synthetic == y->names_synthetic &&
+			      !memcmp(&x->synth4, &y->synth4, sizeof(x->synth4)) &&
+			      !memcmp(&x->synth6, &y->synth6, sizeof(x->synth6)),
 		      "policy %s differs written back:\n%s", x->p.name, text);
 		for (size_t k = 0; k < x->nhosts; k++)
 			CHECK(!strcmp(x->hosts[k].name, y->hosts[k].name) && x->hosts[k].port == y->hosts[k].port,

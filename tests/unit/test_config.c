@@ -1096,6 +1096,71 @@ static void test_hostnames(void **state)
 	run_free(&r);
 }
 
+/* ---- the resolver's keywords ------------------------------------------------- */
+
+static void test_dns_keywords(void **state)
+{
+	const struct nm_cfg_policy *p;
+	struct run r;
+	char t[NM_CIDR_STRLEN];
+
+	(void)state;
+	/* names synthetic: default ranges, and a redirect rule for each, last */
+	run_parse("policy p {\nproxy4 127.0.0.1:3128\nnames synthetic\ndeny 198.19.0.0/16\n}\n", &r);
+	expect_ok(&r, "names synthetic");
+	p = nm_config_policy(&r.cfg, "p");
+	assert_true(p->names_synthetic);
+	assert_string_equal(nm_format_cidr(&p->synth4, t, sizeof(t)), NM_CFG_DEF_SYNTH4);
+	assert_string_equal(nm_format_cidr(&p->synth6, t, sizeof(t)), NM_CFG_DEF_SYNTH6);
+	assert_int_equal(p->rules.n, 3);
+	assert_int_equal(p->rules.v[1].action, NM_ACT_REDIRECT);
+	assert_int_equal(p->rules.v[1].line, 0);
+	assert_string_equal(nm_format_cidr(&p->rules.v[1].cidr, t, sizeof(t)), NM_CFG_DEF_SYNTH4);
+	assert_string_equal(p->rules.v[1].reason, "names synthetic");
+	assert_string_equal(nm_format_cidr(&p->rules.v[2].cidr, t, sizeof(t)), NM_CFG_DEF_SYNTH6);
+	run_free(&r);
+	/* ranges of one's own */
+	run_parse("policy p {\nproxy6 [::1]:3128\nsynthetic4 100.99.0.0/20\nsynthetic6 fd01::/112\nnames synthetic\n}\n",
+		  &r);
+	expect_ok(&r, "synthetic ranges");
+	p = nm_config_policy(&r.cfg, "p");
+	assert_string_equal(nm_format_cidr(&p->synth4, t, sizeof(t)), "100.99.0.0/20");
+	assert_string_equal(nm_format_cidr(&p->synth6, t, sizeof(t)), "fd01::/112");
+	run_free(&r);
+	/* names real is the default and adds nothing */
+	run_parse("policy p {\nnames real\n}\n", &r);
+	expect_ok(&r, "names real");
+	assert_false(r.cfg.policies[0].names_synthetic);
+	assert_int_equal(r.cfg.policies[0].rules.n, 0);
+	run_free(&r);
+	expect_one_error("policy p {\nnames magic\n}\n", "t.conf:2: ", "expected real or synthetic");
+	expect_one_error("policy p {\nnames synthetic\n}\n", "t.conf:2: ", "needs a proxy endpoint");
+	expect_one_error("policy p {\nsynthetic4 198.19.0.0/16\n}\n", "t.conf:2: ", "only with 'names synthetic'");
+	expect_one_error(P "proxy4 1.2.3.4:1\nnames synthetic\nsynthetic4 198.0.0.0/8\n" E, "t.conf:4: ",
+			 "the prefix length must be 16 to 30");
+	expect_one_error(P "proxy4 1.2.3.4:1\nnames synthetic\nsynthetic4 fd00::/64\n" E, "t.conf:4: ",
+			 "an IPv4 range without a port");
+	expect_one_error(P "proxy4 1.2.3.4:1\nnames synthetic\nsynthetic6 fd00::/32\n" E, "t.conf:4: ",
+			 "the prefix length must be 64 to 126");
+	expect_one_error(P "proxy4 1.2.3.4:1\nnames synthetic\nnames real\n" E, "t.conf:4: ", "'names' given twice");
+	/* upstreams: port 53 unless given */
+	run_parse("dns-upstream 1.1.1.1 [2606:4700::1111]:5353\ndns-log /var/log/nomoat/dns.jsonl\n", &r);
+	expect_ok(&r, "dns-upstream");
+	assert_int_equal(r.cfg.ndns_upstream, 2);
+	assert_int_equal(r.cfg.dns_upstream[0].family, 4);
+	assert_int_equal(r.cfg.dns_upstream[0].port, 53);
+	assert_int_equal(r.cfg.dns_upstream[1].family, 6);
+	assert_int_equal(r.cfg.dns_upstream[1].port, 5353);
+	assert_string_equal(r.cfg.dns_log, "/var/log/nomoat/dns.jsonl");
+	run_free(&r);
+	expect_one_error("dns-upstream 10.0.0.0/8\n", "t.conf:1: ", "one address, not a range");
+	expect_one_error("dns-upstream a.b.c\n", "t.conf:1: ", "dns-upstream:");
+	expect_one_error("dns-upstream 1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5\n", "t.conf:1: ", "unexpected '1.1.1.5'");
+	expect_one_error("dns-upstream 1.1.1.1\ndns-upstream 1.1.1.2\n", "t.conf:2: ", "'dns-upstream' given twice");
+	expect_one_error("dns-log dns.jsonl\n", "t.conf:1: ", "the path must be absolute");
+	expect_one_error(P "dns-log /x\n" E, "t.conf:2: ", "not allowed inside a policy block");
+}
+
 /* ---- bind patterns ----------------------------------------------------------- */
 
 struct match_case {
@@ -1248,6 +1313,7 @@ int main(void)
 		cmocka_unit_test(test_count_limits),
 		cmocka_unit_test(test_error_recovery),
 		cmocka_unit_test(test_hostnames),
+		cmocka_unit_test(test_dns_keywords),
 		cmocka_unit_test(test_bind_match),
 		cmocka_unit_test(test_shipped_conf),
 	};
