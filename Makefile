@@ -215,10 +215,11 @@ regen-defaults:
 	  mv policy/deny-defaults.rules.tmp policy/deny-defaults.rules
 
 # The policy file under /etc is installed only when there is none.
-install: $(OUT)/nomoat $(OUT)/nomoatd $(OUT)/nomoat-proxy
+install: $(OUT)/nomoat $(OUT)/nomoatd $(OUT)/nomoat-proxy $(OUT)/nomoat-dns
 	$(Q)install -D -m 0755 $(OUT)/nomoat $(DESTDIR)$(SBINDIR)/nomoat
 	$(Q)install -D -m 0755 $(OUT)/nomoatd $(DESTDIR)$(SBINDIR)/nomoatd
 	$(Q)install -D -m 0755 $(OUT)/nomoat-proxy $(DESTDIR)$(SBINDIR)/nomoat-proxy
+	$(Q)install -D -m 0755 $(OUT)/nomoat-dns $(DESTDIR)$(SBINDIR)/nomoat-dns
 	$(Q)install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/nomoat/README.md
 	$(Q)install -D -m 0644 policy/deny-defaults.rules $(DESTDIR)$(PREFIX)/share/nomoat/deny-defaults.rules
 	$(Q)install -D -m 0644 policy/nomoat.conf $(DESTDIR)$(PREFIX)/share/nomoat/nomoat.conf.example
@@ -228,7 +229,9 @@ install: $(OUT)/nomoat $(OUT)/nomoatd $(OUT)/nomoat-proxy
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' tools/nomoatd.service.in > $(DESTDIR)$(UNITDIR)/nomoatd.service
 	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@PREFIX@|$(PREFIX)|g' tools/nomoat-proxy.service.in > \
 	  $(DESTDIR)$(UNITDIR)/nomoat-proxy.service
-	$(Q)echo "installed into $(DESTDIR)$(PREFIX) (enable with: systemctl enable --now nomoatd nomoat-proxy)"
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@PREFIX@|$(PREFIX)|g' tools/nomoat-dns.service.in > \
+	  $(DESTDIR)$(UNITDIR)/nomoat-dns.service
+	$(Q)echo "installed into $(DESTDIR)$(PREFIX) (enable with: systemctl enable --now nomoatd nomoat-proxy nomoat-dns)"
 
 clean:
 	$(Q)rm -rf $(OUT)

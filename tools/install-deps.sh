@@ -5,8 +5,8 @@ set -euo pipefail
 
 pkgs=(
 	make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
-	libcmocka-dev liburing-dev libclang-rt-dev
-	iproute2 nftables curl python3 openssl squid
+	libcmocka-dev liburing-dev libclang-rt-dev libc-ares-dev
+	iproute2 nftables curl python3 openssl squid bind9-dnsutils dnsmasq-base util-linux
 )
 
 missing=()

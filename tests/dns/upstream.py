@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # upstream.py - the test upstream resolver of tests/dns, run in the world
-# namespace as `python3 upstream.py ADDR LOG` (ADDR an IPv4 address, port
-# 53, UDP and TCP), prints "ready" once bound, serves until killed.
+# namespace as `python3 upstream.py ADDR LOG [NAME=IPV4...]` (ADDR an IPv4
+# address, port 53, UDP and TCP; each NAME=IPV4 one more A record, as
+# make demo gives), prints "ready" once bound, serves until killed.
 #
 # It writes every query it receives to LOG, one JSON object a line, the
 # name exactly as it arrived (case kept), so a test can prove what did and
@@ -45,6 +46,9 @@ ZONE = {
     ("ssh.test", 1): [(30, A4("11.22.33.44"))],
     ("v6only.test", 28): [(30, A6("2a00:1:2:3::44"))],
 }
+for extra in sys.argv[3:]:
+    n, a = extra.split("=")
+    ZONE[(n.lower(), 1)] = [(30, A4(a))]
 NAMES = {n for n, _ in ZONE} | {"cname.test"}
 
 

@@ -1230,11 +1230,13 @@ static void test_shipped_conf(void **state)
 	run_load("policy/nomoat.conf", &r);
 	expect_ok(&r, "policy/nomoat.conf");
 
-	assert_int_equal(r.cfg.nattaches, 2);
+	assert_int_equal(r.cfg.nattaches, 3);
 	assert_string_equal(r.cfg.attaches[0].path, "/nomoat");
 	assert_false(r.cfg.attaches[0].origdst_only);
 	assert_string_equal(r.cfg.attaches[1].path, "/nomoat-proxy");
 	assert_false(r.cfg.attaches[1].origdst_only);
+	assert_string_equal(r.cfg.attaches[2].path, "/nomoat-dns");
+	assert_true(r.cfg.attaches[2].origdst_only);
 	assert_int_equal(r.cfg.nbinds, 2);
 	assert_string_equal(r.cfg.binds[0].pattern, "/nomoat");
 	assert_string_equal(r.cfg.binds[0].policy, "agents");
@@ -1242,6 +1244,8 @@ static void test_shipped_conf(void **state)
 	assert_string_equal(r.cfg.binds[1].policy, "deny-only");
 	assert_string_equal(r.cfg.events_log, NM_CFG_DEF_EVENTS_LOG);
 	assert_string_equal(r.cfg.proxy_log, "/var/log/nomoat/proxy.jsonl");
+	assert_string_equal(r.cfg.dns_log, "/var/log/nomoat/dns.jsonl");
+	assert_int_equal(r.cfg.ndns_upstream, 0);
 	assert_string_equal(r.cfg.events_socket, NM_CFG_DEF_EVENTS_SOCKET);
 	assert_int_equal(r.cfg.events_rate, NM_CFG_DEF_EVENTS_RATE);
 	assert_string_equal(r.cfg.metrics, NM_CFG_DEF_METRICS);
@@ -1255,20 +1259,26 @@ static void test_shipped_conf(void **state)
 	assert_int_equal(a->p.proxy4.addr, ip4("127.0.0.1"));
 	assert_int_equal(a->p.proxy4.port, htons(3128));
 	assert_ep6(&a->p.proxy6, "::1", 3128);
-	assert_true(zeroed(&a->p.dns4, sizeof(a->p.dns4)));
-	assert_true(zeroed(&a->p.dns6, sizeof(a->p.dns6)));
+	assert_int_equal(a->p.dns4.addr, ip4("127.0.0.1"));
+	assert_int_equal(a->p.dns4.port, htons(3053));
+	assert_ep6(&a->p.dns6, "::1", 3053);
 	assert_int_equal(a->rules.n, def.n);
 	assert_same_rules(a->rules.v, &def);
-	assert_int_equal(a->nhosts, 0);
+	assert_int_equal(a->nhosts, 5);
+	assert_string_equal(a->hosts[0].name, "pypi.org");
 	assert_false(a->ip_only);
+	assert_false(a->names_synthetic);
 
 	d = nm_config_policy(&r.cfg, "deny-only");
 	assert_non_null(d);
 	assert_int_equal(d->p.default_action, NM_ACT_ALLOW);
 	assert_int_equal(d->p.mode, NM_MODE_ENFORCE);
 	assert_true(zeroed(&d->p.proxy4, sizeof(d->p.proxy4)));
-	assert_int_equal(d->rules.n, def.n);
+	/* the list, and systemd-resolved for the proxy's own lookups */
+	assert_int_equal(d->rules.n, def.n + 1);
 	assert_same_rules(d->rules.v, &def);
+	assert_int_equal(d->rules.v[def.n].action, NM_ACT_ALLOW);
+	assert_int_equal(d->rules.v[def.n].cidr.port, 53);
 
 	run_free(&r);
 	nm_ruleset_free(&def);
