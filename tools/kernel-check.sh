@@ -7,6 +7,7 @@
 #
 # Environment:
 #   NOMOAT=path          the binary to test (default build/nomoat; built if missing)
+#   NOMOAT_DNS=path      the resolver checked beside it (default: nomoat-dns next to NOMOAT)
 #   KC_TIMEOUT=seconds   limit for the whole VM run (default 300)
 #   KC_LOG=path          console log (default build/kernel-check-<kernel>.log)
 #   KC_MODULES="a b"     extra kernel modules to put in the initramfs and insmod
@@ -19,6 +20,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SERIES=${1:-6.1}
 NOMOAT=${NOMOAT:-$ROOT/build/nomoat}
+NOMOAT_DNS=${NOMOAT_DNS:-$(dirname "$NOMOAT")/nomoat-dns}
 TIMEOUT=${KC_TIMEOUT:-300}
 
 die() { echo "kernel-check: $*" >&2; exit 1; }
@@ -48,6 +50,10 @@ file -L "$BUSYBOX" 2>/dev/null | grep 'statically linked' >/dev/null || die "$BU
 if [[ ! -x $NOMOAT ]]; then
 	echo "kernel-check: $NOMOAT missing, running make"
 	make -C "$ROOT" build/nomoat
+fi
+if [[ ! -x $NOMOAT_DNS ]]; then
+	echo "kernel-check: $NOMOAT_DNS missing, running make"
+	make -C "$ROOT" build/nomoat-dns
 fi
 
 # Newest Debian cloud kernel of the series that the archive can deliver.
@@ -100,12 +106,15 @@ for a in $("$BUSYBOX" --list); do
 	[[ $a == busybox ]] || ln -sf busybox "$ir/bin/$a"
 done
 cp "$NOMOAT" "$ir/bin/nomoat"
-# The shared libraries it links and the dynamic loader, at their own paths.
+cp "$NOMOAT_DNS" "$ir/bin/nomoat-dns"
+# The resolver's policy file: one allowed name, an upstream nobody answers.
+printf 'dns-upstream 127.0.0.9\npolicy d {\n\tinclude deny-defaults\n\thostname ok.test\n}\n' >"$ir/etc/dns.conf"
+# The shared libraries they link and the dynamic loader, at their own paths.
 while read -r lib; do
 	[[ -n $lib ]] || continue
 	mkdir -p "$ir$(dirname "$lib")"
 	cp -L "$lib" "$ir$lib"
-done < <(ldd "$NOMOAT" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}')
+done < <(ldd "$NOMOAT" "$NOMOAT_DNS" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u)
 mknod -m 600 "$ir/dev/console" c 5 1
 mknod -m 666 "$ir/dev/null" c 1 3
 
@@ -248,6 +257,33 @@ if [ $loaded = 1 ]; then
 	step nomoat -j stats
 	if grep -q '"backstop_drops": *[1-9]' /tmp/out; then ok "backstop: the drop is counted"; else ko "backstop: no backstop_drops in stats"; fi
 	step nomoat stats
+
+	# The resolver: in an origdst-only attach point the kernel tells it who
+	# sent a query (the setsockopt/getsockopt answer and the backstop's
+	# record); a sandbox's query to any server ends there.
+	DNSCG=/sys/fs/cgroup/dnsvc
+	mkdir -p $DNSCG $CG/d
+	expect_ok "policy create d --dns4 127.0.0.1:3053" \
+		nomoat policy create d --with-defaults --default deny --dns4 127.0.0.1:3053
+	expect_ok "cgroup bind $CG/d --policy d" nomoat cgroup bind $CG/d --policy d
+	expect_ok "cgroup attach $DNSCG --origdst-only (with the setsockopt program)" \
+		nomoat cgroup attach $DNSCG --origdst-only
+	nomoat-dns --cgroup $DNSCG --listen 127.0.0.1:3053 --config /etc/dns.conf --log /tmp/dns.log \
+		--names-dir /tmp/names --upstream-timeout 1 >/tmp/dns.err 2>&1 &
+	for i in 1 2 3 4 5 6 7 8 9 10; do grep -q ready /tmp/dns.err && break; sleep 0.5; done
+	sed 's/^/  | /' /tmp/dns.err
+	if grep -q ready /tmp/dns.err; then ok "nomoat-dns starts (the kernel answers NM_SO_DNSQ)"; else ko "nomoat-dns did not start"; fi
+	step incg $CG/d nslookup evil.test 8.8.8.8
+	if grep -q NXDOMAIN /tmp/out; then ok "resolver: an unlisted name asked of 8.8.8.8 is NXDOMAIN"; else ko "resolver: no NXDOMAIN for evil.test"; fi
+	step incg $CG/d nslookup ok.test 8.8.8.8
+	if grep -q SERVFAIL /tmp/out; then ok "resolver: an allowed name goes upstream (none answers: SERVFAIL)"; else ko "resolver: no SERVFAIL for ok.test"; fi
+	step cat /tmp/dns.log
+	if grep '"name":"evil.test"' /tmp/dns.log | grep -q '"policy":"d"'; then
+		ok "resolver: its event names the sandbox's policy, from the kernel's record"
+	else
+		ko "resolver: no event naming policy d"
+	fi
+	kill %% 2>/dev/null
 	expect_ok "nomoat unload" nomoat unload
 	expect_reply "after unload: sandbox cgroup reaches 127.0.0.2:80" ok80 incg $CG nc -w 5 127.0.0.2 80
 fi
