@@ -56,7 +56,7 @@ static struct {
 	char rel[64];        /* /nomoatd-test-<pid> (relative to the mount) */
 	char sb[1300];       /* <base>/sb: the attach point */
 	char tmp[256];       /* /tmp/nomoatd-test-<pid> */
-	char conf[320], pidfile[320], evsock[320], msock[320], evlog[320], dlog[320], plog[320];
+	char conf[320], pidfile[320], evsock[320], msock[320], evlog[320], dlog[320], plog[320], nlog[320];
 	pid_t dpid;          /* the running daemon, 0 if none */
 	bool made_tmp;
 } F;
@@ -209,6 +209,7 @@ static bool write_config(const char *path, int variant, int rate, const char *ex
 		 "events-socket %s\n"
 		 "metrics unix:%s\n"
 		 "proxy-log %s\n"
+		 "dns-log %s\n"
 		 "%s"
 		 "\n"
 		 "policy agents {\n"
@@ -223,7 +224,7 @@ static bool write_config(const char *path, int variant, int rate, const char *ex
 		 "policy strict {\n"
 		 "\tdefault deny\n"
 		 "}\n",
-		 variant == CFG_A ? "A" : "B", F.rel, F.rel, F.rel, F.rel, F.evlog, F.evsock, F.msock, F.plog, ratel,
+		 variant == CFG_A ? "A" : "B", F.rel, F.rel, F.rel, F.rel, F.evlog, F.evsock, F.msock, F.plog, F.nlog, ratel,
 		 variant == CFG_A ? "\tproxy4 10.250.0.1:3128\n" : "\tallow 11.22.33.44:80  # B: direct\n",
 		 extra ? extra : "");
 	return write_file(path, text);
@@ -1186,6 +1187,43 @@ static void case_proxy_log(void)
 	nmt_verdict(!*why, desc, "%s", why);
 }
 
+/* 11b. The resolver's log (dns-log): its query lines come out in the event
+ * stream; its counters line (dns-stats) does not, it becomes metrics. */
+static void case_dns_log(void)
+{
+	const char *desc = "dns-log: nomoat-dns's refusals come out in the event stream, its counters as metrics";
+	char why[1024] = "", buf[1 << 16];
+	long eoff = file_size(F.evlog);
+	double before = metric("nomoat_dns_lines_total"), after;
+	FILE *f = fopen(F.nlog, "a");
+	long long end;
+
+	if (!f) {
+		nmt_verdict(false, desc, "cannot open %s: %s", F.nlog, strerror(errno));
+		return;
+	}
+	fprintf(f, "{\"type\":\"dns\",\"policy\":\"agents\",\"name\":\"evil.example\",\"reason\":\"not-allowed\"}\n"
+		   "{\"type\":\"dns-stats\",\"time\":\"x\",\"queries\":42,\"answered\":40,"
+		   "\"refused\":{\"not-allowed\":2,\"rate\":0}}\n");
+	fclose(f);
+	end = nmt_now_ms() + 3000;
+	while (!file_has_from(F.evlog, eoff, "\"name\":\"evil.example\"", buf, sizeof(buf)) && nmt_now_ms() < end)
+		nmt_sleep_ms(50);
+	if (!file_has_from(F.evlog, eoff, "\"name\":\"evil.example\",\"reason\":\"not-allowed\"", buf, sizeof(buf)))
+		nmt_why_set(why, sizeof(why), "the query line is not in the events log within 3 s");
+	if (file_has_from(F.evlog, eoff, "dns-stats", buf, sizeof(buf)))
+		nmt_why_set(why, sizeof(why), "the counters line went into the stream");
+	after = metric("nomoat_dns_lines_total");
+	if (after - before != 1)
+		nmt_why_set(why, sizeof(why), "nomoat_dns_lines_total went from %.0f to %.0f, expected +1", before, after);
+	if (metric("nomoat_dns_total{counter=\"queries\"}") != 42 ||
+	    metric("nomoat_dns_refused_total{reason=\"not-allowed\"}") != 2)
+		nmt_why_set(why, sizeof(why), "queries %.0f, refused not-allowed %.0f: expected 42 and 2",
+			    metric("nomoat_dns_total{counter=\"queries\"}"),
+			    metric("nomoat_dns_refused_total{reason=\"not-allowed\"}"));
+	nmt_verdict(!*why, desc, "%s", why);
+}
+
 /* Wait (bounded) until nomoat_events_total stays the same for 300 ms. */
 static bool events_quiet(int timeout_ms)
 {
@@ -1573,6 +1611,7 @@ static const struct {
 	{ case_new_cgroup, "new cgroup" },   { case_reload_storm, "reload storm" },
 	{ case_failed_reload, "failed reload" }, { case_kill9, "kill -9" },
 	{ case_pins_removed, "pins removed" }, { case_proxy_log, "proxy-log" },
+	{ case_dns_log, "dns-log" },
 	{ case_events, "events" },           { case_rate_limit, "rate limit" },
 	{ case_metrics, "metrics" },         { case_oci_hook, "oci-hook" },
 	{ case_sigterm, "sigterm" },
@@ -1603,6 +1642,7 @@ static bool fixture(void)
 	snprintf(F.evlog, sizeof(F.evlog), "%s/events.jsonl", F.tmp);
 	snprintf(F.dlog, sizeof(F.dlog), "%s/nomoatd.log", F.tmp);
 	snprintf(F.plog, sizeof(F.plog), "%s/proxy.jsonl", F.tmp);
+	snprintf(F.nlog, sizeof(F.nlog), "%s/dns.jsonl", F.tmp);
 	if (!nmt_base_up("nomoatd-test", fixture_why, sizeof(fixture_why)))
 		return false;
 	snprintf(F.rel, sizeof(F.rel), "/nomoatd-test-%d", (int)nmt_h.main_pid);
