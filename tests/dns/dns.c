@@ -221,22 +221,6 @@ static const char hosts_file[] = "11.22.33.44 allowed.test ssh.test\n";
 
 #define KPOL "--with-defaults --default redirect --proxy4 " EP4 ":3128 --dns4 " EP4 ":53"
 
-static bool cli_ok(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static bool cli_ok(char *why, size_t len, const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = nmt_cli("%s", cmd);
-	if (rc)
-		nmt_why_set(why, len, "`nomoat %.300s` exit %d: %.300s", cmd, rc, nmt_cli_msg());
-	return rc == 0;
-}
 
 static bool fixture(char *why, size_t len)
 {
@@ -315,19 +299,19 @@ static bool fixture(char *why, size_t len)
 		return false;
 	}
 	nmt_h.loaded = true;
-	if (!cli_ok(why, len, "load") ||
-	    !cli_ok(why, len, "policy create agents " KPOL " --proxy6 [" EP6 "]:3128 --dns6 [" EP6 "]:53") ||
-	    !cli_ok(why, len, "policy create p-syn " KPOL) || !cli_ok(why, len, "policy create p-syn2 " KPOL) ||
-	    !cli_ok(why, len, "redirect add 198.19.0.0/16 --policy p-syn") ||
-	    !cli_ok(why, len, "redirect add 198.19.0.0/16 --policy p-syn2") ||
-	    !cli_ok(why, len, "policy create p-fence --with-defaults --default allow") ||
-	    !cli_ok(why, len, "cgroup attach %s/agents", nmt_h.base) ||
-	    !cli_ok(why, len, "cgroup attach %s/proxy", nmt_h.base) ||
-	    !cli_ok(why, len, "cgroup attach %s/dns --origdst-only", nmt_h.base) ||
-	    !cli_ok(why, len, "cgroup bind %s/agents --policy agents", nmt_h.base) ||
-	    !cli_ok(why, len, "cgroup bind %s/agents/syn --policy p-syn", nmt_h.base) ||
-	    !cli_ok(why, len, "cgroup bind %s/agents/syn2 --policy p-syn2", nmt_h.base) ||
-	    !cli_ok(why, len, "cgroup bind %s/proxy --policy p-fence", nmt_h.base))
+	if (!nmt_cli_ok(why, len, "load") ||
+	    !nmt_cli_ok(why, len, "policy create agents " KPOL " --proxy6 [" EP6 "]:3128 --dns6 [" EP6 "]:53") ||
+	    !nmt_cli_ok(why, len, "policy create p-syn " KPOL) || !nmt_cli_ok(why, len, "policy create p-syn2 " KPOL) ||
+	    !nmt_cli_ok(why, len, "redirect add 198.19.0.0/16 --policy p-syn") ||
+	    !nmt_cli_ok(why, len, "redirect add 198.19.0.0/16 --policy p-syn2") ||
+	    !nmt_cli_ok(why, len, "policy create p-fence --with-defaults --default allow") ||
+	    !nmt_cli_ok(why, len, "cgroup attach %s/agents", nmt_h.base) ||
+	    !nmt_cli_ok(why, len, "cgroup attach %s/proxy", nmt_h.base) ||
+	    !nmt_cli_ok(why, len, "cgroup attach %s/dns --origdst-only", nmt_h.base) ||
+	    !nmt_cli_ok(why, len, "cgroup bind %s/agents --policy agents", nmt_h.base) ||
+	    !nmt_cli_ok(why, len, "cgroup bind %s/agents/syn --policy p-syn", nmt_h.base) ||
+	    !nmt_cli_ok(why, len, "cgroup bind %s/agents/syn2 --policy p-syn2", nmt_h.base) ||
+	    !nmt_cli_ok(why, len, "cgroup bind %s/proxy --policy p-fence", nmt_h.base))
 		return false;
 	if (start_dns() || start_proxy()) {
 		char err[2048];

@@ -338,6 +338,21 @@ int nmt_progs_attached(const char *abs, char *detail, size_t len)
 	return total;
 }
 
+bool nmt_cli_ok(char *why, size_t len, const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = nmt_cli("%s", cmd);
+	if (rc)
+		nmt_why_set(why, len, "`nomoat %.300s` exit %d: %.300s", cmd, rc, nmt_cli_msg());
+	return rc == 0;
+}
+
 /* ---- commands in the namespaces ---------------------------------------- */
 
 int nmt_exec_child(void *p)

@@ -105,6 +105,10 @@ int nmt_cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * nmt_cli(); ~0 when it cannot be had. */
 unsigned long long nmt_cli_gstat(const char *name);
 
+/* nmt_cli() for a fixture step: true on exit 0, else false with the
+ * command, its exit code and message in why (the first failure kept). */
+bool nmt_cli_ok(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The last nmt_cli()'s stderr (its stdout if that is empty), one line. */
 const char *nmt_cli_msg(void);
 

@@ -167,22 +167,6 @@ static bool log_find(char *line, size_t len, int timeout_ms, const char *n1, con
 }
 
 /* ---- fixture ---------------------------------------------------------------- */
-static bool cli_ok(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static bool cli_ok(char *why, size_t len, const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = nmt_cli("%s", cmd);
-	if (rc)
-		nmt_why_set(why, len, "`nomoat %.300s` exit %d: %.300s", cmd, rc, nmt_cli_msg());
-	return rc == 0;
-}
 
 static bool write_file(const char *path, const char *text)
 {
@@ -381,22 +365,22 @@ static bool fixture(char *why, size_t len)
 		return false;
 	}
 	nmt_h.loaded = true;
-	if (!cli_ok(why, len, "load") ||
-	    !cli_ok(why, len,
+	if (!nmt_cli_ok(why, len, "load") ||
+	    !nmt_cli_ok(why, len,
 		    "policy create agents --with-defaults --default redirect --proxy4 10.250.0.1:%d "
 		    "--proxy6 [fd00:250::1]:%d",
 		    PROXY_PORT, PROXY_PORT) ||
-	    !cli_ok(why, len,
+	    !nmt_cli_ok(why, len,
 		    "policy create p-iponly --with-defaults --default redirect --proxy4 10.250.0.1:%d "
 		    "--proxy6 [fd00:250::1]:%d",
 		    PROXY_PORT, PROXY_PORT) ||
-	    !cli_ok(why, len, "policy create p-fence --with-defaults --default allow") ||
-	    !cli_ok(why, len, "cgroup attach %s/agents", nmt_h.base) ||
-	    !cli_ok(why, len, "cgroup attach %s/proxy", nmt_h.base) ||
-	    !cli_ok(why, len, "cgroup bind %s/agents/a --policy agents", nmt_h.base) ||
-	    !cli_ok(why, len, "cgroup bind %s/agents/b --policy agents", nmt_h.base) ||
-	    !cli_ok(why, len, "cgroup bind %s/agents/iponly --policy p-iponly", nmt_h.base) ||
-	    !cli_ok(why, len, "cgroup bind %s/proxy --policy p-fence", nmt_h.base))
+	    !nmt_cli_ok(why, len, "policy create p-fence --with-defaults --default allow") ||
+	    !nmt_cli_ok(why, len, "cgroup attach %s/agents", nmt_h.base) ||
+	    !nmt_cli_ok(why, len, "cgroup attach %s/proxy", nmt_h.base) ||
+	    !nmt_cli_ok(why, len, "cgroup bind %s/agents/a --policy agents", nmt_h.base) ||
+	    !nmt_cli_ok(why, len, "cgroup bind %s/agents/b --policy agents", nmt_h.base) ||
+	    !nmt_cli_ok(why, len, "cgroup bind %s/agents/iponly --policy p-iponly", nmt_h.base) ||
+	    !nmt_cli_ok(why, len, "cgroup bind %s/proxy --policy p-fence", nmt_h.base))
 		return false;
 	if (start_proxy(NULL)) {
 		char err[2048] = "";
