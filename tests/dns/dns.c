@@ -668,39 +668,16 @@ static void case_kernel(void)
 
 int main(int argc, char **argv)
 {
+	static char cli[PATH_MAX] = "build/nomoat";
+	char *const bins[] = { cli, dns_bin, proxy_bin };
 	char why[1024] = "";
-	int i, pos = 0;
 
 	nmt_harness_init();
-	nmt_h.cli = "build/nomoat";
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-v")) {
-			nmt_verbose = 1;
-		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "usage: %s [-v] [NOMOAT NOMOAT-DNS NOMOAT-PROXY]\n", argv[0]);
-			return 2;
-		} else if (pos == 0) {
-			nmt_h.cli = argv[i], pos++;
-		} else if (pos == 1) {
-			snprintf(dns_bin, sizeof(dns_bin), "%s", argv[i]), pos++;
-		} else {
-			snprintf(proxy_bin, sizeof(proxy_bin), "%s", argv[i]);
-		}
-	}
-	{
-		static char abs[PATH_MAX];
-		char p[PATH_MAX];
-
-		if (realpath(nmt_h.cli, abs))
-			nmt_h.cli = abs;
-		if (realpath(dns_bin, p))
-			snprintf(dns_bin, sizeof(dns_bin), "%s", p);
-		if (realpath(proxy_bin, p))
-			snprintf(proxy_bin, sizeof(proxy_bin), "%s", p);
-		/* the scripts beside this test's source */
-		if (!realpath("tests/dns", here) || access(here, R_OK))
-			here[0] = 0;
-	}
+	if (nmt_args(argc, argv, "[NOMOAT [NOMOAT-DNS [NOMOAT-PROXY]]]", bins, 3))
+		return 2;
+	/* the scripts beside this test's source */
+	if (!realpath("tests/dns", here) || access(here, R_OK))
+		here[0] = 0;
 	if (!nmt_harness_start("dns-integration", "nomoat-dtest"))
 		return 1;
 	if (!here[0] || access(dns_bin, X_OK) || access(proxy_bin, X_OK) || access(nmt_h.cli, X_OK)) {

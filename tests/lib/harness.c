@@ -338,6 +338,30 @@ int nmt_progs_attached(const char *abs, char *detail, size_t len)
 	return total;
 }
 
+int nmt_args(int argc, char **argv, const char *usage, char *const bins[], int nbins)
+{
+	int pos = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-v")) {
+			nmt_verbose = 1;
+		} else if (argv[i][0] == '-' || pos == nbins) {
+			fprintf(stderr, "usage: %s [-v] %s\n", argv[0], usage);
+			return 2;
+		} else {
+			snprintf(bins[pos++], PATH_MAX, "%s", argv[i]);
+		}
+	}
+	for (int i = 0; i < nbins; i++) {
+		char abs[PATH_MAX];
+
+		if (realpath(bins[i], abs))
+			snprintf(bins[i], PATH_MAX, "%s", abs);
+	}
+	nmt_h.cli = bins[0];
+	return 0;
+}
+
 bool nmt_cli_ok(char *why, size_t len, const char *fmt, ...)
 {
 	char cmd[2048];

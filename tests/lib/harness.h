@@ -47,6 +47,15 @@ extern struct nmt_harness nmt_h;
 void nmt_harness_init(void);
 
 /*
+ * The arguments of a test program: `PROG [-v] [BIN...]`, -v turning
+ * nmt_verbose on and each BIN, in order, replacing the default in bins[i]
+ * (buffers of PATH_MAX; at most nbins), each made absolute when it exists.
+ * bins[0] is the nomoat CLI: nmt_h.cli points to it.  0, or 2 after a usage
+ * line naming usage (the BIN words).
+ */
+int nmt_args(int argc, char **argv, const char *usage, char *const bins[], int nbins);
+
+/*
  * After the arguments: NMT_VERBOSE=1 in the environment turns nmt_verbose
  * on; not root is a message on stderr (naming prog) and false.  Then names
  * the test network after the pid, sets the pin dir /sys/fs/bpf/<name>-<pid>

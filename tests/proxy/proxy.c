@@ -841,32 +841,13 @@ static void case_reload(void)
 
 int main(int argc, char **argv)
 {
+	static char cli[PATH_MAX] = "build/nomoat";
+	char *const bins[] = { cli, proxy_bin };
 	char why[1024] = "";
-	int i, pos = 0;
 
 	nmt_harness_init();
-	nmt_h.cli = "build/nomoat";
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-v")) {
-			nmt_verbose = 1;
-		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "usage: %s [-v] [NOMOAT [NOMOAT-PROXY]]\n", argv[0]);
-			return 2;
-		} else if (pos++ == 0) {
-			nmt_h.cli = argv[i];
-		} else {
-			snprintf(proxy_bin, sizeof(proxy_bin), "%s", argv[i]);
-		}
-	}
-	{
-		static char abs[PATH_MAX];
-		char p2[PATH_MAX];
-
-		if (realpath(nmt_h.cli, abs))
-			nmt_h.cli = abs;
-		if (realpath(proxy_bin, p2))
-			snprintf(proxy_bin, sizeof(proxy_bin), "%s", p2);
-	}
+	if (nmt_args(argc, argv, "[NOMOAT [NOMOAT-PROXY]]", bins, 2))
+		return 2;
 	if (!nmt_harness_start("proxy-integration", "nomoat-ptest"))
 		return 1;
 	if (access(proxy_bin, X_OK) || access(nmt_h.cli, X_OK)) {
