@@ -521,6 +521,27 @@ static void cases_refusals(void)
 	       CLIENT "raw 8.8.8.8 1234010000010000000000000c0c00010001", here);
 	case_q("malformed: after all that, the resolver still answers", "agents/a", "addrs=11.22.33.44", NULL, NULL,
 	       CLIENT "query 8.8.8.8 allowed.test A", here);
+	/* encrypted DNS is a TCP connection like any other: the proxy judges its name */
+	case_q("DoT (TCP 853) and DoH to a name not on the list are refused by the proxy", "agents/a", "curl: (35)",
+	       NULL, NULL,
+	       "curl -sS --max-time 5 --noproxy \"*\" --resolve dns.evil.example:853:11.22.33.44 "
+	       "https://dns.evil.example:853/dns-query; "
+	       "curl -sS --max-time 5 --noproxy \"*\" --resolve dns.evil.example:443:11.22.33.44 "
+	       "https://dns.evil.example/dns-query");
+	{
+		static char buf[1 << 18];
+		bool ok = false;
+
+		for (int t = 0; t < 40 && !ok; t++) {
+			read_from(plog, 0, buf, sizeof(buf));
+			ok = strstr(buf, "\"name\":\"dns.evil.example\",\"port\":853,\"verdict\":\"deny\",\"reason\":\"not-allowed\"") &&
+			     strstr(buf, "\"name\":\"dns.evil.example\",\"port\":443,\"verdict\":\"deny\",\"reason\":\"not-allowed\"");
+			if (!ok)
+				nmt_sleep_ms(50);
+		}
+		nmt_verdict(ok, "DoT and DoH: the proxy's log has both refusals by name (not-allowed, ports 853 and 443)",
+			    "not in %s", plog);
+	}
 	/* a sender the kernel has no record of: from outside every attach point */
 	case_q("no kernel record (a process outside every attach point asks the endpoint): REFUSED", "outside",
 	       "rcode=5", NULL, "q0001.wild.test", CLIENT "query " EP4 " q0001.wild.test A", here);
