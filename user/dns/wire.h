@@ -97,7 +97,8 @@ enum nmd_parse nmd_query_parse(const uint8_t *msg, size_t len, struct nmd_query 
  * UDP, NMD_TCP_MAX for TCP): rcode, and for NOERROR naddrs addresses of
  * q->qtype (A: the first 4 bytes of each entry, AAAA: all 16), each with
  * ttl; as many as fit.  *written (may be NULL) gets how many were.  Returns
- * the length, 0 if not even a header fits.
+ * the length, 0 when not even the header and the question fit (never at
+ * the sizes clients take, 512 and more).
  */
 size_t nmd_answer(uint8_t *out, size_t max, const struct nmd_query *q, int rcode, const uint8_t (*addrs)[16],
 		  int naddrs, uint32_t ttl, int *written);

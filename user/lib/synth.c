@@ -89,15 +89,16 @@ static void idx_del(struct nm_synth *t, uint32_t *e)
 
 static void slot_write(struct nm_synth_slot *sl, const char *name, int64_t now)
 {
-	uint32_t s = __atomic_load_n(&sl->seq, __ATOMIC_RELAXED);
+	/* odd while written (already odd after a write cut short) */
+	uint32_t s = __atomic_load_n(&sl->seq, __ATOMIC_RELAXED) | 1;
 	size_t n = strlen(name);
 
-	__atomic_store_n(&sl->seq, s + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl->seq, s, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memset(sl->name, 0, sizeof(sl->name));
 	memcpy(sl->name, name, n < NM_HOST_MAX ? n : NM_HOST_MAX);
 	__atomic_store_n(&sl->answered, now, __ATOMIC_RELAXED);
-	__atomic_store_n(&sl->seq, s + 2, __ATOMIC_RELEASE);
+	__atomic_store_n(&sl->seq, s + 1, __ATOMIC_RELEASE);
 }
 
 int nm_synth_open(struct nm_synth *t, const char *dir, const char *policy, const struct nm_cidr *r4,
@@ -105,7 +106,8 @@ int nm_synth_open(struct nm_synth *t, const char *dir, const char *policy, const
 {
 	char path[4096];
 	struct stat st;
-	uint32_t nslots = nm_synth_slots(r4, r6);
+	/* (the slots only of ranges of the right families: no negative shift) */
+	uint32_t nslots = r4->family == 4 && r6->family == 6 ? nm_synth_slots(r4, r6) : 0;
 	size_t len = file_len(nslots);
 	void *map;
 	int err;
@@ -137,13 +139,29 @@ int nm_synth_open(struct nm_synth *t, const char *dir, const char *policy, const
 	if (writer) {
 		struct nm_synth_hdr h;
 
-		/* not made for these ranges (or new): start empty, sparse */
+		/* not made for these ranges (or new): start empty, sparse.  A
+		 * file that was there is replaced, never cut under a reader
+		 * that maps it (it would fault): the reader keeps the old one
+		 * until it opens the table again. */
 		if ((size_t)st.st_size != len || pread(t->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 		    !hdr_ok(&h, policy, r4, r6, nslots)) {
-			if (ftruncate(t->fd, 0) || ftruncate(t->fd, (off_t)len)) {
+			char fresh[4200];
+			int nfd;
+
+			snprintf(fresh, sizeof(fresh), "%s.new", path);
+			unlink(fresh); /* left by a crash */
+			nfd = open(fresh, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+			if (nfd < 0 || flock(nfd, LOCK_EX | LOCK_NB) || ftruncate(nfd, (off_t)len) ||
+			    rename(fresh, path)) {
 				err = -errno;
+				if (nfd >= 0) {
+					close(nfd);
+					unlink(fresh);
+				}
 				goto fail;
 			}
+			close(t->fd);
+			t->fd = nfd;
 		}
 	} else if ((size_t)st.st_size != len) {
 		err = -ESTALE;
@@ -250,7 +268,7 @@ long nm_synth_assign(struct nm_synth *t, const char *name, int64_t now, int64_t 
 				oldest = a;
 			}
 		}
-		if (!best || (t->slot[best].name[0] && oldest + hold > now))
+		if (!best || (t->slot[best].name[0] && now - oldest <= hold))
 			return -ENOSPC;
 		if (t->slot[best].name[0]) {
 			idx_del(t, idx_find(t, t->slot[best].name));
@@ -301,7 +319,7 @@ bool nm_synth_slot_of(const struct nm_synth *t, int family, const uint8_t *addr,
 		return false;
 	off = ((uint32_t)addr[n - 4] << 24 | (uint32_t)addr[n - 3] << 16 | (uint32_t)addr[n - 2] << 8 | addr[n - 1]) -
 	      ((uint32_t)net[n - 4] << 24 | (uint32_t)net[n - 3] << 16 | (uint32_t)net[n - 2] << 8 | net[n - 1]);
-	if (off < 1 || off + 1 >= t->nslots)
+	if (off < 1 || off >= t->nslots - 1) /* (off + 1 wraps for the address below the range) */
 		return false;
 	*slot = off;
 	return true;
@@ -311,7 +329,7 @@ int nm_synth_name(const struct nm_synth *t, uint32_t slot, char *name, size_t le
 {
 	const struct nm_synth_slot *sl;
 
-	if (!t->hdr || slot < 1 || slot + 1 >= t->nslots || !len)
+	if (!t->hdr || slot < 1 || slot >= t->nslots - 1 || !len)
 		return -ENOENT;
 	sl = &t->slot[slot];
 	for (int tries = 0; tries < 16; tries++) {
