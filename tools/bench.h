@@ -2,7 +2,8 @@
 /*
  * nomoat-bench: what the benchmark's parts share.
  *
- *   bench_sys.c     signals, clocks, child processes, commands, netns
+ *   bench_sys.c     signals, clocks, child processes, commands, netns,
+ *                   paths and files
  *   bench_rules.c   random prefixes, rule sets, the nftables ruleset file
  *   bench_conn.c    the loopback server and the client workers
  *   bench_events.c  the event-rate test and per-CPU counters
@@ -81,6 +82,46 @@ int bench_reap(pid_t pid, int *status);
 /* 0 while there is time before deadline (CLOCK_MONOTONIC ns) and no signal
  * came; else -EINTR or -ETIME (reported). */
 int bench_time_left(uint64_t deadline);
+
+/* Send sig to *pid (when > 0), wait at most 5 s (then SIGKILL), set it 0. */
+void bench_stop_child(pid_t *pid, int sig);
+
+/* A client child's answer on a pipe: the fixed-size result res[0..len),
+ * then n samples.  0, or 1 (its exit status) when a write fell short. */
+int bench_reply_write(int fd, const void *res, size_t len, const uint32_t *samples, uint32_t n);
+/* Read up to len bytes from fd until EOF or an error: how many came. */
+size_t bench_read_full(int fd, void *buf, size_t len);
+
+/* snprintf into a path buffer; a path too long is reported ("<part>:
+ * path too long: ...", part NULL: no prefix) and gives -ENAMETOOLONG. */
+int bench_pathf(const char *part, char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The executable name next to nomoat-bench (/proc/self/exe), else
+ * build/<name> below the current directory (needs len >= PATH_MAX), as a
+ * path into out; false when neither is there and executable. */
+bool bench_sibling(const char *name, char *out, size_t len);
+
+/* Write text to path (created or truncated); a failure is reported
+ * ("<part>: cannot write ...", part NULL: no prefix): 0 or -EIO. */
+int bench_write_file(const char *part, const char *path, const char *text);
+
+/* Wait at most ms (checking every poll_ms) for what to be in the first
+ * 64 KiB of the file: 0, -ECHILD (pid, when > 0, ended), -EINTR (a
+ * signal came) or -ETIMEDOUT. */
+int bench_wait_text(const char *path, const char *what, pid_t pid, int ms, int poll_ms);
+
+/* Two namespaces, nmbench-<pid>-<tag>c (the client's) and
+ * nmbench-<pid>-<tag>w (the world's), names into ns_c and ns_w, each
+ * *c_made / *w_made once made; a veth pair nb<tag><pid>c / nb<tag><pid>w
+ * between them with client_cidr and world_cidr on its ends, both up.  The
+ * caller adds its lo addresses and routes.  0 or -errno (reported); what
+ * was made is left for bench_netpair_down. */
+int bench_netpair_up(const char *tag, char *ns_c, size_t ns_c_len, char *ns_w, size_t ns_w_len, bool *c_made,
+		     bool *w_made, const char *client_cidr, const char *world_cidr);
+/* Delete the namespaces whose flag is set (the veth pair goes with them),
+ * failures reported; the flags cleared. */
+void bench_netpair_down(const char *ns_c, bool *c_made, const char *ns_w, bool *w_made);
 
 /* ---- bench_rules.c ----------------------------------------------------- */
 

@@ -56,33 +56,10 @@ static const char *const dmn_files[] = {
 
 static int dpath(const struct bench_daemon *d, const char *name, char *out, size_t len)
 {
-	if ((size_t)snprintf(out, len, "%s/%s", d->dir, name) >= len) {
-		bench_err("path too long: %s/%s", d->dir, name);
-		return -ENAMETOOLONG;
-	}
-	return 0;
+	return bench_pathf(NULL, out, len, "%s/%s", d->dir, name);
 }
 
-/* ---- finding and starting the daemon ----------------------------------- */
-
-static bool find_daemon(char *out, size_t len)
-{
-	char self[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = 0;
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = 0;
-			if ((size_t)snprintf(out, len, "%s/nomoatd", self) < len && !access(out, X_OK))
-				return true;
-		}
-	}
-	if (len >= PATH_MAX && realpath("build/nomoatd", out) && !access(out, X_OK))
-		return true;
-	return false;
-}
+/* ---- starting the daemon ----------------------------------------------- */
 
 static int write_config(const struct bench_env *e, struct bench_daemon *d)
 {
@@ -735,7 +712,7 @@ int bench_daemon_run(const struct bench_env *e, struct bench_daemon *d)
 	int err;
 
 	d->exit_status = -1;
-	if (!find_daemon(d->bin, sizeof(d->bin))) {
+	if (!bench_sibling("nomoatd", d->bin, sizeof(d->bin))) {
 		d->skipped = "nomoatd not found next to nomoat-bench or at build/nomoatd";
 		bench_err("%s: skipping the daemon part", d->skipped);
 		return 0;

@@ -62,7 +62,6 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,62 +396,10 @@ static int client_main(void *p)
 		close(fd);
 	if (r.err)
 		r.n = 0;
-	if (write(a->out_fd, &r, sizeof(r)) != sizeof(r))
-		return 1;
-	if (r.n && write(a->out_fd, samples_buf, r.n * sizeof(uint32_t)) != (ssize_t)(r.n * sizeof(uint32_t)))
-		return 1;
-	return 0;
+	return bench_reply_write(a->out_fd, &r, sizeof(r), samples_buf, r.n);
 }
 
 /* ---- set-up and tear-down -------------------------------------------------- */
-
-/* snprintf into a path buffer; a path too long is reported (-ENAMETOOLONG). */
-static int pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int pathf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len) {
-		bench_err("dns: path too long: %s...", buf);
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
-static bool find_nmd(char *out, size_t len)
-{
-	char self[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = 0;
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = 0;
-			if ((size_t)snprintf(out, len, "%s/nomoat-dns", self) < len && !access(out, X_OK))
-				return true;
-		}
-	}
-	return len >= PATH_MAX && realpath("build/nomoat-dns", out) && !access(out, X_OK);
-}
-
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-
-	if (!f || fputs(text, f) < 0) {
-		if (f)
-			fclose(f);
-		bench_err("dns: cannot write %s", path);
-		return -EIO;
-	}
-	return fclose(f) ? -EIO : 0;
-}
 
 /* Show the last lines of a server's output (after a failure). */
 static void show_tail(const char *what, const char *path)
@@ -476,56 +423,16 @@ static void show_tail(const char *what, const char *path)
 		buf[n - 1] == '\n' ? "" : "\n");
 }
 
-/* The text is in the file (bounded wait); 0, -ECHILD (pid ended) or
- * -ETIMEDOUT. */
-static int wait_text(const char *path, const char *what, pid_t pid, int ms)
-{
-	uint64_t end = bench_now_ns() + (uint64_t)ms * 1000000ull;
-
-	while (bench_now_ns() < end && !bench_stop) {
-		static char buf[65536];
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-		if (fd >= 0)
-			close(fd);
-		if (n > 0) {
-			buf[n] = 0;
-			if (strstr(buf, what))
-				return 0;
-		}
-		if (pid > 0 && bench_reap(pid, NULL) == 1)
-			return -ECHILD;
-		bench_sleep_ms(20);
-	}
-	return bench_stop ? -EINTR : -ETIMEDOUT;
-}
-
 static int net_up(struct bench_dns *d)
 {
-	char vc[16], vw[16];
 	int err;
 
-	snprintf(d->ns_c, sizeof(d->ns_c), "nmbench-%d-dc", (int)getpid());
-	snprintf(d->ns_w, sizeof(d->ns_w), "nmbench-%d-dw", (int)getpid());
-	snprintf(vc, sizeof(vc), "nbd%dc", (int)getpid() % 10000000);
-	snprintf(vw, sizeof(vw), "nbd%dw", (int)getpid() % 10000000);
-	if ((err = bench_netns_add(d->ns_c)))
-		return err;
-	d->ns_c_made = true;
-	if ((err = bench_netns_add(d->ns_w)))
-		return err;
-	d->ns_w_made = true;
 	/* the client reaches the world's /24 and its two resolver addresses,
 	 * nothing else; the world has no route at all beyond its links */
-	if ((err = bench_run(5000, false, "ip", "link", "add", vc, "netns", d->ns_c, "type", "veth", "peer", "name", vw,
-			     "netns", d->ns_w, NULL)) ||
-	    (err = bench_run(5000, false, "ip", "-n", d->ns_c, "addr", "add", DN_CLIENT "/24", "dev", vc, NULL)) ||
-	    (err = bench_run(5000, false, "ip", "-n", d->ns_w, "addr", "add", DN_WORLD "/24", "dev", vw, NULL)) ||
+	if ((err = bench_netpair_up("d", d->ns_c, sizeof(d->ns_c), d->ns_w, sizeof(d->ns_w), &d->ns_c_made,
+				    &d->ns_w_made, DN_CLIENT "/24", DN_WORLD "/24")) ||
 	    (err = bench_run(5000, false, "ip", "-n", d->ns_w, "addr", "add", DN_UP "/32", "dev", "lo", NULL)) ||
 	    (err = bench_run(5000, false, "ip", "-n", d->ns_w, "addr", "add", DN_FILTER "/32", "dev", "lo", NULL)) ||
-	    (err = bench_run(5000, false, "ip", "-n", d->ns_c, "link", "set", vc, "up", NULL)) ||
-	    (err = bench_run(5000, false, "ip", "-n", d->ns_w, "link", "set", vw, "up", NULL)) ||
 	    (err = bench_run(5000, false, "ip", "-n", d->ns_c, "route", "add", DN_UP "/32", "via", DN_WORLD, NULL)) ||
 	    (err = bench_run(5000, false, "ip", "-n", d->ns_c, "route", "add", DN_FILTER "/32", "via", DN_WORLD, NULL)))
 		return err;
@@ -541,13 +448,13 @@ static int cgroups_up(const struct bench_env *e, struct bench_dns *d)
 	/* the attach point is the app cgroup's parent */
 	snprintf(att, sizeof(att), "%s", e->cg_app);
 	*strrchr(att, '/') = 0;
-	if ((err = pathf(d->cg[CG_DIRECT], PATH_MAX, "%s/dns-direct", e->cg_base)) ||
-	    (err = pathf(d->cg[CG_NMD], PATH_MAX, "%s/dns-nmd", att)) ||
-	    (err = pathf(d->cg[CG_NMD_C], PATH_MAX, "%s/dns-nmd/client", att)) ||
-	    (err = pathf(d->cg[CG_DQ], PATH_MAX, "%s/dns-dnsmasq", att)) ||
-	    (err = pathf(d->cg[CG_DQ_C], PATH_MAX, "%s/dns-dnsmasq/client", att)) ||
-	    (err = pathf(d->cg[CG_SRV], PATH_MAX, "%s/dns-resolver", e->cg_base)) ||
-	    (err = pathf(d->cg[CG_WORLD], PATH_MAX, "%s/dns-world", e->cg_base)))
+	if ((err = bench_pathf("dns", d->cg[CG_DIRECT], PATH_MAX, "%s/dns-direct", e->cg_base)) ||
+	    (err = bench_pathf("dns", d->cg[CG_NMD], PATH_MAX, "%s/dns-nmd", att)) ||
+	    (err = bench_pathf("dns", d->cg[CG_NMD_C], PATH_MAX, "%s/dns-nmd/client", att)) ||
+	    (err = bench_pathf("dns", d->cg[CG_DQ], PATH_MAX, "%s/dns-dnsmasq", att)) ||
+	    (err = bench_pathf("dns", d->cg[CG_DQ_C], PATH_MAX, "%s/dns-dnsmasq/client", att)) ||
+	    (err = bench_pathf("dns", d->cg[CG_SRV], PATH_MAX, "%s/dns-resolver", e->cg_base)) ||
+	    (err = bench_pathf("dns", d->cg[CG_WORLD], PATH_MAX, "%s/dns-world", e->cg_base)))
 		return err;
 	for (int i = 0; i < BENCH_DNS_CGS; i++) {
 		if ((err = nm_cgroup_create(d->cg[i]))) {
@@ -640,9 +547,9 @@ static int dnsmasq_up(struct bench_dns *d, int cpu, bool filter, pid_t *pid)
 	bool nobody = getpwnam(DN_USER) != NULL;
 	int err;
 
-	if ((err = pathf(conf, sizeof(conf), "%s/dnsmasq-%s.conf", d->dir, tag)) ||
-	    (err = pathf(log, sizeof(log), "%s/dnsmasq-%s.log", d->dir, tag)) ||
-	    (err = pathf(out, sizeof(out), "%s/dnsmasq-%s.out", d->dir, tag)))
+	if ((err = bench_pathf("dns", conf, sizeof(conf), "%s/dnsmasq-%s.conf", d->dir, tag)) ||
+	    (err = bench_pathf("dns", log, sizeof(log), "%s/dnsmasq-%s.log", d->dir, tag)) ||
+	    (err = bench_pathf("dns", out, sizeof(out), "%s/dnsmasq-%s.out", d->dir, tag)))
 		return err;
 	if (filter)
 		snprintf(text, sizeof(text),
@@ -654,7 +561,7 @@ static int dnsmasq_up(struct bench_dns *d, int cpu, bool filter, pid_t *pid)
 			 "no-resolv\nno-hosts\nlisten-address=" DN_UP "\nbind-interfaces\n"
 			 "address=/" DN_NAME "/" DN_ANSWER "\nlocal-ttl=300\nuser=%s\n",
 			 nobody ? DN_USER : "root");
-	if ((err = write_file(conf, text)))
+	if ((err = bench_write_file("dns", conf, text)))
 		return err;
 	snprintf(cf, sizeof(cf), "--conf-file=%s", conf);
 	snprintf(lf, sizeof(lf), "--log-facility=%s", log);
@@ -665,7 +572,7 @@ static int dnsmasq_up(struct bench_dns *d, int cpu, bool filter, pid_t *pid)
 		if (*pid < 0)
 			return *pid;
 	}
-	if ((err = wait_text(log, "started, version", *pid, START_MS))) {
+	if ((err = bench_wait_text(log, "started, version", *pid, START_MS, 20))) {
 		bench_err("dns: dnsmasq (%s) did not start: %s", tag, strerror(-err));
 		show_tail("dnsmasq output", out);
 		show_tail("dnsmasq log", log);
@@ -680,19 +587,19 @@ static int nmd_up(struct bench_dns *d, int cpu)
 	bool nobody = getpwnam(DN_USER) != NULL;
 	int err;
 
-	if ((err = pathf(conf, sizeof(conf), "%s/nomoat.conf", d->dir)) ||
-	    (err = pathf(names, sizeof(names), "%s/names", d->dir)) ||
-	    (err = pathf(d->nmd_log, sizeof(d->nmd_log), "%s/nomoat-dns.json", d->dir)) ||
-	    (err = pathf(d->nmd_out, sizeof(d->nmd_out), "%s/nomoat-dns.out", d->dir)))
+	if ((err = bench_pathf("dns", conf, sizeof(conf), "%s/nomoat.conf", d->dir)) ||
+	    (err = bench_pathf("dns", names, sizeof(names), "%s/names", d->dir)) ||
+	    (err = bench_pathf("dns", d->nmd_log, sizeof(d->nmd_log), "%s/nomoat-dns.json", d->dir)) ||
+	    (err = bench_pathf("dns", d->nmd_out, sizeof(d->nmd_out), "%s/nomoat-dns.out", d->dir)))
 		return err;
-	err = write_file(conf, "dns-upstream " DN_UP "\n"
-			       "policy " DN_POL_NMD " {\n"
-			       "    include deny-defaults\n"
-			       "    proxy4 " DN_WORLD ":3128\n"
-			       "    dns4 " DN_WORLD ":53\n"
-			       "    hostname " DN_NAME "\n"
-			       "    hostname *." DN_NAME "\n"
-			       "}\n");
+	err = bench_write_file("dns", conf, "dns-upstream " DN_UP "\n"
+					    "policy " DN_POL_NMD " {\n"
+					    "    include deny-defaults\n"
+					    "    proxy4 " DN_WORLD ":3128\n"
+					    "    dns4 " DN_WORLD ":53\n"
+					    "    hostname " DN_NAME "\n"
+					    "    hostname *." DN_NAME "\n"
+					    "}\n");
 	if (err)
 		return err;
 	{
@@ -707,7 +614,7 @@ static int nmd_up(struct bench_dns *d, int cpu)
 		if (d->nmd < 0)
 			return d->nmd;
 	}
-	if ((err = wait_text(d->nmd_out, "nomoat-dns: ready", d->nmd, START_MS))) {
+	if ((err = bench_wait_text(d->nmd_out, "nomoat-dns: ready", d->nmd, START_MS, 20))) {
 		bench_err("dns: nomoat-dns did not start: %s", err == -ECHILD ? "it exited" : strerror(-err));
 		show_tail("nomoat-dns output", d->nmd_out);
 		return err;
@@ -715,23 +622,14 @@ static int nmd_up(struct bench_dns *d, int cpu)
 	return 0;
 }
 
-static void stop(pid_t *pid, int sig)
-{
-	if (*pid > 0) {
-		kill(*pid, sig);
-		bench_wait(*pid, 5000, NULL);
-	}
-	*pid = 0;
-}
-
 void bench_dns_cleanup(struct bench_dns *d)
 {
 	static const char *const names[2] = { DN_POL_NMD, DN_POL_DQ };
 	int err;
 
-	stop(&d->nmd, SIGTERM);
-	stop(&d->filter, SIGTERM);
-	stop(&d->up, SIGTERM);
+	bench_stop_child(&d->nmd, SIGTERM);
+	bench_stop_child(&d->filter, SIGTERM);
+	bench_stop_child(&d->up, SIGTERM);
 	for (int i = 0; i < 2; i++) {
 		if (d->bound[i] && nm_unbind(d->maps, d->cgid[i]))
 			bench_err("cleanup: unbinding %s: %s", names[i], nm_err_msg());
@@ -751,12 +649,7 @@ void bench_dns_cleanup(struct bench_dns *d)
 			bench_err("cleanup: cgroup %s: %s", d->cg[i], strerror(-err));
 		d->cg_made[i] = false;
 	}
-	if (d->ns_c_made && bench_netns_del(d->ns_c))
-		bench_err("cleanup: cannot delete netns %s", d->ns_c);
-	d->ns_c_made = false;
-	if (d->ns_w_made && bench_netns_del(d->ns_w))
-		bench_err("cleanup: cannot delete netns %s", d->ns_w);
-	d->ns_w_made = false;
+	bench_netpair_down(d->ns_c, &d->ns_c_made, d->ns_w, &d->ns_w_made);
 	if (d->dir_made && bench_run(10000, false, "rm", "-rf", d->dir, NULL))
 		bench_err("cleanup: cannot remove %s", d->dir);
 	d->dir_made = false;
@@ -777,7 +670,7 @@ static int one_run(struct bench_dns *d, const struct bench_env *e, int fig, int 
 	struct bench_dns_checks *c = &d->checks[kind][s];
 	struct client_res res = { 0 };
 	int pfd[2], st = 0;
-	size_t want, got = 0;
+	size_t want, got;
 	pid_t pid;
 
 	if (pipe2(pfd, O_CLOEXEC))
@@ -799,13 +692,7 @@ static int one_run(struct bench_dns *d, const struct bench_env *e, int fig, int 
 		}
 	}
 	want = res.err ? 0 : res.n * sizeof(uint32_t);
-	while (got < want) {
-		ssize_t k = read(pfd[0], (char *)samples + got, want - got);
-
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
+	got = bench_read_full(pfd[0], samples, want);
 	close(pfd[0]);
 	bench_wait(pid, CLIENT_MS, &st);
 	d->next_name += res.names;
@@ -901,7 +788,7 @@ int bench_dns_run(const struct bench_env *e, struct bench_dns *d)
 		bench_err("dns: %s", d->skipped);
 		return 0;
 	}
-	if (!find_nmd(d->nmd_bin, sizeof(d->nmd_bin))) {
+	if (!bench_sibling("nomoat-dns", d->nmd_bin, sizeof(d->nmd_bin))) {
 		d->skipped = "nomoat-dns not found next to nomoat-bench or at build/nomoat-dns";
 		bench_err("dns: %s", d->skipped);
 		return 0;
@@ -965,7 +852,7 @@ int bench_dns_run(const struct bench_env *e, struct bench_dns *d)
 		show_tail("nomoat-dns output", d->nmd_out);
 	}
 	/* its counters, from its last words */
-	stop(&d->nmd, SIGTERM);
+	bench_stop_child(&d->nmd, SIGTERM);
 	{
 		static char buf[65536];
 		int fd = open(d->nmd_out, O_RDONLY | O_CLOEXEC);

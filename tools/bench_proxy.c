@@ -42,7 +42,6 @@
 #include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,11 +433,7 @@ static int client_main(void *p)
 	}
 	if (r.err)
 		r.n = 0;
-	if (write(a->out_fd, &r, sizeof(r)) != sizeof(r))
-		return 1;
-	if (r.n && write(a->out_fd, samples_buf, r.n * sizeof(uint32_t)) != (ssize_t)(r.n * sizeof(uint32_t)))
-		return 1;
-	return 0;
+	return bench_reply_write(a->out_fd, &r, sizeof(r), samples_buf, r.n);
 }
 
 /* ---- the set-up ------------------------------------------------------------- */
@@ -453,103 +448,13 @@ struct px {
 	pid_t srv, nmp, squid;
 };
 
-/* snprintf into a path buffer; a path too long is reported (-ENAMETOOLONG). */
-static int pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int pathf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len) {
-		bench_err("path too long: %s...", buf);
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
-static bool find_near_self(const char *name, char *out, size_t len)
-{
-	char self[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = 0;
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = 0;
-			if ((size_t)snprintf(out, len, "%s/%s", self, name) < len && !access(out, X_OK))
-				return true;
-		}
-	}
-	if ((size_t)snprintf(self, sizeof(self), "build/%s", name) < sizeof(self) && len >= PATH_MAX &&
-	    realpath(self, out) && !access(out, X_OK))
-		return true;
-	return false;
-}
-
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-
-	if (!f || fputs(text, f) < 0) {
-		if (f)
-			fclose(f);
-		bench_err("cannot write %s", path);
-		return -EIO;
-	}
-	return fclose(f) ? -EIO : 0;
-}
-
-/* The line is in the file (bounded wait); 0 or -ETIMEDOUT. */
-static int wait_text(const char *path, const char *what, pid_t pid, int ms)
-{
-	uint64_t end = bench_now_ns() + (uint64_t)ms * 1000000ull;
-
-	while (bench_now_ns() < end && !bench_stop) {
-		static char buf[65536];
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-		if (fd >= 0)
-			close(fd);
-		if (n > 0) {
-			buf[n] = 0;
-			if (strstr(buf, what))
-				return 0;
-		}
-		if (pid > 0 && bench_reap(pid, NULL) == 1)
-			return -ECHILD;
-		bench_sleep_ms(50);
-	}
-	return -ETIMEDOUT;
-}
-
 static int net_up(struct px *x)
 {
-	char vc[16], vw[16];
 	int err;
 
-	snprintf(x->ns_c, sizeof(x->ns_c), "nmbench-%d-pc", (int)getpid());
-	snprintf(x->ns_w, sizeof(x->ns_w), "nmbench-%d-pw", (int)getpid());
-	snprintf(vc, sizeof(vc), "nbp%dc", (int)getpid() % 10000000);
-	snprintf(vw, sizeof(vw), "nbp%dw", (int)getpid() % 10000000);
-	if ((err = bench_netns_add(x->ns_c)))
-		return err;
-	x->ns_c_made = true;
-	if ((err = bench_netns_add(x->ns_w)))
-		return err;
-	x->ns_w_made = true;
-	if ((err = bench_run(5000, false, "ip", "link", "add", vc, "netns", x->ns_c, "type", "veth", "peer", "name", vw,
-			     "netns", x->ns_w, NULL)) ||
-	    (err = bench_run(5000, false, "ip", "-n", x->ns_c, "addr", "add", PX_CLIENT "/24", "dev", vc, NULL)) ||
-	    (err = bench_run(5000, false, "ip", "-n", x->ns_w, "addr", "add", PX_WORLD "/24", "dev", vw, NULL)) ||
+	if ((err = bench_netpair_up("p", x->ns_c, sizeof(x->ns_c), x->ns_w, sizeof(x->ns_w), &x->ns_c_made,
+				    &x->ns_w_made, PX_CLIENT "/24", PX_WORLD "/24")) ||
 	    (err = bench_run(5000, false, "ip", "-n", x->ns_w, "addr", "add", PX_SRV "/32", "dev", "lo", NULL)) ||
-	    (err = bench_run(5000, false, "ip", "-n", x->ns_c, "link", "set", vc, "up", NULL)) ||
-	    (err = bench_run(5000, false, "ip", "-n", x->ns_w, "link", "set", vw, "up", NULL)) ||
 	    (err = bench_run(5000, false, "ip", "-n", x->ns_c, "route", "add", PX_SRV "/32", "via", PX_WORLD, NULL)))
 		return err;
 	return 0;
@@ -563,10 +468,10 @@ static int cgroups_up(struct px *x)
 	/* the attach point is the app cgroup's parent */
 	snprintf(x->cg_att, sizeof(x->cg_att), "%s", x->e->cg_app);
 	*strrchr(x->cg_att, '/') = 0;
-	if ((err = pathf(x->cg_direct, sizeof(x->cg_direct), "%s/px-direct", x->e->cg_base)) ||
-	    (err = pathf(x->cg_nmp, sizeof(x->cg_nmp), "%s/px-nmp", x->cg_att)) ||
-	    (err = pathf(x->cg_sq, sizeof(x->cg_sq), "%s/px-squid", x->cg_att)) ||
-	    (err = pathf(x->cg_proxy, sizeof(x->cg_proxy), "%s/px-proxy", x->cg_att)))
+	if ((err = bench_pathf(NULL, x->cg_direct, sizeof(x->cg_direct), "%s/px-direct", x->e->cg_base)) ||
+	    (err = bench_pathf(NULL, x->cg_nmp, sizeof(x->cg_nmp), "%s/px-nmp", x->cg_att)) ||
+	    (err = bench_pathf(NULL, x->cg_sq, sizeof(x->cg_sq), "%s/px-squid", x->cg_att)) ||
+	    (err = bench_pathf(NULL, x->cg_proxy, sizeof(x->cg_proxy), "%s/px-proxy", x->cg_att)))
 		return err;
 	for (int i = 0; i < 4; i++) {
 		if ((err = nm_cgroup_create(paths[i]))) {
@@ -657,12 +562,12 @@ static int proxies_up(struct px *x, struct bench_proxy *r)
 	}
 	x->dir_made = true;
 	chmod(x->dir, 0755);
-	if ((err = pathf(hosts, sizeof(hosts), "%s/hosts", x->dir)) ||
-	    (err = pathf(conf, sizeof(conf), "%s/nomoat.conf", x->dir)) ||
-	    (err = pathf(log, sizeof(log), "%s/proxy.json", x->dir)) ||
-	    (err = pathf(x->nmp_out, sizeof(x->nmp_out), "%s/proxy.err", x->dir)) ||
-	    (err = write_file(hosts, PX_SRV " " PX_NAME "\n")) ||
-	    (err = write_file(conf, "policy " PX_POL_NMP " {\n    hostname " PX_NAME "\n}\n")))
+	if ((err = bench_pathf(NULL, hosts, sizeof(hosts), "%s/hosts", x->dir)) ||
+	    (err = bench_pathf(NULL, conf, sizeof(conf), "%s/nomoat.conf", x->dir)) ||
+	    (err = bench_pathf(NULL, log, sizeof(log), "%s/proxy.json", x->dir)) ||
+	    (err = bench_pathf(NULL, x->nmp_out, sizeof(x->nmp_out), "%s/proxy.err", x->dir)) ||
+	    (err = bench_write_file(NULL, hosts, PX_SRV " " PX_NAME "\n")) ||
+	    (err = bench_write_file(NULL, conf, "policy " PX_POL_NMP " {\n    hostname " PX_NAME "\n}\n")))
 		return err;
 	snprintf(listen, sizeof(listen), PX_WORLD ":%d", PX_NMP_PORT);
 	{
@@ -672,7 +577,7 @@ static int proxies_up(struct px *x, struct bench_proxy *r)
 		x->nmp = start_in_world(x, argv, x->nmp_out);
 		if (x->nmp < 0)
 			return x->nmp;
-		if ((err = wait_text(x->nmp_out, "nomoat-proxy: ready", x->nmp, START_MS))) {
+		if ((err = bench_wait_text(x->nmp_out, "nomoat-proxy: ready", x->nmp, START_MS, 50))) {
 			bench_err("nomoat-proxy did not start (%s): see %s", strerror(-err), x->nmp_out);
 			return err;
 		}
@@ -683,15 +588,15 @@ static int proxies_up(struct px *x, struct bench_proxy *r)
 		r->squid_skipped = !x->squid_bin ? "squid is not installed" : "no user " SQUID_USER;
 		return 0;
 	}
-	if ((err = pathf(x->sqdir, sizeof(x->sqdir), "%s/squid", x->dir)) ||
-	    (err = pathf(x->sq_clog, sizeof(x->sq_clog), "%s/cache.log", x->sqdir)) ||
-	    (err = pathf(conf, sizeof(conf), "%s/squid.conf", x->sqdir)))
+	if ((err = bench_pathf(NULL, x->sqdir, sizeof(x->sqdir), "%s/squid", x->dir)) ||
+	    (err = bench_pathf(NULL, x->sq_clog, sizeof(x->sq_clog), "%s/cache.log", x->sqdir)) ||
+	    (err = bench_pathf(NULL, conf, sizeof(conf), "%s/squid.conf", x->sqdir)))
 		return err;
 	if (mkdir(x->sqdir, 0750) || chown(x->sqdir, pw->pw_uid, pw->pw_gid)) {
 		bench_err("%s: %s", x->sqdir, strerror(errno));
 		return -errno;
 	}
-	err = pathf(text, sizeof(text),
+	err = bench_pathf(NULL, text, sizeof(text),
 		 "http_port " PX_WORLD ":%d intercept\n"
 		 "http_port 127.0.0.1:%d\n"
 		 "visible_hostname nomoat-bench\n"
@@ -716,32 +621,23 @@ static int proxies_up(struct px *x, struct bench_proxy *r)
 		 "http_access allow sandbox\n"
 		 "http_access deny all\n",
 		 PX_SQ_PORT, PX_SQ_FWD, x->sqdir, x->sqdir, x->sq_clog, x->sqdir, hosts);
-	if (err || (err = write_file(conf, text)))
+	if (err || (err = bench_write_file(NULL, conf, text)))
 		return err;
 	{
 		char out[PATH_MAX];
 		char *argv[] = { (char *)x->squid_bin, "-N", "-f", conf, NULL };
 
-		if ((err = pathf(out, sizeof(out), "%s/squid.out", x->sqdir)))
+		if ((err = bench_pathf(NULL, out, sizeof(out), "%s/squid.out", x->sqdir)))
 			return err;
 		x->squid = start_in_world(x, argv, out);
 		if (x->squid < 0)
 			return x->squid;
-		if ((err = wait_text(x->sq_clog, "Accepting HTTP Socket connections", x->squid, START_MS))) {
+		if ((err = bench_wait_text(x->sq_clog, "Accepting HTTP Socket connections", x->squid, START_MS, 50))) {
 			bench_err("squid did not start (%s): see %s", strerror(-err), x->sq_clog);
 			return err;
 		}
 	}
 	return 0;
-}
-
-static void stop(pid_t *pid, int sig)
-{
-	if (*pid > 0) {
-		kill(*pid, sig);
-		bench_wait(*pid, 5000, NULL);
-	}
-	*pid = 0;
 }
 
 static void teardown(struct px *x)
@@ -750,9 +646,9 @@ static void teardown(struct px *x)
 	static const char *const names[3] = { PX_POL_NMP, PX_POL_SQ, PX_POL_FENCE };
 	int err;
 
-	stop(&x->squid, SIGTERM);
-	stop(&x->nmp, SIGTERM);
-	stop(&x->srv, SIGKILL);
+	bench_stop_child(&x->squid, SIGTERM);
+	bench_stop_child(&x->nmp, SIGTERM);
+	bench_stop_child(&x->srv, SIGKILL);
 	for (int i = 0; i < 3; i++) {
 		if (x->bound[i] && nm_unbind(x->e->maps, x->cgid[i]))
 			bench_err("cleanup: unbinding %s: %s", names[i], nm_err_msg());
@@ -764,10 +660,7 @@ static void teardown(struct px *x)
 	for (int i = 0; i < 4; i++)
 		if (x->cg_made[i] && (err = nm_cgroup_destroy(paths[i])))
 			bench_err("cleanup: cgroup %s: %s", paths[i], strerror(-err));
-	if (x->ns_c_made && bench_netns_del(x->ns_c))
-		bench_err("cleanup: cannot delete netns %s", x->ns_c);
-	if (x->ns_w_made && bench_netns_del(x->ns_w))
-		bench_err("cleanup: cannot delete netns %s", x->ns_w);
+	bench_netpair_down(x->ns_c, &x->ns_c_made, x->ns_w, &x->ns_w_made);
 	if (x->dir_made && bench_run(10000, false, "rm", "-rf", x->dir, NULL))
 		bench_err("cleanup: cannot remove %s", x->dir);
 }
@@ -780,7 +673,7 @@ static int one_run(struct px *x, int fig, int mode, double *rate, uint32_t *samp
 	const char *cg = mode == BENCH_PX_DIRECT ? x->cg_direct : mode == BENCH_PX_NMP ? x->cg_nmp : x->cg_sq;
 	struct client_res res = { 0 };
 	int pfd[2], st = 0;
-	size_t want, got = 0;
+	size_t want, got;
 	pid_t pid;
 
 	inet_pton(AF_INET, PX_SRV, &a.dst.sin_addr);
@@ -796,13 +689,7 @@ static int one_run(struct px *x, int fig, int mode, double *rate, uint32_t *samp
 	if (read(pfd[0], &res, sizeof(res)) != sizeof(res))
 		res.err = EIO;
 	want = res.err ? 0 : res.n * sizeof(uint32_t);
-	while (got < want) {
-		ssize_t k = read(pfd[0], (char *)samples + got, want - got);
-
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
+	got = bench_read_full(pfd[0], samples, want);
 	close(pfd[0]);
 	bench_wait(pid, CLIENT_MS, &st);
 	if (res.err || got != want) {
@@ -843,7 +730,7 @@ int bench_proxy_run(const struct bench_env *e, struct bench_proxy *r)
 	size_t npool[BENCH_PX_FIGS][BENCH_PX_MODES] = { { 0 } };
 
 	memset(r, 0, sizeof(*r));
-	if (!find_near_self("nomoat-proxy", x.nmp_bin, sizeof(x.nmp_bin))) {
+	if (!bench_sibling("nomoat-proxy", x.nmp_bin, sizeof(x.nmp_bin))) {
 		r->skipped = "nomoat-proxy not found next to nomoat-bench or at build/nomoat-proxy";
 		bench_err("proxy: %s", r->skipped);
 		return 0;

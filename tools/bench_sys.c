@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* nomoat-bench: signals, clocks, child processes, commands and netns. */
+/* nomoat-bench: signals, clocks, child processes, commands, netns, paths
+ * and files. */
 #include "bench.h"
 #include "cgroup.h"
 #include "netns.h"
@@ -322,4 +323,149 @@ int bench_time_left(uint64_t deadline)
 		return -ETIME;
 	}
 	return 0;
+}
+
+void bench_stop_child(pid_t *pid, int sig)
+{
+	if (*pid > 0) {
+		kill(*pid, sig);
+		bench_wait(*pid, 5000, NULL);
+	}
+	*pid = 0;
+}
+
+/* ---- a client's reply over a pipe -------------------------------------- */
+
+int bench_reply_write(int fd, const void *res, size_t len, const uint32_t *samples, uint32_t n)
+{
+	if (write(fd, res, len) != (ssize_t)len)
+		return 1;
+	if (n && write(fd, samples, n * sizeof(uint32_t)) != (ssize_t)(n * sizeof(uint32_t)))
+		return 1;
+	return 0;
+}
+
+size_t bench_read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t k = read(fd, (char *)buf + got, len - got);
+
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	return got;
+}
+
+/* ---- files and paths ----------------------------------------------------- */
+
+int bench_pathf(const char *part, char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		bench_err("%s%spath too long: %s...", part ? part : "", part ? ": " : "", buf);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+bool bench_sibling(const char *name, char *out, size_t len)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			if ((size_t)snprintf(out, len, "%s/%s", self, name) < len && !access(out, X_OK))
+				return true;
+		}
+	}
+	if ((size_t)snprintf(self, sizeof(self), "build/%s", name) < sizeof(self) && len >= PATH_MAX &&
+	    realpath(self, out) && !access(out, X_OK))
+		return true;
+	return false;
+}
+
+int bench_write_file(const char *part, const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fputs(text, f) < 0) {
+		if (f)
+			fclose(f);
+		bench_err("%s%scannot write %s", part ? part : "", part ? ": " : "", path);
+		return -EIO;
+	}
+	return fclose(f) ? -EIO : 0;
+}
+
+int bench_wait_text(const char *path, const char *what, pid_t pid, int ms, int poll_ms)
+{
+	uint64_t end = bench_now_ns() + (uint64_t)ms * 1000000ull;
+
+	while (bench_now_ns() < end && !bench_stop) {
+		static char buf[65536];
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			if (strstr(buf, what))
+				return 0;
+		}
+		if (pid > 0 && bench_reap(pid, NULL) == 1)
+			return -ECHILD;
+		bench_sleep_ms(poll_ms);
+	}
+	return bench_stop ? -EINTR : -ETIMEDOUT;
+}
+
+/* ---- two namespaces joined by a veth pair -------------------------------- */
+
+int bench_netpair_up(const char *tag, char *ns_c, size_t ns_c_len, char *ns_w, size_t ns_w_len, bool *c_made,
+		     bool *w_made, const char *client_cidr, const char *world_cidr)
+{
+	char vc[16], vw[16];
+	int err;
+
+	snprintf(ns_c, ns_c_len, "nmbench-%d-%sc", (int)getpid(), tag);
+	snprintf(ns_w, ns_w_len, "nmbench-%d-%sw", (int)getpid(), tag);
+	snprintf(vc, sizeof(vc), "nb%s%dc", tag, (int)getpid() % 10000000);
+	snprintf(vw, sizeof(vw), "nb%s%dw", tag, (int)getpid() % 10000000);
+	if ((err = bench_netns_add(ns_c)))
+		return err;
+	*c_made = true;
+	if ((err = bench_netns_add(ns_w)))
+		return err;
+	*w_made = true;
+	if ((err = bench_run(5000, false, "ip", "link", "add", vc, "netns", ns_c, "type", "veth", "peer", "name", vw,
+			     "netns", ns_w, NULL)) ||
+	    (err = bench_run(5000, false, "ip", "-n", ns_c, "addr", "add", client_cidr, "dev", vc, NULL)) ||
+	    (err = bench_run(5000, false, "ip", "-n", ns_w, "addr", "add", world_cidr, "dev", vw, NULL)) ||
+	    (err = bench_run(5000, false, "ip", "-n", ns_c, "link", "set", vc, "up", NULL)) ||
+	    (err = bench_run(5000, false, "ip", "-n", ns_w, "link", "set", vw, "up", NULL)))
+		return err;
+	return 0;
+}
+
+void bench_netpair_down(const char *ns_c, bool *c_made, const char *ns_w, bool *w_made)
+{
+	if (*c_made && bench_netns_del(ns_c))
+		bench_err("cleanup: cannot delete netns %s", ns_c);
+	*c_made = false;
+	if (*w_made && bench_netns_del(ns_w))
+		bench_err("cleanup: cannot delete netns %s", ns_w);
+	*w_made = false;
 }
