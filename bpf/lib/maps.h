@@ -15,11 +15,11 @@
 #define NM_SK_INBOUND    0x8 /* TCP accepted from a listener (the backstop lets it be) */
 #define NM_SK_BS_OK      0x10 /* judged to pass at .bs_epoch (backstop cache) */
 #define NM_SK_ORIG       0x20 /* TCP redirected: .orig is where it is really going */
-/* A socket of the resolver (origdst-only attach point) uses .orig as the
- * answer of its last NM_SO_DNSQ question. */
 
 struct nm_sk {
-	struct nm_origin orig;
+	struct nm_origin orig; /* NM_SK_ORIG: the real destination; on a socket
+				* of the resolver (origdst-only attach point):
+				* the answer to its last NM_SO_DNSQ question */
 	__u32 new_addr[4];
 	__u16 new_port;
 	__u8  flags;

@@ -81,7 +81,7 @@ void nmd_reply(struct nmd *S, struct nmd_req *r, int rcode, const uint8_t (*addr
 		S->st.refused[reason]++;
 	if (reason != NMD_RS_ANSWER || S->o.log_all) {
 		if ((reason == NMD_RS_RATE || reason == NMD_RS_BUSY) && r->has_origin &&
-		    !nmd_limits_log_ok(S->lim, r->origin.cgroup_id, nmd_now_ms()))
+		    !nmd_limits_log_ok(S->lim, r->origin.cgroup_id, nm_svc_now_ms()))
 			S->st.log_suppressed++;
 		else
 			nmd_log_query(S, r, rcode, reason, detail);
@@ -203,7 +203,7 @@ void nmd_handle(struct nmd *S, struct nmd_req *r, enum nmd_parse pr)
 	r->pol = pname ? nmd_policy_by_name(S, pname) : NULL;
 	if (r->pol && !r->pol->live)
 		r->pol = NULL;
-	if (r->has_origin && !nmd_limits_rate(S->lim, r->origin.cgroup_id, nmd_now_ms())) {
+	if (r->has_origin && !nmd_limits_rate(S->lim, r->origin.cgroup_id, nm_svc_now_ms())) {
 		nmd_reply(S, r, NMD_R_REFUSED, NULL, 0, 0, NMD_RS_RATE, "over the sandbox's query rate");
 		return;
 	}

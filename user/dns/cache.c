@@ -152,7 +152,7 @@ static void lookup_done(struct nmd *S, void *arg, const struct nmd_answer *a)
 {
 	struct cent *e = arg;
 	struct nmd_req *w = e->waiters;
-	long long now = nmd_now_ms();
+	long long now = nm_svc_now_ms();
 	unsigned life;
 
 	e->a = *a;
@@ -188,7 +188,7 @@ void nmd_lookup(struct nmd *S, struct nmd_req *r)
 {
 	struct nmd_cache *c = r->pol->cache;
 	struct cent *e = find(c, r->name, r->q.qtype);
-	long long now = nmd_now_ms();
+	long long now = nm_svc_now_ms();
 
 	if (e && !e->pending && now < e->expires_ms) {
 		long long left = (e->expires_ms - now + 999) / 1000;

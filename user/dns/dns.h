@@ -40,6 +40,7 @@
 #include "nomoat.h"
 #include "polnames.h"
 #include "ptable.h"
+#include "svc.h"
 #include "synth.h"
 #include "wire.h"
 
@@ -248,8 +249,5 @@ struct nmd {
 #define NMD_TAG_UP   4u
 #define NMD_TAG_SIG  5u
 #define NMD_TAG_MASK 7u
-
-long long nmd_now_ms(void);
-char *nmd_sa_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 
 #endif

@@ -29,14 +29,6 @@ struct nmd_limits {
 	struct lim_ent v[LIM_CAP];
 };
 
-long long nmd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct nmd_limits *nmd_limits_new(unsigned rate, unsigned inflight_cg)
 {
 	struct nmd_limits *l = calloc(1, sizeof(*l));
@@ -91,7 +83,7 @@ bool nmd_limits_rate(struct nmd_limits *l, __u64 cg, long long now)
 
 bool nmd_limits_take(struct nmd_limits *l, __u64 cg)
 {
-	struct lim_ent *e = ent(l, cg, nmd_now_ms());
+	struct lim_ent *e = ent(l, cg, nm_svc_now_ms());
 
 	if (!e)
 		return true;
@@ -103,7 +95,7 @@ bool nmd_limits_take(struct nmd_limits *l, __u64 cg)
 
 void nmd_limits_give(struct nmd_limits *l, __u64 cg)
 {
-	struct lim_ent *e = ent(l, cg, nmd_now_ms());
+	struct lim_ent *e = ent(l, cg, nm_svc_now_ms());
 
 	if (e && e->inflight)
 		e->inflight--;

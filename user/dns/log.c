@@ -82,7 +82,7 @@ void nmd_log_query(struct nmd *S, const struct nmd_req *r, int rcode, enum nmd_r
 	nm_json_u64(&j, "cgroup_id", r->has_origin ? o->cgroup_id : 0);
 	nm_json_u64(&j, "pid", r->has_origin ? o->pid : 0);
 	nm_json_i64(&j, "uid", r->has_origin ? (int64_t)o->uid : -1);
-	nm_json_str(&j, "client", nmd_sa_str(&r->client, a, sizeof(a)));
+	nm_json_str(&j, "client", nm_svc_sa_str(&r->client, a, sizeof(a)));
 	nm_json_str(&j, "server", r->has_origin ? nm_format_addr16(o->addr, o->family, o->port, a, sizeof(a)) : "");
 	nm_json_str(&j, "transport", r->tcp ? "tcp" : "udp");
 	nm_json_str(&j, "name", r->q.has_question ? r->q.name : "");
@@ -91,7 +91,7 @@ void nmd_log_query(struct nmd *S, const struct nmd_req *r, int rcode, enum nmd_r
 	nm_json_str(&j, "reason", nmd_reason_str(reason));
 	nm_json_str(&j, "detail", detail ? detail : "");
 	nm_json_bool(&j, "edns_options", r->q.edns_options);
-	nm_json_u64(&j, "ms", (uint64_t)(nmd_now_ms() - r->start_ms));
+	nm_json_u64(&j, "ms", (uint64_t)(nm_svc_now_ms() - r->start_ms));
 	nm_json_obj_end(&j);
 	nm_json_done(&j);
 }

@@ -194,7 +194,7 @@ static bool upstream_is_us(const struct nmd *S, char *which, size_t len)
 
 			if ((up->family == 4) == (ss->ss_family == AF_INET) && htons(up->port) == port &&
 			    !memcmp(up->addr, a, up->family == 4 ? 4 : 16)) {
-				nmd_sa_str(ss, which, len);
+				nm_svc_sa_str(ss, which, len);
 				return true;
 			}
 		}
@@ -279,7 +279,7 @@ static int setup(struct nmd *S)
 	S->lim = nmd_limits_new(o->rate, o->inflight_cg);
 	if (!S->lim || nmd_upstream_start(S))
 		return -1;
-	S->next_stats_ms = nmd_now_ms() + NMD_STATS_MS;
+	S->next_stats_ms = nm_svc_now_ms() + NMD_STATS_MS;
 	return 0;
 }
 
@@ -312,7 +312,7 @@ static int run(struct nmd *S)
 	bool stop = false;
 
 	while (!stop) {
-		long long now = nmd_now_ms();
+		long long now = nm_svc_now_ms();
 		int up = nmd_upstream_timers(S), timeout = 1000, n;
 
 		if (up >= 0 && up < timeout)
@@ -353,7 +353,7 @@ static int run(struct nmd *S)
 			}
 			}
 		}
-		now = nmd_now_ms();
+		now = nm_svc_now_ms();
 		nmd_tcp_timers(S, now);
 		if (now >= S->next_stats_ms) {
 			nmd_log_stats(S);
@@ -374,7 +374,7 @@ int main(int argc, char **argv)
 	if (setup(&S))
 		return 1;
 	for (int i = 0; i < S.o.nlisten; i++)
-		fprintf(stderr, PROG ": listening on %s (udp%s)\n", nmd_sa_str(&S.o.listen[i], a, sizeof(a)),
+		fprintf(stderr, PROG ": listening on %s (udp%s)\n", nm_svc_sa_str(&S.o.listen[i], a, sizeof(a)),
 			S.o.no_tcp ? "" : ", tcp");
 	if (S.o.verbose)
 		fprintf(stderr, PROG ": %zu policies from %s, names from %s, %zu upstream servers from %s\n",

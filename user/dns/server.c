@@ -52,46 +52,6 @@ struct nmd_tcp {
 	bool want_out, reading;
 };
 
-static void to_mapped(const struct sockaddr_storage *ss, __u32 w[4], __u16 *port)
-{
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)ss;
-
-		w[0] = w[1] = 0;
-		w[2] = htonl(0xffff);
-		w[3] = a->sin_addr.s_addr;
-		*port = a->sin_port;
-	} else {
-		const struct sockaddr_in6 *a = (const void *)ss;
-
-		memcpy(w, &a->sin6_addr, 16);
-		*port = a->sin6_port;
-	}
-}
-
-char *nmd_sa_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const void *)ss;
-
-		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, ntohs(s->sin_port));
-	} else {
-		const struct sockaddr_in6 *s = (const void *)ss;
-
-		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, ntohs(s->sin6_port));
-	}
-	return buf;
-}
-
-static int sol(int family)
-{
-	return family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
-}
-
 /* The kernel's record of who sent the datagram from client to local. */
 static bool udp_origin(int fd, const struct sockaddr_storage *client, const struct sockaddr_storage *local,
 		       struct nm_origin *o)
@@ -100,10 +60,10 @@ static bool udp_origin(int fd, const struct sockaddr_storage *client, const stru
 	socklen_t len = sizeof(*o);
 
 	memset(&k, 0, sizeof(k));
-	to_mapped(client, k.client, &k.client_port);
-	to_mapped(local, k.proxy, &k.proxy_port);
-	if (setsockopt(fd, sol(local->ss_family), NM_SO_DNSQ, &k, sizeof(k)) ||
-	    getsockopt(fd, sol(local->ss_family), NM_SO_DNSQ, o, &len) || len != sizeof(*o))
+	nm_svc_sa_words(client, k.client, &k.client_port);
+	nm_svc_sa_words(local, k.proxy, &k.proxy_port);
+	if (setsockopt(fd, nm_svc_sol(local->ss_family), NM_SO_DNSQ, &k, sizeof(k)) ||
+	    getsockopt(fd, nm_svc_sol(local->ss_family), NM_SO_DNSQ, o, &len) || len != sizeof(*o))
 		return false;
 	return o->policy_id != 0;
 }
@@ -115,7 +75,7 @@ int nmd_selftest(struct nmd *S, char *why, size_t len)
 	socklen_t olen = sizeof(o);
 	int fd = S->ufd[0], fam = S->o.listen[0].ss_family;
 
-	if (setsockopt(fd, sol(fam), NM_SO_DNSQ, &k, sizeof(k)) || getsockopt(fd, sol(fam), NM_SO_DNSQ, &o, &olen) ||
+	if (setsockopt(fd, nm_svc_sol(fam), NM_SO_DNSQ, &k, sizeof(k)) || getsockopt(fd, nm_svc_sol(fam), NM_SO_DNSQ, &o, &olen) ||
 	    olen != sizeof(o)) {
 		int err = errno;
 
@@ -158,7 +118,7 @@ void nmd_udp_ready(struct nmd *S, int li)
 		r->client = client;
 		r->clen = clen;
 		r->local = S->o.listen[li];
-		r->start_ms = nmd_now_ms();
+		r->start_ms = nm_svc_now_ms();
 		if (pr != NMD_P_DROP)
 			r->has_origin = udp_origin(fd, &client, &r->local, &r->origin);
 		nmd_handle(S, r, pr);
@@ -186,7 +146,7 @@ static void tcp_unlink(struct nmd *S, struct nmd_tcp *tc)
 /* To the end of the list: the most recently active. */
 static void tcp_touch(struct nmd *S, struct nmd_tcp *tc)
 {
-	tc->last_ms = nmd_now_ms();
+	tc->last_ms = nm_svc_now_ms();
 	tcp_unlink(S, tc);
 	tc->prev = S->tcp_tail;
 	if (S->tcp_tail)
@@ -261,7 +221,7 @@ void nmd_tcp_accept(struct nmd *S, int li)
 		tc->refs = 1;
 		tc->reading = true;
 		olen = sizeof(tc->origin);
-		tc->has_origin = getsockopt(fd, sol(S->o.listen[li].ss_family), NM_SO_ORIGIN, &tc->origin, &olen) == 0 &&
+		tc->has_origin = getsockopt(fd, nm_svc_sol(S->o.listen[li].ss_family), NM_SO_ORIGIN, &tc->origin, &olen) == 0 &&
 				 olen == sizeof(tc->origin) && tc->origin.policy_id;
 		ev.events = EPOLLIN | EPOLLRDHUP;
 		ev.data.u64 = (uint64_t)(uintptr_t)tc | NMD_TAG_TCP;
@@ -361,7 +321,7 @@ static void tcp_queries(struct nmd *S, struct nmd_tcp *tc)
 		r->local = S->o.listen[tc->li];
 		r->has_origin = tc->has_origin;
 		r->origin = tc->origin;
-		r->start_ms = nmd_now_ms();
+		r->start_ms = nm_svc_now_ms();
 		{
 			enum nmd_parse pr = nmd_query_parse(tc->in + off + 2, qlen, &r->q);
 
@@ -432,7 +392,7 @@ int nmd_server_start(struct nmd *S)
 		S->ufd[i] = bind_one(&S->o.listen[i], SOCK_DGRAM);
 		S->tfd[i] = S->o.no_tcp ? -1 : bind_one(&S->o.listen[i], SOCK_STREAM);
 		if (S->ufd[i] < 0 || (!S->o.no_tcp && S->tfd[i] < 0)) {
-			fprintf(stderr, "nomoat-dns: listen on %s: %s\n", nmd_sa_str(&S->o.listen[i], a, sizeof(a)),
+			fprintf(stderr, "nomoat-dns: listen on %s: %s\n", nm_svc_sa_str(&S->o.listen[i], a, sizeof(a)),
 				strerror(S->ufd[i] < 0 ? -S->ufd[i] : -S->tfd[i]));
 			return -1;
 		}

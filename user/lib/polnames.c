@@ -1,22 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* polnames.c - policy names by id from the pinned nm_policies (polnames.h). */
 #include "polnames.h"
+#include "svc.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int nm_polnames_open(struct nm_polnames *pn, const char *pin_dir)
 {
@@ -38,7 +30,7 @@ int nm_polnames_refresh(struct nm_polnames *pn)
 
 	if (pn->map_fd < 0)
 		return -EBADF;
-	pn->last_refresh_ms = mono_ms();
+	pn->last_refresh_ms = nm_svc_now_ms();
 	memset(next, 0, sizeof(next));
 	for (__u32 id = 1; id < NM_MAX_POLICIES; id++) {
 		struct nm_policy p;
@@ -64,7 +56,7 @@ const char *nm_polnames_get(struct nm_polnames *pn, __u32 id)
 {
 	if (id == 0 || id >= NM_MAX_POLICIES)
 		return NULL;
-	if (!pn->by_id[id][0] && mono_ms() - pn->last_refresh_ms >= 1000)
+	if (!pn->by_id[id][0] && nm_svc_now_ms() - pn->last_refresh_ms >= 1000)
 		nm_polnames_refresh(pn);
 	return pn->by_id[id][0] ? pn->by_id[id] : NULL;
 }

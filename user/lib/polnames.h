@@ -22,7 +22,7 @@
 struct nm_polnames {
 	char by_id[NM_MAX_POLICIES][NM_POLICY_NAME_LEN];
 	int map_fd;               /* read-only, -1 when not open */
-	long long last_refresh_ms; /* CLOCK_MONOTONIC */
+	long long last_refresh_ms; /* nm_svc_now_ms() */
 };
 
 /* Open <pin_dir>/nm_policies read-only and read the names.  0 or -errno

@@ -2,6 +2,7 @@
 /* svc.c - option values and the fence of nomoat's services (svc.h). */
 #include "svc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -74,6 +76,51 @@ int nm_svc_listen(const char *prog, const char *opt, const char *s, struct socka
 		a->sin6_port = e6.port;
 	}
 	return 0;
+}
+
+long long nm_svc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *nm_svc_sa_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+
+		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(s->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(s->sin6_port));
+	} else {
+		snprintf(buf, len, "?");
+	}
+	return buf;
+}
+
+void nm_svc_sa_words(const struct sockaddr_storage *ss, __u32 w[4], __u16 *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		w[0] = w[1] = 0;
+		w[2] = htonl(0xffff);
+		w[3] = a->sin_addr.s_addr;
+		*port = a->sin_port;
+	} else {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		memcpy(w, &a->sin6_addr, 16);
+		*port = a->sin6_port;
+	}
 }
 
 int nm_svc_enter_cgroup(const char *path)

@@ -10,7 +10,9 @@
 #ifndef NM_SVC_H
 #define NM_SVC_H
 
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <linux/types.h>
 
 /* A number lo..hi for option opt.  0, or -EINVAL after a message. */
 int nm_svc_uint(const char *prog, const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out);
@@ -18,6 +20,19 @@ int nm_svc_uint(const char *prog, const char *opt, const char *s, unsigned lo, u
 int nm_svc_secs(const char *prog, const char *opt, const char *s, unsigned *ms);
 /* ADDR:PORT or [ADDR]:PORT into a sockaddr. */
 int nm_svc_listen(const char *prog, const char *opt, const char *s, struct sockaddr_storage *ss);
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+long long nm_svc_now_ms(void);
+/* "a.b.c.d:p" or "[v6]:p" ("?" for another family); returns buf. */
+char *nm_svc_sa_str(const struct sockaddr_storage *ss, char *buf, size_t len);
+/* An IPv4 or IPv6 socket address as the kernel's records hold it: four
+ * address words, v4-mapped for IPv4, and the port (network order). */
+void nm_svc_sa_words(const struct sockaddr_storage *ss, __u32 w[4], __u16 *port);
+/* The socket-option level of a family's IP options (IPPROTO_IP or IPPROTO_IPV6). */
+static inline int nm_svc_sol(int family)
+{
+	return family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP;
+}
 
 /* Move this process into the cgroup at path (absolute, or below the
  * cgroup2 mount).  0 or -errno. */

@@ -62,7 +62,7 @@ void nmp_log_conn(const struct nmp_conn *c)
 	nm_json_u64(&j, "cgroup_id", c->has_origin ? c->origin.cgroup_id : 0);
 	nm_json_u64(&j, "pid", c->has_origin ? c->origin.pid : 0);
 	nm_json_i64(&j, "uid", c->has_origin ? (int64_t)c->origin.uid : -1);
-	nm_json_str(&j, "client", nmp_sa_str(&c->client, a, sizeof(a)));
+	nm_json_str(&j, "client", nm_svc_sa_str(&c->client, a, sizeof(a)));
 	if (c->has_origin) {
 		struct sockaddr_storage ss = { 0 };
 
@@ -79,7 +79,7 @@ void nmp_log_conn(const struct nmp_conn *c)
 			memcpy(&s->sin6_addr, c->origin.addr, 16);
 			s->sin6_port = c->origin.port;
 		}
-		nm_json_str(&j, "orig_dst", nmp_sa_str(&ss, a, sizeof(a)));
+		nm_json_str(&j, "orig_dst", nm_svc_sa_str(&ss, a, sizeof(a)));
 	} else {
 		nm_json_str(&j, "orig_dst", "");
 	}
@@ -90,10 +90,10 @@ void nmp_log_conn(const struct nmp_conn *c)
 	nm_json_str(&j, "reason", c->reason ? c->reason : "");
 	nm_json_str(&j, "rule", c->rule);
 	nm_json_str(&j, "detail", c->detail);
-	nm_json_str(&j, "upstream", c->have_upstream ? nmp_sa_str(&c->upstream, a, sizeof(a)) : "");
+	nm_json_str(&j, "upstream", c->have_upstream ? nm_svc_sa_str(&c->upstream, a, sizeof(a)) : "");
 	nm_json_u64(&j, "bytes_up", c->up.bytes);
 	nm_json_u64(&j, "bytes_down", c->down.bytes);
-	nm_json_u64(&j, "duration_ms", (uint64_t)(nmp_now_ms() - c->start_ms));
+	nm_json_u64(&j, "duration_ms", (uint64_t)(nm_svc_now_ms() - c->start_ms));
 	nm_json_obj_end(&j);
 	nm_json_done(&j);
 }

@@ -26,34 +26,6 @@ struct nmp_proxy nmp;
 /* Peeks land here: one buffer for the whole (single-threaded) loop. */
 static char peekbuf[NMP_PEEK_MAX];
 
-long long nmp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-char *nmp_sa_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const void *)ss;
-
-		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, ntohs(s->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const void *)ss;
-
-		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, ntohs(s->sin6_port));
-	} else {
-		snprintf(buf, len, "?");
-	}
-	return buf;
-}
-
 /* ---- timeout lists -------------------------------------------------------- */
 void nmp_tlist_del(struct nmp_conn *c)
 {
@@ -207,7 +179,7 @@ static void refuse_http(struct nmp_conn *c, int status)
 		c->ufd = -1;
 	}
 	c->st = NMP_ST_LINGER;
-	nmp_tlist_put(&nmp.t_linger, c, nmp_now_ms());
+	nmp_tlist_put(&nmp.t_linger, c, nm_svc_now_ms());
 	nmp_conn_event(c, false, EPOLLIN); /* drain what is there already */
 }
 
@@ -277,7 +249,7 @@ static void try_connect(struct nmp_conn *c)
 		char a[80];
 
 		set_reason(c, "deny", "upstream-denied", "the kernel refused the proxy's connect to %s (%s)",
-			   nmp_sa_str(&c->upstream, a, sizeof(a)), strerror(c->last_err));
+			   nm_svc_sa_str(&c->upstream, a, sizeof(a)), strerror(c->last_err));
 		refuse(c, 403);
 	} else {
 		set_reason(c, "deny", "upstream-failed", "%s", strerror(c->last_err ? c->last_err : EHOSTUNREACH));
@@ -745,7 +717,7 @@ static void refuse_at_accept(int fd, const struct sockaddr_storage *ss, const st
 			     const char *reason)
 {
 	struct nmp_conn c = { .cfd = -1, .ufd = -1, .client = *ss, .verdict = "deny", .reason = reason,
-			      .proto = "", .start_ms = nmp_now_ms() };
+			      .proto = "", .start_ms = nm_svc_now_ms() };
 
 	if (o) {
 		c.has_origin = true;
@@ -782,7 +754,7 @@ void nmp_accept(int li)
 			return;
 		}
 		nmp.accepted++;
-		has_origin = !getsockopt(fd, nmp.lfamily[li] == AF_INET6 ? SOL_IPV6 : SOL_IP, NM_SO_ORIGIN, &o, &ol) &&
+		has_origin = !getsockopt(fd, nm_svc_sol(nmp.lfamily[li]), NM_SO_ORIGIN, &o, &ol) &&
 			     ol == sizeof(o);
 		if (nmp.nconns >= nmp.o.max_conns) {
 			nmp.refused_limit++;
@@ -799,7 +771,7 @@ void nmp_accept(int li)
 		c->down.pipe[0] = c->down.pipe[1] = c->up.pipe[0] = c->up.pipe[1] = -1;
 		c->client = ss;
 		c->lfamily = nmp.lfamily[li];
-		c->start_ms = nmp_now_ms();
+		c->start_ms = nm_svc_now_ms();
 		c->proto = "";
 		c->verdict = "none";
 		c->reason = "";
@@ -808,11 +780,10 @@ void nmp_accept(int li)
 			c->origin = o;
 			c->port = ntohs(o.port);
 			c->key.cgroup_id = o.cgroup_id;
-		} else if (ss.ss_family == AF_INET) {
-			c->key.addr[2] = htonl(0xffff);
-			memcpy(&c->key.addr[3], &((struct sockaddr_in *)&ss)->sin_addr, 4);
 		} else {
-			memcpy(c->key.addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+			__u16 port;
+
+			nm_svc_sa_words(&ss, c->key.addr, &port);
 		}
 		if (!nmp_limits_take(nmp.lim, &c->key)) {
 			nmp.refused_limit++;

@@ -209,7 +209,7 @@ static int listen_on(const struct sockaddr_storage *ss)
 		goto fail;
 	return fd;
 fail:
-	fprintf(stderr, "nomoat-proxy: listen on %s: %s\n", nmp_sa_str(ss, a, sizeof(a)), strerror(errno));
+	fprintf(stderr, "nomoat-proxy: listen on %s: %s\n", nm_svc_sa_str(ss, a, sizeof(a)), strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return -1;
@@ -318,7 +318,7 @@ static int run(void)
 	bool stop = false;
 
 	while (!stop) {
-		long long now = nmp_now_ms(), next = nmp_timers_next();
+		long long now = nm_svc_now_ms(), next = nmp_timers_next();
 		int timeout = 1000, n;
 
 		if (nmp.ready)
@@ -361,7 +361,7 @@ static int run(void)
 			}
 		}
 		nmp_ready_run();
-		nmp_timers_run(nmp_now_ms());
+		nmp_timers_run(nm_svc_now_ms());
 		nmp_graveyard_free();
 	}
 	return 0;
@@ -377,7 +377,7 @@ int main(int argc, char **argv)
 	if (setup())
 		return 1;
 	for (int i = 0; i < nmp.o.nlisten; i++)
-		fprintf(stderr, "nomoat-proxy: listening on %s\n", nmp_sa_str(&nmp.o.listen[i], a, sizeof(a)));
+		fprintf(stderr, "nomoat-proxy: listening on %s\n", nm_svc_sa_str(&nmp.o.listen[i], a, sizeof(a)));
 	if (nmp.o.verbose)
 		fprintf(stderr, "nomoat-proxy: %zu policies from %s, names from %s, up to %u connections (%u a client)\n",
 			nmp.pols.n, nmp.o.config, nmp.o.pin_dir, nmp.o.max_conns, nmp.o.max_per_client);

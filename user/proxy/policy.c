@@ -39,14 +39,14 @@ int nmp_synth_name(const struct nmp_policy *cpol, int family, const uint8_t *add
 
 	if (!pol->synthetic || !in_range(family == 4 ? &pol->synth4 : &pol->synth6, addr))
 		return 0;
-	if (!pol->tab && nmp_now_ms() - pol->tab_tried_ms >= 1000) {
+	if (!pol->tab && nm_svc_now_ms() - pol->tab_tried_ms >= 1000) {
 		struct nm_synth *t = calloc(1, sizeof(*t));
 
 		if (t && !nm_synth_open(t, nmp.o.names_dir, pol->name, &pol->synth4, &pol->synth6, false)) {
 			pol->tab = t;
 		} else {
 			free(t);
-			pol->tab_tried_ms = nmp_now_ms();
+			pol->tab_tried_ms = nm_svc_now_ms();
 		}
 	}
 	if (!pol->tab)

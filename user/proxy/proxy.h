@@ -29,6 +29,7 @@
 #include "nomoat.h"
 #include "hostname.h"
 #include "polnames.h"
+#include "svc.h"
 #include "synth.h"
 #include "http_head.h"
 #include "tls_sni.h"
@@ -255,7 +256,6 @@ extern struct nmp_proxy nmp;
 #define NMP_TAG_SIG    5u
 #define NMP_TAG_MASK   7u
 
-long long nmp_now_ms(void);
 void nmp_accept(int li);
 void nmp_conn_event(struct nmp_conn *c, bool upstream, uint32_t ev);
 void nmp_conn_resolved(struct nmp_conn *c, const struct nmp_addrs *a);
@@ -278,7 +278,5 @@ unsigned nmp_relay_dirs(bool upstream, uint32_t ev);
  * sockets, -1 when the connection is over (closed by it). */
 int nmp_relay_pump(struct nmp_conn *c, unsigned dirs);
 void nmp_relay_free(struct nmp_conn *c);
-
-char *nmp_sa_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 
 #endif

@@ -55,7 +55,7 @@ int nmp_relay_start(struct nmp_conn *c)
 	setsockopt(c->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->st = NMP_ST_RELAY;
-	nmp_tlist_put(&nmp.t_idle, c, nmp_now_ms());
+	nmp_tlist_put(&nmp.t_idle, c, nm_svc_now_ms());
 	nmp_conn_event(c, false, 0);
 	return 0;
 }
@@ -133,7 +133,7 @@ int nmp_relay_pump(struct nmp_conn *c, unsigned dirs)
 		return -1;
 	}
 	if (moved)
-		nmp_tlist_put(&nmp.t_idle, c, nmp_now_ms());
+		nmp_tlist_put(&nmp.t_idle, c, nm_svc_now_ms());
 	return a == 1 || b == 1;
 }
 
