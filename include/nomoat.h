@@ -88,7 +88,10 @@
  * the endpoint it arrived at, both v4-mapped for IPv4); the following
  * getsockopt(NM_SO_DNSQ) on the same socket returns struct nm_origin, with
  * policy_id 0 when the kernel has no record.  Without the program the
- * getsockopt fails with ENOPROTOOPT.
+ * getsockopt fails with ENOPROTOOPT.  The getsockopt program runs at every
+ * attach point (full or origdst-only), and on a socket that asked nothing it
+ * answers an all-zero record: nomoat-proxy's start-up check that the kernel
+ * will tell it where redirected connections were going.
  */
 #define NM_SO_DNSQ           0x4e4e
 

@@ -251,30 +251,43 @@ static int start_world(void)
 	return wait_line(out, "ready", 10000) ? 0 : -ETIMEDOUT;
 }
 
-static int start_proxy(const char *extra)
+/* nomoat-proxy in the world netns with the fixture's files: on port, in
+ * cgroup (relative to the test's base; NULL: none, it stays in ours, outside
+ * every attach point), output to out.  The pid or -errno. */
+static pid_t spawn_proxy(const char *cgroup, int port, const char *out, const char *extra)
 {
-	char cg[PATH_MAX], cmd[16384];
+	char cg[PATH_MAX] = "", cmd[16384];
 	char *argv[64];
 	struct nmt_exec a = { argv, -1 };
 	int fd, n;
 	pid_t pid;
 
-	nmt_cg_path("proxy", cg, sizeof(cg));
+	if (cgroup) {
+		nmt_cg_path(cgroup, cg + 9, sizeof(cg) - 9);
+		memcpy(cg, "--cgroup ", 9);
+	}
 	snprintf(cmd, sizeof(cmd),
-		 "%s --cgroup %s --listen 10.250.0.1:%d --listen [fd00:250::1]:%d --config %s --pin-dir %s "
+		 "%s %s --listen 10.250.0.1:%d --listen [fd00:250::1]:%d --config %s --pin-dir %s "
 		 "--hosts %s --no-dns --log %s --user nobody --default-policy agents --handshake-timeout 2 "
 		 "--idle-timeout 2 --max-per-client 8 -v %s",
-		 proxy_bin, cg, PROXY_PORT, PROXY_PORT, conf, nmt_h.pin_dir, hosts, alog, extra ? extra : "");
+		 proxy_bin, cg, port, port, conf, nmt_h.pin_dir, hosts, alog, extra ? extra : "");
 	n = nmt_split(cmd, argv, 63);
 	if (n < 0)
 		return n;
 	argv[n] = NULL;
-	fd = open(plog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	a.out = fd;
 	pid = nmt_spawn(NULL, nmt_h.topo.wns, nmt_exec_child, &a);
 	close(fd);
+	return pid;
+}
+
+static int start_proxy(const char *extra)
+{
+	pid_t pid = spawn_proxy("proxy", PROXY_PORT, plog, extra);
+
 	if (pid < 0)
 		return pid;
 	proxy_pid = pid;
@@ -798,6 +811,43 @@ static void case_fence(void)
 		    "/proc/%d/cgroup: %s, want %s", (int)proxy_pid, nmt_oneline(buf), cgline);
 }
 
+/* Outside every attach point the kernel gives no origins: the proxy refuses
+ * to start, saying how to fix it, unless told it serves explicit clients
+ * alone. */
+static void case_startup(void)
+{
+	char out[PATH_MAX], text[4096] = "";
+	pid_t pid;
+	int st;
+
+	snprintf(out, sizeof(out), "%s.outside", plog);
+	pid = spawn_proxy(NULL, PROXY_PORT + 71, out, NULL);
+	st = pid > 0 ? nmt_wait(pid, 5000) : pid;
+	if (pid > 0)
+		nmt_child_untrack(pid);
+	{
+		int fd = open(out, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			nmt_read_all(fd, text, sizeof(text), 200);
+			close(fd);
+		}
+	}
+	nmt_verdict(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1 &&
+			    strstr(text, "not under a nomoat attach point") && strstr(text, "--cgroup /nomoat-proxy") &&
+			    !strstr(text, "nomoat-proxy: ready"),
+		    "start-up: outside an attach point nomoat-proxy refuses to start, saying how to fix it",
+		    "status %d: %s", st, nmt_oneline(text));
+	pid = spawn_proxy(NULL, PROXY_PORT + 72, out, "--explicit-only");
+	st = pid > 0 && wait_line(out, "nomoat-proxy: ready", 5000);
+	nmt_verdict(st, "start-up: with --explicit-only it starts outside an attach point", "see %s", out);
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		nmt_wait(pid, 3000);
+		nmt_child_untrack(pid);
+	}
+}
+
 /* `nomoat run` in the sandbox: the done-when line of the issue. */
 static void case_nomoat_run(void)
 {
@@ -861,6 +911,7 @@ int main(int argc, char **argv)
 	}
 	nmt_verdict(true, "fixture: network, world servers, policies, nomoat-proxy fenced and started", "%s", "");
 	case_fence();
+	case_startup();
 	cases_transparent();
 	cases_explicit();
 	cases_streams();

@@ -18,6 +18,7 @@
 
 #include "cgroup.h"
 #include "err.h"
+#include "nomoat.h"
 #include "parse.h"
 
 int nm_svc_uint(const char *prog, const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -104,6 +105,16 @@ char *nm_svc_sa_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 		snprintf(buf, len, "?");
 	}
 	return buf;
+}
+
+int nm_svc_origin_probe(int fd, int family)
+{
+	struct nm_origin o;
+	socklen_t len = sizeof(o);
+
+	if (getsockopt(fd, nm_svc_sol(family), NM_SO_DNSQ, &o, &len))
+		return -errno;
+	return len == sizeof(o) ? 0 : -EPROTO;
 }
 
 void nm_svc_sa_words(const struct sockaddr_storage *ss, __u32 w[4], __u16 *port)

@@ -34,6 +34,12 @@ static inline int nm_svc_sol(int family)
 	return family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP;
 }
 
+/* 0 when the calling process's cgroup is under an attach point whose
+ * getsockopt program answers (NM_SO_DNSQ on fd, a socket of family): the
+ * kernel will give this process the origin of what it accepts.  -errno
+ * (ENOPROTOOPT: no program) otherwise. */
+int nm_svc_origin_probe(int fd, int family);
+
 /* Move this process into the cgroup at path (absolute, or below the
  * cgroup2 mount).  0 or -errno. */
 int nm_svc_enter_cgroup(const char *path);

@@ -55,6 +55,10 @@ static void usage(FILE *f)
 		"      --resolvers N           getaddrinfo threads (default %d)\n"
 		"      --names-dir DIR         nomoat-dns's tables of synthetic names (names synthetic;\n"
 		"                              default " NM_SYNTH_DIR_DEFAULT ")\n"
+		"      --explicit-only         serve only explicit requests (HTTP(S)_PROXY clients):\n"
+		"                              start outside a nomoat attach point, where the\n"
+		"                              kernel cannot say where a redirected connection\n"
+		"                              was going (by default that refuses to start)\n"
 		"  -v, --verbose               say more at start\n"
 		"  -h, --help\n",
 		NMP_DEF_MAX_CONNS, NMP_DEF_MAX_PER_CLIENT, NMP_DEF_HANDSHAKE_MS / 1000, NMP_DEF_IDLE_MS / 1000,
@@ -63,7 +67,7 @@ static void usage(FILE *f)
 
 enum {
 	O_PIN_DIR = 256, O_DEFAULT_POLICY, O_HOSTS, O_NO_DNS, O_LOG, O_USER, O_CGROUP, O_MAX_CONNS,
-	O_MAX_PER_CLIENT, O_HANDSHAKE, O_IDLE, O_RESOLVERS, O_NAMES_DIR,
+	O_MAX_PER_CLIENT, O_HANDSHAKE, O_IDLE, O_RESOLVERS, O_NAMES_DIR, O_EXPLICIT_ONLY,
 };
 
 static int parse_args(int argc, char **argv, struct nmp_opts *o)
@@ -84,6 +88,7 @@ static int parse_args(int argc, char **argv, struct nmp_opts *o)
 		{ "idle-timeout", required_argument, NULL, O_IDLE },
 		{ "resolvers", required_argument, NULL, O_RESOLVERS },
 		{ "names-dir", required_argument, NULL, O_NAMES_DIR },
+		{ "explicit-only", no_argument, NULL, O_EXPLICIT_ONLY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -143,6 +148,9 @@ static int parse_args(int argc, char **argv, struct nmp_opts *o)
 			break;
 		case O_NAMES_DIR:
 			o->names_dir = optarg;
+			break;
+		case O_EXPLICIT_ONLY:
+			o->explicit_only = true;
 			break;
 		case O_MAX_CONNS:
 			if (nm_svc_uint("nomoat-proxy", "--max-conns", optarg, 1, 1000000, &o->max_conns))
@@ -215,6 +223,24 @@ fail:
 	return -1;
 }
 
+/* Without the kernel's origin records every redirected connection would be
+ * answered "400 not-a-proxy-request": refuse to start instead, saying how. */
+static int origin_check(int fd, int family)
+{
+	int err = nm_svc_origin_probe(fd, family);
+
+	if (!err)
+		return 0;
+	fprintf(stderr,
+		"nomoat-proxy: the kernel will not say where redirected connections were going (%s): this "
+		"process is not under a nomoat attach point. Start it in one: --cgroup /nomoat-proxy with "
+		"'attach /nomoat-proxy' and 'bind /nomoat-proxy deny-only' in the policy file (or 'nomoat cgroup "
+		"attach /nomoat-proxy'), and nomoat loaded; or pass --explicit-only to serve HTTP(S)_PROXY "
+		"clients alone\n",
+		strerror(-err));
+	return -1;
+}
+
 static int setup(void)
 {
 	struct nmp_opts *o = &nmp.o;
@@ -262,6 +288,8 @@ static int setup(void)
 		if (epoll_ctl(nmp.ep, EPOLL_CTL_ADD, nmp.lfd[i], &ev))
 			return -1;
 	}
+	if (!o->explicit_only && origin_check(nmp.lfd[0], nmp.lfamily[0]))
+		return -1;
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGTERM);

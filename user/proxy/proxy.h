@@ -69,6 +69,7 @@ struct nmp_opts {
 	unsigned max_conns, max_per_client;
 	unsigned handshake_ms, idle_ms;
 	unsigned resolvers, resolve_queue;
+	bool explicit_only;         /* no start-up check that the kernel gives origins */
 	bool verbose;
 };
 
