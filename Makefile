@@ -42,6 +42,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 SBINDIR := $(PREFIX)/sbin
 UNITDIR ?= /lib/systemd/system
+# Podman's (and CRI-O's) OCI hook directory
+HOOKSDIR ?= /usr/share/containers/oci/hooks.d
 
 LIB_SRC   := $(wildcard user/lib/*.c)
 CLI_SRC   := $(wildcard user/cli/*.c)
@@ -79,7 +81,7 @@ FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRC))
 
 all: $(OUT)/nomoat $(if $(wildcard user/daemon/main.c),$(OUT)/nomoatd) $(if $(wildcard user/proxy/main.c),$(OUT)/nomoat-proxy) \
      $(if $(wildcard user/dns/main.c),$(OUT)/nomoat-dns) \
-     $(if $(BTEST_SRC),$(OUT)/tests/battery) $(if $(PTEST_SRC),$(OUT)/tests/proxy-integration) $(if $(DTEST2_SRC),$(OUT)/tests/dns-integration) $(OUT)/nomoat-testnet $(OUT)/tests/integration $(if $(DTEST_SRC),$(OUT)/tests/daemon-integration) $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
+     $(if $(BTEST_SRC),$(OUT)/tests/battery) $(if $(PTEST_SRC),$(OUT)/tests/proxy-integration) $(if $(DTEST2_SRC),$(OUT)/tests/dns-integration) $(OUT)/nomoat-testnet $(OUT)/tests/cprobe $(OUT)/tests/integration $(if $(DTEST_SRC),$(OUT)/tests/daemon-integration) $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -174,6 +176,11 @@ $(OUT)/tests/dns-integration: $(DTEST2_SRC) $(TLIB_SRC) $(wildcard tests/lib/*.h
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) $(DTEST2_SRC) $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
 
+# The client inside the test containers: static, the image has no libc.
+$(OUT)/tests/cprobe: tests/containers/cprobe.c | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -static $< -o $@
+
 $(OUT)/nomoat-testnet: tools/testnet.c $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) tools/testnet.c $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
@@ -231,6 +238,10 @@ install: $(OUT)/nomoat $(OUT)/nomoatd $(OUT)/nomoat-proxy $(OUT)/nomoat-dns
 	  $(DESTDIR)$(UNITDIR)/nomoat-proxy.service
 	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@PREFIX@|$(PREFIX)|g' tools/nomoat-dns.service.in > \
 	  $(DESTDIR)$(UNITDIR)/nomoat-dns.service
+	$(Q)mkdir -p $(DESTDIR)$(HOOKSDIR)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' tools/nomoat-oci-hook.json.in > $(DESTDIR)$(HOOKSDIR)/nomoat.json
+	$(Q)[ -e $(DESTDIR)/etc/default/nomoat ] || install -D -m 0644 tools/nomoat.default $(DESTDIR)/etc/default/nomoat
+	$(Q)install -D -m 0644 policy/nomoat-containers.conf $(DESTDIR)$(PREFIX)/share/nomoat/nomoat-containers.conf.example
 	$(Q)echo "installed into $(DESTDIR)$(PREFIX) (enable with: systemctl enable --now nomoatd nomoat-proxy nomoat-dns)"
 
 clean:

@@ -115,6 +115,20 @@ if [[ -d $here/dns ]]; then
 	run_counted "dns integration" 900 "$out/tests/dns-integration" "$out/nomoat" "$out/nomoat-dns" "$out/nomoat-proxy"
 fi
 
+# Real container runtimes: Docker (default bridge, --internal network) and
+# Podman with the OCI hook (runc, crun), all in the test's own namespaces.
+if [[ -d $here/containers ]]; then
+	run_counted containers 900 "$here/containers/run.sh" "$out/nomoat" "$out/nomoatd" "$out/nomoat-proxy" \
+		"$out/nomoat-dns" "$out/nomoat-testnet" "$out/tests/cprobe"
+fi
+
+# The Kubernetes deployment: the manifests offline, and nomoatd binding
+# kubepods-shaped cgroups of runc containers (its own cgroups, pins, temp dir).
+if [[ -d $here/kube ]]; then
+	run_counted "kube manifests" 120 "$here/kube/check-manifests.sh" "$out/nomoatd"
+	run_counted "kube kubepods" 180 "$here/kube/kubepods.sh" "$out/nomoat" "$out/nomoatd"
+fi
+
 # The libFuzzer targets, each for a bounded time over its corpus in the repo
 # (tests/fuzz/run.sh prints its own "N passed, N failed").
 if [[ -x $here/fuzz/run.sh ]]; then

@@ -7,7 +7,11 @@ pkgs=(
 	make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
 	libcmocka-dev liburing-dev libclang-rt-dev libc-ares-dev
 	iproute2 nftables curl python3 openssl squid bind9-dnsutils dnsmasq-base util-linux
+	libc6-dev busybox-static docker.io podman runc crun iptables
 )
+# kubectl, for the offline check of deploy/kubernetes: Debian's
+# kubernetes-client unless some kubectl is already installed.
+command -v kubectl >/dev/null 2>&1 || pkgs+=(kubernetes-client)
 
 missing=()
 for p in "${pkgs[@]}"; do

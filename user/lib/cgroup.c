@@ -28,10 +28,16 @@ int nm_cgroup2_mount(char *buf, size_t len)
 		/* id parent maj:min root mountpoint opts [optional...] - fstype src */
 		char *sep = strstr(line, " - ");
 		char mnt[PATH_MAX], fstype[64];
+		struct statfs sfs;
 
 		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
 			continue;
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		/* A mount hidden under a later one (cgroup2 mounted over the
+		 * /sys/fs/cgroup that held a hybrid layout's unified/) is still
+		 * listed: only one that is cgroup2 at its path counts. */
+		if (statfs(mnt, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC)
 			continue;
 		if ((size_t)snprintf(buf, len, "%s", mnt) >= len) {
 			err = -ENAMETOOLONG;
