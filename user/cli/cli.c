@@ -25,6 +25,7 @@ static const char usage_text[] =
 "                                    N live redirected flows at most (default 65536)\n"
 "  unload                            detach everything, remove all pins (ends enforcement)\n"
 "  status                            kernel features, what is loaded and attached\n"
+"  doctor                            what on this host keeps nomoat from enforcing (exit 1 on a fail)\n"
 "  policy create NAME [SETTINGS] [--with-defaults] [--rules FILE]\n"
 "  policy set NAME SETTINGS [--rules FILE]   change settings live; with --rules the\n"
 "                                    rules too, settings and rules in one atomic swap\n"
@@ -172,6 +173,7 @@ static const struct {
 	{ "redirect", cmd_rules },   { "rule", cmd_rules },           { "cgroup", nm_cmd_cgroup },
 	{ "check", nm_cmd_check },   { "run", nm_cmd_run },           { "events", nm_cmd_events },
 	{ "stats", nm_cmd_stats },   { "reload", nm_cmd_reload },     { "oci-hook", nm_cmd_oci_hook },
+	{ "doctor", nm_cmd_doctor },
 };
 
 /* OBJECT VERB ARGS: the object's function gets what follows the object

@@ -62,5 +62,6 @@ int nm_cmd_events(struct nm_cli *c, int argc, char **argv);
 int nm_cmd_stats(struct nm_cli *c, int argc, char **argv);
 int nm_cmd_reload(struct nm_cli *c, int argc, char **argv);
 int nm_cmd_oci_hook(struct nm_cli *c, int argc, char **argv);
+int nm_cmd_doctor(struct nm_cli *c, int argc, char **argv);
 
 #endif

@@ -29,6 +29,7 @@
 #include "canary.h"
 #include "cgroup.h"
 #include "config.h"
+#include "doctor.h"
 #include "err.h"
 #include "events.h"
 #include "evserver.h"
@@ -617,6 +618,28 @@ static int setup_io(struct daemon *d)
 	return 0;
 }
 
+/* The doctor's fail-level checks that make sense before serving (doctor.h:
+ * required kernel features, cgroup2 socket matching switched off, the pin
+ * dir seen from a container), before anything is loaded; a fail refuses
+ * the start with its reason, a warning is said and the start goes on. */
+static void doctor_line(const struct nm_doc_line *l, void *arg)
+{
+	(void)arg;
+	if (l->status != NM_DOC_OK)
+		say("doctor: %s %s: %s", nm_doc_status_name(l->status), l->name, l->detail);
+}
+
+static int doctor_at_start(const char *pin_dir)
+{
+	struct nm_doctor doc = { .pin_dir = pin_dir, .scope = NM_DOC_START, .report = doctor_line };
+
+	nm_doctor_run(&doc);
+	if (doc.n[NM_DOC_FAIL])
+		return nm_fail(NM_E_RUNTIME, -EPERM, "refusing to start (%u check(s) failed, nomoat doctor says more): %s",
+			       doc.n[NM_DOC_FAIL], doc.first_fail);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: nomoatd [--config FILE] [--pin-dir DIR] [--pidfile FILE] [-v]\n"
@@ -680,7 +703,9 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	/* Load or adopt: a restart picks up the pinned state with no gap. */
-	err = nm_load(d.pin_dir, &adopted, d.verbose);
+	err = doctor_at_start(d.pin_dir);
+	if (!err)
+		err = nm_load(d.pin_dir, &adopted, d.verbose);
 	if (!err)
 		err = nm_maps_open(d.pin_dir, &d.m);
 	if (err)

@@ -37,33 +37,43 @@ static void canary_child(const char *cg, int fd)
 	_exit(0);
 }
 
-static int ensure_policy(const struct nm_maps *m, __u32 *id)
+static int ensure_policy(const struct nm_maps *m, __u32 *id, bool *made)
 {
 	struct nm_policy p = { .default_action = NM_ACT_DENY, .mode = NM_MODE_ENFORCE };
 
+	*made = false;
 	if (nm_policy_lookup(m, NM_CANARY_POLICY, id, NULL) == 0)
 		return 0;
 	snprintf(p.name, sizeof(p.name), "%s", NM_CANARY_POLICY);
+	*made = true;
 	return nm_policy_create(m, &p, NULL, id);
 }
 
 int nm_canary(const struct nm_maps *m, const char *attach_abs)
+{
+	return nm_canary_run(m, attach_abs, "nomoatd-canary", false);
+}
+
+int nm_canary_run(const struct nm_maps *m, const char *attach_abs, const char *scratch, bool tidy)
 {
 	char cg[PATH_MAX];
 	int pfd[2], e = -EIO, err, status;
 	struct pollfd pp;
 	__u64 cgid = 0;
 	__u32 id;
+	bool made;
 	pid_t pid;
 
-	err = ensure_policy(m, &id);
+	err = ensure_policy(m, &id, &made);
 	if (err)
 		return err;
-	snprintf(cg, sizeof(cg), "%s/nomoatd-canary-%d", attach_abs, (int)getpid());
+	snprintf(cg, sizeof(cg), "%s/%s-%d", attach_abs, scratch, (int)getpid());
 	nm_cgroup_destroy(cg); /* a leftover of a crash */
 	err = nm_cgroup_create(cg);
-	if (err)
-		return nm_fail(NM_E_RUNTIME, err, "enforcement check: cannot create %s: %s", cg, strerror(-err));
+	if (err) {
+		nm_fail(NM_E_RUNTIME, err, "enforcement check: cannot create %s: %s", cg, strerror(-err));
+		goto tidy;
+	}
 	err = nm_cgroup_id(cg, &cgid);
 	if (!err)
 		err = nm_bind(m, cgid, id);
@@ -98,5 +108,15 @@ out:
 	if (cgid)
 		nm_unbind(m, cgid);
 	nm_cgroup_destroy(cg);
+tidy:
+	/* after the unbind: a bound policy cannot be deleted */
+	if (tidy && made) {
+		char msg[512];
+
+		/* keep the check's own message over the clean-up's */
+		snprintf(msg, sizeof(msg), "%s", nm_err_msg());
+		if (nm_policy_delete(m, NM_CANARY_POLICY) && err)
+			nm_fail(NM_E_RUNTIME, err, "%s", msg);
+	}
 	return err;
 }

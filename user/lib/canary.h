@@ -3,6 +3,7 @@
 #ifndef NM_CANARY_H
 #define NM_CANARY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "pins.h"
 
@@ -16,5 +17,12 @@
  * (ENETUNREACH: nothing refused it) is an error with the reason.
  */
 int nm_canary(const struct nm_maps *m, const char *attach_abs);
+
+/*
+ * The same check for another caller (nomoat doctor): the scratch cgroup is
+ * <attach_abs>/<scratch>-<pid>, and with tidy the deny-all policy is deleted
+ * afterwards when this call made it, so a diagnosis leaves nothing behind.
+ */
+int nm_canary_run(const struct nm_maps *m, const char *attach_abs, const char *scratch, bool tidy);
 
 #endif
