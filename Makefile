@@ -71,6 +71,7 @@ UNIT_ASAN := $(patsubst tests/unit/%.c,$(OUT)/tests/asan-%,$(UNIT_SRC))
 TLIB_SRC  := $(wildcard tests/lib/*.c)
 ITEST_SRC := $(wildcard tests/integration/*.c)
 DTEST_SRC := $(wildcard tests/daemon/*.c)
+DOCTEST_SRC := $(wildcard tests/doctor/*.c)
 BENCH_SRC := $(wildcard tools/bench*.c)
 BTEST_SRC := $(wildcard tests/battery/*.c)
 PTEST_SRC := $(wildcard tests/proxy/*.c)
@@ -81,7 +82,7 @@ FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRC))
 
 all: $(OUT)/nomoat $(if $(wildcard user/daemon/main.c),$(OUT)/nomoatd) $(if $(wildcard user/proxy/main.c),$(OUT)/nomoat-proxy) \
      $(if $(wildcard user/dns/main.c),$(OUT)/nomoat-dns) \
-     $(if $(BTEST_SRC),$(OUT)/tests/battery) $(if $(PTEST_SRC),$(OUT)/tests/proxy-integration) $(if $(DTEST2_SRC),$(OUT)/tests/dns-integration) $(OUT)/nomoat-testnet $(OUT)/tests/cprobe $(OUT)/tests/integration $(if $(DTEST_SRC),$(OUT)/tests/daemon-integration) $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
+     $(if $(BTEST_SRC),$(OUT)/tests/battery) $(if $(PTEST_SRC),$(OUT)/tests/proxy-integration) $(if $(DTEST2_SRC),$(OUT)/tests/dns-integration) $(OUT)/nomoat-testnet $(OUT)/tests/cprobe $(OUT)/tests/integration $(if $(DTEST_SRC),$(OUT)/tests/daemon-integration) $(if $(DOCTEST_SRC),$(OUT)/tests/doctor-integration) $(UNIT_BIN) $(if $(BENCH_SRC),$(OUT)/nomoat-bench)
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -171,6 +172,10 @@ $(OUT)/tests/battery: $(BTEST_SRC) $(wildcard tests/battery/*.h) $(TLIB_SRC) $(w
 $(OUT)/tests/proxy-integration: $(PTEST_SRC) $(wildcard tests/proxy/*.h) $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib -Itests/proxy $(CFLAGS) $(WARN) $(PTEST_SRC) $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
+
+$(OUT)/tests/doctor-integration: $(DOCTEST_SRC) $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) $(DOCTEST_SRC) $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
 
 $(OUT)/tests/dns-integration: $(DTEST2_SRC) $(TLIB_SRC) $(wildcard tests/lib/*.h) $(OUT)/libnomoat.a | $(OUT)/tests
 	$(call msg,LINK,$@)

@@ -97,6 +97,10 @@ run_counted integration 900 "$out/tests/integration" "$out/nomoat"
 # dir and temp files).
 run_counted "daemon integration" 600 "$out/tests/daemon-integration" "$out/nomoat" "$out/nomoatd"
 
+# nomoat doctor: each check against a real kernel and a real setup (its own
+# pins, cgroups, namespaces).
+run_counted "doctor integration" 300 "$out/tests/doctor-integration" "$out/nomoat" "$out/nomoatd"
+
 here=$(dirname "$0")
 
 # The escape battery: an agent trying every way out, as root with Docker's

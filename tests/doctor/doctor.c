@@ -388,7 +388,7 @@ static void case_forged_kmsg(void)
 	nmt_verdict(!*why, desc, "%s", why);
 }
 
-/* A "container": its own mount namespace, a tmpfs root it is chrooted
+/* A "container": its own mount and IPC namespaces, a tmpfs root it is chrooted
  * into, the pin dir bind-mounted at /pins in it. */
 static bool seer_start(char *why, size_t len)
 {
@@ -410,7 +410,7 @@ static bool seer_start(char *why, size_t len)
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
-		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		if (unshare(CLONE_NEWNS | CLONE_NEWIPC) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 		    mount("tmpfs", root, "tmpfs", 0, "size=64k,mode=0755") || mkdir(pins, 0700) ||
 		    mount(nmt_h.pin_dir, pins, NULL, MS_BIND, NULL) || chroot(root) || chdir("/"))
 			_exit(126);

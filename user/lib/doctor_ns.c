@@ -318,15 +318,21 @@ static bool ns_ino(int pid, const char *ns, ino_t *ino)
 
 /* A container: another root directory or another user namespace.  A host
  * service in a mount namespace of its own (systemd's PrivateTmp=) keeps
- * the host's root and sees the host's bpffs like any host process. */
-static bool is_container(int pid, const struct stat *root, ino_t userns)
+ * the host's root and sees the host's bpffs like any host process.  One
+ * that shares our IPC namespace is one of ours: the containers of one
+ * Kubernetes pod share it (nomoat-proxy and nomoat-dns beside nomoatd in
+ * the DaemonSet need the pins), while Docker and Podman give every
+ * container its own unless told --ipc=host. */
+static bool is_container(int pid, const struct stat *root, ino_t userns, ino_t ipcns)
 {
 	char p[64];
 	struct stat st;
-	ino_t u;
+	ino_t u, i;
 
 	snprintf(p, sizeof(p), "/proc/%d/root", pid);
 	if (stat(p, &st))
+		return false;
+	if (ns_ino(pid, "ipc", &i) && i == ipcns)
 		return false;
 	return st.st_dev != root->st_dev || st.st_ino != root->st_ino || (ns_ino(pid, "user", &u) && u != userns);
 }
@@ -353,7 +359,7 @@ struct ns_walk {
 };
 
 static void visit_pid(struct nm_doc *c, const char *name, struct ns_walk *w, struct seen *s, int pid,
-		      const struct stat *root, ino_t self_mnt, ino_t self_user)
+		      const struct stat *root, ino_t self_mnt, ino_t self_user, ino_t self_ipc)
 {
 	char p[64], comm[64] = "?";
 	ino_t mnt;
@@ -370,7 +376,7 @@ static void visit_pid(struct nm_doc *c, const char *name, struct ns_walk *w, str
 			return;
 	if (w->nseen < MAX_NS)
 		w->seen[w->nseen++] = mnt;
-	if (!is_container(pid, root, self_user)) {
+	if (!is_container(pid, root, self_user, self_ipc)) {
 		w->nhost++;
 		return;
 	}
@@ -399,7 +405,7 @@ void nm_doc_check_pin_visible(struct nm_doc *c, const char *name)
 	struct bpf_mnt b = { .path = target };
 	struct ns_walk *w;
 	struct seen s = { .target = &tst, .path = target, .rel = rel };
-	ino_t self_mnt = 0, self_user = 0;
+	ino_t self_mnt = 0, self_user = 0, self_ipc = 0;
 	struct dirent *e;
 	DIR *d;
 
@@ -413,7 +419,7 @@ void nm_doc_check_pin_visible(struct nm_doc *c, const char *name)
 	w = calloc(1, sizeof(*w));
 	d = opendir("/proc");
 	if (!b.found || !w || !d || stat("/", &root) || !ns_ino(getpid(), "mnt", &self_mnt) ||
-	    !ns_ino(getpid(), "user", &self_user)) {
+	    !ns_ino(getpid(), "user", &self_user) || !ns_ino(getpid(), "ipc", &self_ipc)) {
 		nm_doc_say(c, name, NM_DOC_WARN, "cannot look at other mount namespaces (/proc: %s): run as root",
 			strerror(errno));
 		goto out;
@@ -425,7 +431,7 @@ void nm_doc_check_pin_visible(struct nm_doc *c, const char *name)
 		snprintf(rel, sizeof(rel), "/");
 	while ((e = readdir(d)))
 		if (isdigit((unsigned char)e->d_name[0]))
-			visit_pid(c, name, w, &s, atoi(e->d_name), &root, self_mnt, self_user);
+			visit_pid(c, name, w, &s, atoi(e->d_name), &root, self_mnt, self_user, self_ipc);
 	if (!w->nfail)
 		nm_doc_say(c, name, NM_DOC_OK,
 			"no container sees %s (%u other mount namespaces: %u of containers, %u of host services)",
