@@ -87,7 +87,7 @@ void nmp_log_conn(const struct nmp_conn *c)
 	nm_json_str(&j, "name", c->name);
 	nm_json_u64(&j, "port", c->port);
 	nm_json_str(&j, "verdict", c->verdict ? c->verdict : "none");
-	nm_json_str(&j, "reason", c->reason ? c->reason : "");
+	nm_json_str(&j, "reason", nmp_reason_name(c->reason));
 	nm_json_str(&j, "rule", c->rule);
 	nm_json_str(&j, "detail", c->detail);
 	nm_json_str(&j, "upstream", c->have_upstream ? nm_svc_sa_str(&c->upstream, a, sizeof(a)) : "");

@@ -70,10 +70,10 @@ long long nmp_timers_next(void)
 }
 
 /* ---- the end of a connection ------------------------------------------------ */
-static void set_reason(struct nmp_conn *c, const char *verdict, const char *reason, const char *fmt, ...)
+static void set_reason(struct nmp_conn *c, const char *verdict, enum nmp_reason reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static void set_reason(struct nmp_conn *c, const char *verdict, const char *reason, const char *fmt, ...)
+static void set_reason(struct nmp_conn *c, const char *verdict, enum nmp_reason reason, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -153,14 +153,14 @@ static void refuse_http(struct nmp_conn *c, int status)
 	ssize_t n;
 
 	bl = snprintf(body, sizeof(body), "nomoat-proxy: %s %s%s%s (policy %s, rule %s)\n",
-		      status == 403 ? "denied:" : "failed:", c->reason, *c->detail ? ": " : "", c->detail,
+		      status == 403 ? "denied:" : "failed:", nmp_reason_name(c->reason), *c->detail ? ": " : "", c->detail,
 		      *c->policy ? c->policy : "-", *c->rule ? c->rule : "none");
 	if (bl < 0 || (size_t)bl >= sizeof(body))
 		bl = (int)strlen(body);
 	ml = snprintf(msg, sizeof(msg),
 		      "HTTP/1.1 %d %s\r\nX-Nomoat-Reason: %s\r\n%s%s%sContent-Type: text/plain\r\n"
 		      "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-		      status, text, c->reason, *c->rule ? "X-Nomoat-Rule: " : "", c->rule, *c->rule ? "\r\n" : "",
+		      status, text, nmp_reason_name(c->reason), *c->rule ? "X-Nomoat-Rule: " : "", c->rule, *c->rule ? "\r\n" : "",
 		      bl, body);
 	if (ml < 0 || (size_t)ml >= sizeof(msg)) {
 		nmp_conn_close(c);
@@ -248,11 +248,11 @@ static void try_connect(struct nmp_conn *c)
 	if (c->denied_by_kernel) {
 		char a[80];
 
-		set_reason(c, "deny", "upstream-denied", "the kernel refused the proxy's connect to %s (%s)",
+		set_reason(c, "deny", NMP_R_UPSTREAM_DENIED, "the kernel refused the proxy's connect to %s (%s)",
 			   nm_svc_sa_str(&c->upstream, a, sizeof(a)), strerror(c->last_err));
 		refuse(c, 403);
 	} else {
-		set_reason(c, "deny", "upstream-failed", "%s", strerror(c->last_err ? c->last_err : EHOSTUNREACH));
+		set_reason(c, "deny", NMP_R_UPSTREAM_FAILED, "%s", strerror(c->last_err ? c->last_err : EHOSTUNREACH));
 		refuse(c, 502);
 	}
 }
@@ -349,7 +349,7 @@ static void connected(struct nmp_conn *c)
 	if (c->kind == NMP_K_CONNECT || c->kind == NMP_K_ABSOLUTE) {
 		c->head = malloc(c->head_len + 1);
 		if (!c->head || !consume(c, c->head, c->head_len)) {
-			set_reason(c, "allow", "client-gone", NULL);
+			set_reason(c, "allow", NMP_R_CLIENT_GONE, NULL);
 			nmp_conn_close(c);
 			return;
 		}
@@ -385,7 +385,7 @@ void nmp_conn_resolved(struct nmp_conn *c, const struct nmp_addrs *a)
 	c->addrs = *a;
 	c->addr_i = 0;
 	if (a->err || a->n == 0) {
-		set_reason(c, "deny", "resolve-failed", "%s does not resolve", c->name);
+		set_reason(c, "deny", NMP_R_RESOLVE_FAILED, "%s does not resolve", c->name);
 		refuse(c, 502);
 		return;
 	}
@@ -407,24 +407,24 @@ static void decide(struct nmp_conn *c, const char *raw, size_t rawlen)
 	snprintf(c->name, sizeof(c->name), "%.*s", (int)rawlen, raw);
 	if (!pol) {
 		if (*c->policy)
-			set_reason(c, "deny", "unknown-policy", "no policy block '%s' in %s", c->policy, nmp.o.config);
+			set_reason(c, "deny", NMP_R_UNKNOWN_POLICY, "no policy block '%s' in %s", c->policy, nmp.o.config);
 		else if (c->has_origin)
-			set_reason(c, "deny", "unknown-policy", "policy id %u has no name in the pins",
+			set_reason(c, "deny", NMP_R_UNKNOWN_POLICY, "policy id %u has no name in the pins",
 				   c->origin.policy_id);
 		else
-			set_reason(c, "deny", "unknown-policy", "not redirected by nomoat, and no --default-policy");
+			set_reason(c, "deny", NMP_R_UNKNOWN_POLICY, "not redirected by nomoat, and no --default-policy");
 		refuse(c, 403);
 		return;
 	}
 	if (k == NM_HOST_INVALID) {
-		set_reason(c, "deny", "bad-name", "'%.100s' is not a host name", c->name);
+		set_reason(c, "deny", NMP_R_BAD_NAME, "'%.100s' is not a host name", c->name);
 		refuse(c, 403);
 		return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", norm);
 	if (k == NM_HOST_IPV4 || k == NM_HOST_IPV6) {
 		if (!pol->ip_only) {
-			set_reason(c, "deny", "ip-literal", "an IP address where a name is required");
+			set_reason(c, "deny", NMP_R_IP_LITERAL, "an IP address where a name is required");
 			refuse(c, 403);
 			return;
 		}
@@ -436,12 +436,12 @@ static void decide(struct nmp_conn *c, const char *raw, size_t rawlen)
 		} else if (pol->ip_only) {
 			snprintf(c->rule, sizeof(c->rule), "ip-only");
 		} else {
-			set_reason(c, "deny", "not-allowed", "%s:%u is not in the allowlist", norm, c->port);
+			set_reason(c, "deny", NMP_R_NOT_ALLOWED, "%s:%u is not in the allowlist", norm, c->port);
 			refuse(c, 403);
 			return;
 		}
 	}
-	set_reason(c, "allow", "allowed", NULL);
+	set_reason(c, "allow", NMP_R_ALLOWED, NULL);
 	c->st = NMP_ST_RESOLVE;
 	rc = nmp_resolve(nmp.res, c, norm, c->port, &c->addrs);
 	if (rc == 1) {
@@ -449,10 +449,10 @@ static void decide(struct nmp_conn *c, const char *raw, size_t rawlen)
 	} else if (rc == 0) {
 		c->resolving = true;
 	} else if (rc == -EBUSY) {
-		set_reason(c, "deny", "resolver-busy", "too many lookups waiting");
+		set_reason(c, "deny", NMP_R_RESOLVER_BUSY, "too many lookups waiting");
 		refuse(c, 503);
 	} else {
-		set_reason(c, "deny", "resolve-failed", "%s is not in the hosts file", norm);
+		set_reason(c, "deny", NMP_R_RESOLVE_FAILED, "%s is not in the hosts file", norm);
 		refuse(c, 502);
 	}
 }
@@ -465,7 +465,7 @@ static void pass_ip_only(struct nmp_conn *c)
 	c->kind = NMP_K_IPONLY;
 	c->proto = "ip-only";
 	snprintf(c->rule, sizeof(c->rule), "ip-only");
-	set_reason(c, "allow", "ip-only", NULL);
+	set_reason(c, "allow", NMP_R_IP_ONLY, NULL);
 	if (c->origin.family == 4) {
 		struct sockaddr_in *s = (void *)&ss;
 
@@ -499,11 +499,11 @@ static bool pass_synthetic(struct nmp_conn *c, const struct nmp_policy *pol)
 	c->kind = NMP_K_SYNTH;
 	c->proto = "synthetic";
 	if (rc == -ESTALE) {
-		set_reason(c, "deny", "synthetic-table", "no table of synthetic names for policy %s in %s (is nomoat-dns running?)",
+		set_reason(c, "deny", NMP_R_SYNTHETIC_TABLE, "no table of synthetic names for policy %s in %s (is nomoat-dns running?)",
 			   pol->name, nmp.o.names_dir);
 		refuse(c, 403);
 	} else if (rc < 0) {
-		set_reason(c, "deny", "unknown-synthetic", "no name was handed out for this synthetic address");
+		set_reason(c, "deny", NMP_R_UNKNOWN_SYNTHETIC, "no name was handed out for this synthetic address");
 		refuse(c, 403);
 	} else {
 		decide(c, name, strlen(name));
@@ -521,28 +521,28 @@ static void sniff_tls(struct nmp_conn *c, size_t n, bool ended)
 	switch (r) {
 	case NMP_SNI_NEED_MORE:
 		if (ended) {
-			set_reason(c, "none", "client-closed", "before a complete ClientHello");
+			set_reason(c, "none", NMP_R_CLIENT_CLOSED, "before a complete ClientHello");
 			break;
 		}
 		if (n < sizeof(peekbuf))
 			return;
-		set_reason(c, "deny", "bad-clienthello", "ClientHello does not fit %zu bytes", sizeof(peekbuf));
+		set_reason(c, "deny", NMP_R_BAD_CLIENTHELLO, "ClientHello does not fit %zu bytes", sizeof(peekbuf));
 		break;
 	case NMP_SNI_FOUND:
 		if (!c->has_origin) {
-			set_reason(c, "deny", "no-origin", "TLS straight to the proxy: no original destination");
+			set_reason(c, "deny", NMP_R_NO_ORIGIN, "TLS straight to the proxy: no original destination");
 			break;
 		}
 		decide(c, s.name, s.name_len);
 		return;
 	case NMP_SNI_NONE:
-		set_reason(c, "deny", "no-sni", "ClientHello without a server name");
+		set_reason(c, "deny", NMP_R_NO_SNI, "ClientHello without a server name");
 		break;
 	case NMP_SNI_MALFORMED:
-		set_reason(c, "deny", "bad-clienthello", "%s", s.why);
+		set_reason(c, "deny", NMP_R_BAD_CLIENTHELLO, "%s", s.why);
 		break;
 	case NMP_SNI_TOO_LARGE:
-		set_reason(c, "deny", "clienthello-too-large", "%s", s.why);
+		set_reason(c, "deny", NMP_R_CLIENTHELLO_TOO_LARGE, "%s", s.why);
 		break;
 	}
 	nmp_conn_close(c);
@@ -558,18 +558,18 @@ static void sniff_http(struct nmp_conn *c, size_t n, bool ended)
 	c->proto = "http";
 	if (r == NMP_HTTP_NEED_MORE) {
 		if (ended) {
-			set_reason(c, "none", "client-closed", "before a complete request head");
+			set_reason(c, "none", NMP_R_CLIENT_CLOSED, "before a complete request head");
 			nmp_conn_close(c);
 		}
 		return;
 	}
 	if (r == NMP_HTTP_MALFORMED) {
-		set_reason(c, "deny", "bad-request", "%s", rq.why);
+		set_reason(c, "deny", NMP_R_BAD_REQUEST, "%s", rq.why);
 		refuse(c, 400);
 		return;
 	}
 	if (r == NMP_HTTP_TOO_LARGE) {
-		set_reason(c, "deny", "head-too-large", "%s", rq.why);
+		set_reason(c, "deny", NMP_R_HEAD_TOO_LARGE, "%s", rq.why);
 		refuse(c, 431);
 		return;
 	}
@@ -586,18 +586,18 @@ static void sniff_http(struct nmp_conn *c, size_t n, bool ended)
 		    (nm_host_norm(rq.hdr_host, strlen(rq.hdr_host), hn, sizeof(hn), NULL, 0) == NM_HOST_INVALID ||
 		     nm_host_norm(rq.host, strlen(rq.host), tn, sizeof(tn), NULL, 0) == NM_HOST_INVALID || strcmp(hn, tn))) {
 			snprintf(c->name, sizeof(c->name), "%.255s", rq.host);
-			set_reason(c, "deny", "host-mismatch", "Host header '%s' names another host than the target",
+			set_reason(c, "deny", NMP_R_HOST_MISMATCH, "Host header '%s' names another host than the target",
 				   rq.hdr_host);
 			refuse(c, 403);
 			return;
 		}
 	} else if (!c->has_origin) {
-		set_reason(c, "deny", "not-a-proxy-request",
+		set_reason(c, "deny", NMP_R_NOT_A_PROXY_REQUEST,
 			   "a request to the proxy itself: use CONNECT or an absolute URI");
 		refuse(c, 400);
 		return;
 	} else if (!*rq.host) {
-		set_reason(c, "deny", "no-host", "HTTP/1.0 request without a Host header");
+		set_reason(c, "deny", NMP_R_NO_HOST, "HTTP/1.0 request without a Host header");
 		refuse(c, 403);
 		return;
 	}
@@ -613,12 +613,12 @@ static void sniff(struct nmp_conn *c, bool ended)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
-		set_reason(c, "none", "client-error", "%s", strerror(errno));
+		set_reason(c, "none", NMP_R_CLIENT_ERROR, "%s", strerror(errno));
 		nmp_conn_close(c);
 		return;
 	}
 	if (n == 0) {
-		set_reason(c, "none", "client-closed", "before a complete request");
+		set_reason(c, "none", NMP_R_CLIENT_CLOSED, "before a complete request");
 		nmp_conn_close(c);
 		return;
 	}
@@ -692,12 +692,12 @@ void nmp_timers_run(long long now)
 	while ((c = nmp.t_hs.head) && c->deadline <= now) {
 		nmp_tlist_del(c);
 		if (c->st == NMP_ST_SNIFF)
-			set_reason(c, "deny", "handshake-timeout", "no complete request within %u ms",
+			set_reason(c, "deny", NMP_R_HANDSHAKE_TIMEOUT, "no complete request within %u ms",
 				   nmp.o.handshake_ms);
 		else if (c->st == NMP_ST_RESOLVE)
-			set_reason(c, "deny", "resolve-timeout", "no answer for %s", c->name);
+			set_reason(c, "deny", NMP_R_RESOLVE_TIMEOUT, "no answer for %s", c->name);
 		else if (c->st == NMP_ST_CONNECT)
-			set_reason(c, "deny", "connect-timeout", "no answer from upstream");
+			set_reason(c, "deny", NMP_R_CONNECT_TIMEOUT, "no answer from upstream");
 		if (is_http_kind(c) && c->st != NMP_ST_SNIFF)
 			refuse(c, 504);
 		else
@@ -705,7 +705,7 @@ void nmp_timers_run(long long now)
 	}
 	while ((c = nmp.t_idle.head) && c->deadline <= now) {
 		snprintf(c->detail, sizeof(c->detail), "idle for %u ms", nmp.o.idle_ms);
-		c->reason = "idle-timeout";
+		c->reason = NMP_R_IDLE_TIMEOUT;
 		nmp_conn_close(c);
 	}
 	while ((c = nmp.t_linger.head) && c->deadline <= now)
@@ -714,7 +714,7 @@ void nmp_timers_run(long long now)
 
 /* ---- accept ------------------------------------------------------------------------- */
 static void refuse_at_accept(int fd, const struct sockaddr_storage *ss, const struct nm_origin *o,
-			     const char *reason)
+			     enum nmp_reason reason)
 {
 	struct nmp_conn c = { .cfd = -1, .ufd = -1, .client = *ss, .verdict = "deny", .reason = reason,
 			      .proto = "", .start_ms = nm_svc_now_ms() };
@@ -758,12 +758,12 @@ void nmp_accept(int li)
 			     ol == sizeof(o);
 		if (nmp.nconns >= nmp.o.max_conns) {
 			nmp.refused_limit++;
-			refuse_at_accept(fd, &ss, has_origin ? &o : NULL, "max-conns");
+			refuse_at_accept(fd, &ss, has_origin ? &o : NULL, NMP_R_MAX_CONNS);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
-			refuse_at_accept(fd, &ss, has_origin ? &o : NULL, "no-memory");
+			refuse_at_accept(fd, &ss, has_origin ? &o : NULL, NMP_R_NO_MEMORY);
 			continue;
 		}
 		c->cfd = fd;
@@ -774,7 +774,7 @@ void nmp_accept(int li)
 		c->start_ms = nm_svc_now_ms();
 		c->proto = "";
 		c->verdict = "none";
-		c->reason = "";
+		c->reason = NMP_R_NONE;
 		c->has_origin = has_origin;
 		if (has_origin) {
 			c->origin = o;
@@ -787,7 +787,7 @@ void nmp_accept(int li)
 		}
 		if (!nmp_limits_take(nmp.lim, &c->key)) {
 			nmp.refused_limit++;
-			refuse_at_accept(fd, &ss, has_origin ? &o : NULL, "max-per-client");
+			refuse_at_accept(fd, &ss, has_origin ? &o : NULL, NMP_R_MAX_PER_CLIENT);
 			free(c);
 			continue;
 		}

@@ -33,6 +33,7 @@
 #include "synth.h"
 #include "http_head.h"
 #include "tls_sni.h"
+#include "reasons.h"
 
 #define NMP_MAX_LISTEN    16
 #define NMP_MAX_ADDRS     8      /* upstream addresses tried per name */
@@ -214,7 +215,7 @@ struct nmp_conn {
 	uint16_t port;          /* upstream port */
 	char rule[300];
 	const char *verdict;    /* "allow", "deny" */
-	const char *reason;
+	enum nmp_reason reason;
 	char detail[160];       /* more about the reason (a parser's why, an errno) */
 	/* upstream */
 	struct nmp_addrs addrs;

@@ -45,7 +45,7 @@ int nmp_relay_start(struct nmp_conn *c)
 	int one = 1;
 
 	if (pipe2(c->up.pipe, O_NONBLOCK | O_CLOEXEC) || pipe2(c->down.pipe, O_NONBLOCK | O_CLOEXEC)) {
-		c->reason = "no-resources";
+		c->reason = NMP_R_NO_RESOURCES;
 		snprintf(c->detail, sizeof(c->detail), "pipe: %s", strerror(errno));
 		nmp_conn_close(c);
 		return -1;
