@@ -27,6 +27,51 @@ static bool map_ok(enum bpf_map_type t)
 	return libbpf_probe_bpf_map_type(t, NULL) == 1;
 }
 
+/*
+ * The verifier lets a privileged program read a stack slot it has not
+ * written (after 5.10: allow_uninit_stack).  clang may load a struct field before
+ * the branch that makes it meaningful (nm_egress's origin of a redirected
+ * flow); an older verifier rejects the whole object ("invalid read from
+ * stack").  The precise thing, in three instructions: r1 = *(u64 *)(r10 - 8);
+ * r0 = 1; exit.
+ */
+static bool uninit_stack_ok(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_10, .off = -8 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, NULL, "GPL", insns, sizeof(insns) / sizeof(insns[0]),
+			       NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/*
+ * BPF_MAP_UPDATE_BATCH on an LPM trie (a policy's rule tables are written
+ * that way): one element into a throw-away trie shaped like nm_rules4's.
+ * Kernels without it answer ENOTSUPP and leave the count as it was.
+ */
+static bool lpm_batch_ok(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_NO_PREALLOC);
+	LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = BPF_ANY);
+	struct { __u32 prefixlen; __u32 addr; } key = { 32, 0x0100007f };
+	__u32 val = 1, count = 1;
+	int fd, err;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "nm_probe_lpm", sizeof(key), sizeof(val), 1, &mo);
+	if (fd < 0)
+		return false;
+	err = bpf_map_update_batch(fd, &key, &val, &count, &bo);
+	close(fd);
+	return err == 0 && count == 1;
+}
+
 void nm_probe(struct nm_features *fs)
 {
 	bool bpf_ok;
@@ -47,6 +92,10 @@ void nm_probe(struct nm_features *fs)
 	set(fs, NM_F_MAP_RINGBUF, "BPF ring buffer (5.8)", true, bpf_ok && map_ok(BPF_MAP_TYPE_RINGBUF));
 	set(fs, NM_F_MAP_SK_STORAGE, "socket local storage (5.2)", true,
 	    bpf_ok && map_ok(BPF_MAP_TYPE_SK_STORAGE));
+	set(fs, NM_F_UNINIT_STACK, "verifier: privileged programs may read unwritten stack (after 5.10)", true,
+	    bpf_ok && uninit_stack_ok());
+	set(fs, NM_F_LPM_BATCH, "batch updates of LPM trie maps (after 5.10)", true,
+	    bpf_ok && lpm_batch_ok());
 	/* The programs use UAPI context structs only, so kernel BTF is not
 	 * needed to load them; the build needs it to make vmlinux.h. */
 	set(fs, NM_F_BTF, "kernel BTF /sys/kernel/btf/vmlinux (build only)", false,
