@@ -34,22 +34,14 @@ UPSTREAM_PY=$here/../dns/upstream.py
 # CLI) may not speak to 20.10's API.
 DOCKERD=/usr/sbin/dockerd DOCKER_CLI=/usr/bin/docker PODMAN_BIN=/usr/bin/podman
 
-passed=0 failed=0 num=0
-ok() { num=$((num + 1)) passed=$((passed + 1)); echo "ok $num - $1"; }
-notok() { num=$((num + 1)) failed=$((failed + 1)); echo "not ok $num - $1: $2"; }
+. "$here/../lib/tap.sh"
 # check DESC PATTERN OUTPUT: OUTPUT matches the extended regex PATTERN
 check() {
-	if grep -Eq -- "$2" <<<"$3"; then ok "$1"; else notok "$1" "want /$2/, got: $(tr '\n' '|' <<<"$3" | head -c 600)"; fi
-}
-finish() {
-	echo
-	echo "$passed passed, $failed failed"
-	((failed == 0))
+	if grep -Eq -- "$2" <<<"$3"; then ok "$1"; else notok "$1" "want /$2/, got: $(head -c 1200 <<<"$3")"; fi
 }
 die() {
 	notok "fixture: $1" "${2:-}"
 	finish
-	exit 1
 }
 
 [[ $(id -u) -eq 0 ]] || { echo "$0: must run as root" >&2; exit 2; }

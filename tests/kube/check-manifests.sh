@@ -20,26 +20,7 @@ top=$(cd "$here/../.." && pwd)
 dep=$top/deploy/kubernetes
 nomoatd=${1:-$top/build/nomoatd}
 
-n=0
-passed=0
-failed=0
-ok() {
-	n=$((n + 1))
-	passed=$((passed + 1))
-	echo "ok $n - $1"
-}
-notok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | head -n 20 | sed 's/^/#   /'
-	return 0
-}
-finish() {
-	echo "$passed passed, $failed failed"
-	((failed == 0))
-	exit $?
-}
+. "$top/tests/lib/tap.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nomoat-kube-check.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
@@ -364,16 +345,7 @@ why = [p for p, pol in binds if not any(p == a or p.startswith(a + "/") for a in
 res(not why, "every bind pattern lies below an attach point", repr(why))
 EOF
 rc=$?
-while IFS= read -r line; do
-	case $line in
-	PASS\ *) ok "${line#PASS }" ;;
-	FAIL\ *)
-		line=${line#FAIL }
-		notok "${line%%$'\t'*}" "${line#*$'\t'}"
-		;;
-	*) [ -n "$line" ] && echo "# $line" ;;
-	esac
-done <"$work/py.out"
+tap_relay "$work/py.out"
 ((rc == 0)) || notok "the python checks ran" "exit $rc"
 
 # 6. the reloader, in a PID namespace of its own (as in the pod, whose
@@ -443,15 +415,7 @@ EOF
 if command -v unshare >/dev/null; then
 	timeout 90 unshare --pid --fork --mount-proc bash "$rl/inner.sh" "$rl" "$dep" "$nomoatd" >"$work/rl.out" 2>&1
 	grep -q '^PASS\|^FAIL' "$work/rl.out" || notok "the reloader checks ran (unshare --pid)" "$(cat "$work/rl.out")"
-	while IFS= read -r line; do
-		case $line in
-		PASS\ *) ok "${line#PASS }" ;;
-		FAIL\ *)
-			line=${line#FAIL }
-			notok "${line%%$'\t'*}" "${line#*$'\t'}"
-			;;
-		esac
-	done <"$work/rl.out"
+	tap_relay "$work/rl.out"
 else
 	notok "the reloader checks" "no unshare"
 fi

@@ -27,28 +27,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 dep=$top/deploy/kubernetes
 
-n=0
-passed=0
-failed=0
-ok() {
-	n=$((n + 1))
-	passed=$((passed + 1))
-	echo "ok $n - $1"
-}
-notok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | head -n 20 | sed 's/^/#   /'
-	return 0
-}
+. "$top/tests/lib/tap.sh"
 check() { # check DESC WHY: ok when WHY is empty
 	if [ -z "$2" ]; then ok "$1"; else notok "$1" "$2"; fi
-}
-finish() {
-	echo "$passed passed, $failed failed"
-	((failed == 0))
-	exit $?
 }
 now_ms() { date +%s%3N; }
 

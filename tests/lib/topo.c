@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "topo.h"
+#include "svc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -131,22 +132,14 @@ void nmt_topo_down(struct nmt_topo *t)
 
 char *nmt_sa_str(const struct sockaddr *sa, char *buf, size_t len)
 {
-	char a[INET6_ADDRSTRLEN];
+	struct sockaddr_storage ss;
 
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s = (const void *)sa;
-
-		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, ntohs(s->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const void *)sa;
-
-		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, ntohs(s->sin6_port));
-	} else {
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) {
 		snprintf(buf, len, "(family %d)", sa->sa_family);
+		return buf;
 	}
-	return buf;
+	memcpy(&ss, sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	return nm_svc_sa_str(&ss, buf, len);
 }
 
 int nmt_sa_make(struct sockaddr_storage *ss, const char *addr, int port, bool mapped)
