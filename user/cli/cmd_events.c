@@ -5,6 +5,7 @@
 #include "events.h"
 #include "parse.h"
 #include "policy.h"
+#include "state.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -16,7 +17,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #define NM_EVENTS_SOCKET_DEFAULT "/run/nomoat/events.sock"
@@ -236,46 +236,29 @@ out:
 	return ret;
 }
 
-struct stats_ctx {
-	struct nm_cli *c;
-	const struct nm_maps *m;
-};
-
-static void print_row(struct nm_cli *c, const struct nm_maps *m, __u32 id, const char *name)
+static void print_row(struct nm_cli *c, const struct nm_stats_row *r)
 {
-	__u64 v[NM_V__MAX];
+	const char *name = r->policy_id ? r->name : "(no policy)";
 
-	for (__u32 i = 0; i < NM_V__MAX; i++)
-		v[i] = nm_percpu_sum(m->stats, id * NM_V__MAX + i);
 	if (c->json) {
 		nm_json_obj(&c->j, NULL);
 		nm_json_str(&c->j, "policy", name);
-		nm_json_u64(&c->j, "policy_id", id);
+		nm_json_u64(&c->j, "policy_id", r->policy_id);
 		for (__u32 i = 0; i < NM_V__MAX; i++)
-			nm_json_u64(&c->j, nm_verdict_name(i), v[i]);
+			nm_json_u64(&c->j, nm_verdict_name(i), r->v[i]);
 		nm_json_obj_end(&c->j);
 	} else {
 		printf("  %-20s", name);
 		for (__u32 i = 0; i < NM_V__MAX; i++)
-			printf(" %s=%llu", nm_verdict_name(i), (unsigned long long)v[i]);
+			printf(" %s=%llu", nm_verdict_name(i), (unsigned long long)r->v[i]);
 		printf("\n");
 	}
 }
 
-static int stats_cb(const struct nm_policy *p, void *arg)
-{
-	struct stats_ctx *s = arg;
-
-	print_row(s->c, s->m, p->id, p->name);
-	return 0;
-}
-
 int nm_cmd_stats(struct nm_cli *c, int argc, char **argv)
 {
+	struct nm_stats_snap *s;
 	struct nm_maps m;
-	struct stats_ctx s = { c, &m };
-	__u32 zero = 0;
-	__u64 live = 0;
 	int n, ret;
 
 	ret = nm_opts_parse(argc, argv, NULL, NULL, 0, &n, NULL, NULL);
@@ -284,15 +267,21 @@ int nm_cmd_stats(struct nm_cli *c, int argc, char **argv)
 	ret = nm_cli_maps(c, &m);
 	if (ret)
 		return ret;
-	bpf_map_lookup_elem(m.flowcnt, &zero, &live);
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		nm_maps_close(&m);
+		return nm_fail(NM_E_RUNTIME, -ENOMEM, "stats: out of memory");
+	}
+	nm_stats_snapshot(&m, s);
+	nm_maps_close(&m);
 	if (c->json) {
 		nm_json_obj(&c->j, NULL);
 		nm_json_arr(&c->j, "policies");
 	} else {
 		printf("decisions:\n");
 	}
-	print_row(c, &m, 0, "(no policy)");
-	nm_policy_foreach(&m, stats_cb, &s);
+	for (size_t i = 0; i < s->nrows; i++)
+		print_row(c, &s->rows[i]);
 	if (c->json) {
 		nm_json_arr_end(&c->j);
 		nm_json_obj(&c->j, "global");
@@ -300,21 +289,19 @@ int nm_cmd_stats(struct nm_cli *c, int argc, char **argv)
 		printf("global:\n");
 	}
 	for (__u32 i = 0; i < NM_G__MAX; i++) {
-		__u64 v = nm_percpu_sum(m.gstats, i);
-
 		if (c->json)
-			nm_json_u64(&c->j, nm_gstat_name(i), v);
+			nm_json_u64(&c->j, nm_gstat_name(i), s->g[i]);
 		else
-			printf("  %-22s %llu\n", nm_gstat_name(i), (unsigned long long)v);
+			printf("  %-22s %llu\n", nm_gstat_name(i), (unsigned long long)s->g[i]);
 	}
 	if (c->json) {
-		nm_json_u64(&c->j, "flows_live", live);
+		nm_json_u64(&c->j, "flows_live", s->flows_live);
 		nm_json_obj_end(&c->j);
 		nm_json_obj_end(&c->j);
 		nm_json_done(&c->j);
 	} else {
-		printf("  %-22s %llu\n", "flows_live", (unsigned long long)live);
+		printf("  %-22s %llu\n", "flows_live", (unsigned long long)s->flows_live);
 	}
-	nm_maps_close(&m);
+	free(s);
 	return 0;
 }

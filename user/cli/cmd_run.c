@@ -5,6 +5,7 @@
 #include "err.h"
 #include "loader.h"
 #include "policy.h"
+#include "runpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,41 +16,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
-
-struct parent_ctx {
-	const char *want;   /* resolved --cgroup-parent, or NULL */
-	char found[PATH_MAX];
-	int nsandbox;
-	bool covered;       /* want is an attach point or below one */
-	/* With several attach points: the one bound to --policy itself. */
-	const struct nm_maps *m;
-	__u32 policy_id;    /* 0: no --policy */
-	char match[PATH_MAX];
-	int nmatch;
-};
-
-static int parent_cb(const struct nm_attachment *a, void *arg)
-{
-	struct parent_ctx *p = arg;
-	size_t n = strlen(a->path);
-
-	if (a->origdst_only || !a->path[0])
-		return 0;
-	if (p->nsandbox++ == 0)
-		snprintf(p->found, sizeof(p->found), "%s", a->path);
-	if (p->policy_id) {
-		__u64 cg = a->cgroup_id;
-		__u32 bound = 0;
-
-		if (bpf_map_lookup_elem(p->m->bindings, &cg, &bound) == 0 && bound == p->policy_id &&
-		    p->nmatch++ == 0)
-			snprintf(p->match, sizeof(p->match), "%s", a->path);
-	}
-	if (p->want && !strncmp(p->want, a->path, n) && (p->want[n] == '/' || !p->want[n]))
-		p->covered = true;
-	return 0;
-}
 
 static volatile sig_atomic_t child_pid;
 
@@ -67,7 +33,6 @@ int nm_cmd_run(struct nm_cli *c, int argc, char **argv)
 		{ "cgroup-parent", &parent, NULL },
 		{ NULL, NULL, NULL },
 	};
-	struct parent_ctx pc = { 0 };
 	char want[PATH_MAX], cg[PATH_MAX + 64], **cmd;
 	struct sigaction sa = { .sa_handler = forward }, old[3];
 	int n, ncmd, ret, status = 0, pipefd[2], child_err = 0;
@@ -81,13 +46,6 @@ int nm_cmd_run(struct nm_cli *c, int argc, char **argv)
 		return ret;
 	if (!cmd || ncmd < 1)
 		return nm_usage("run needs a command after '--' (nomoat run --policy P -- CMD ARGS...)");
-	if (parent) {
-		ret = nm_cgroup_resolve(parent, want, sizeof(want));
-		if (ret)
-			return nm_fail(NM_E_INPUT, ret, "cgroup '%s': %s", parent,
-				       ret == -ENOENT ? "no such cgroup" : strerror(-ret));
-		pc.want = want;
-	}
 	ret = nm_cli_maps(c, &m);
 	if (ret)
 		return ret;
@@ -95,28 +53,9 @@ int nm_cmd_run(struct nm_cli *c, int argc, char **argv)
 	 * ancestor's policy applies (or, with none, it fails closed). */
 	if (policy && (ret = nm_policy_lookup(&m, policy, &id, NULL)))
 		goto out;
-	pc.m = &m;
-	pc.policy_id = policy ? id : 0;
-	nm_attach_foreach(c->pin_dir, parent_cb, &pc);
-	if (!parent) {
-		/* One attach point, or of several the one bound to the policy
-		 * asked for (the shipped file: /nomoat for agents, the proxy's
-		 * for its fence). */
-		if (pc.nsandbox > 1 && pc.nmatch == 1) {
-			snprintf(pc.found, sizeof(pc.found), "%s", pc.match);
-		} else if (pc.nsandbox != 1) {
-			ret = nm_fail(NM_E_INPUT, -EINVAL, "%s: give --cgroup-parent PATH",
-				      pc.nsandbox ? "several attach points (and none of them bound to the policy)"
-						  : "no attach point (nomoat cgroup attach PATH)");
-			goto out;
-		}
-		snprintf(want, sizeof(want), "%s", pc.found);
-	} else if (!pc.covered) {
-		/* Refuse rather than run the command unpoliced. */
-		ret = nm_fail(NM_E_INPUT, -EINVAL,
-			      "cgroup '%s' is not at or below an attach point: the command would run unpoliced", parent);
+	ret = nm_runpoint_choose(c->pin_dir, &m, parent, policy ? id : 0, want, sizeof(want));
+	if (ret)
 		goto out;
-	}
 	snprintf(cg, sizeof(cg), "%s/nomoat-run-%d", want, (int)getpid());
 	ret = nm_cgroup_create(cg);
 	if (ret) {

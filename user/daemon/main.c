@@ -22,7 +22,6 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "apply.h"
@@ -41,6 +40,7 @@
 #include "pins.h"
 #include "policy.h"
 #include "ratelimit.h"
+#include "state.h"
 #include "follow.h"
 #include "watch.h"
 
@@ -275,57 +275,56 @@ static void tick(struct daemon *d)
 
 /* ---- metrics ----------------------------------------------------------- */
 
-struct fill_ctx {
-	struct daemon *d;
-	struct nm_metrics *mt;
-};
-
-static int fill_policy(const struct nm_policy *p, void *arg)
+/* Rules per family of a policy in the file (none for one it does not name). */
+static void fill_rules(struct nm_metrics *mt, const struct nm_config *cfg, const char *name)
 {
-	struct fill_ctx *fc = arg;
-
-	for (__u32 v = 0; v < NM_V__MAX; v++)
-		nm_metrics_u64(fc->mt, NM_LABELS({ "policy", p->name }, { "verdict", nm_verdict_name(v) }),
-			       nm_percpu_sum(fc->d->m.stats, p->id * NM_V__MAX + v));
-	return 0;
-}
-
-static int fill_rules(const struct nm_policy *p, void *arg)
-{
-	struct fill_ctx *fc = arg;
-	const struct nm_cfg_policy *cp = nm_config_policy(&fc->d->cfg, p->name);
+	const struct nm_cfg_policy *cp = nm_config_policy(cfg, name);
 	__u64 n4 = 0, n6 = 0;
 
 	if (!cp)
-		return 0;
+		return;
 	for (size_t i = 0; i < cp->rules.n; i++)
 		cp->rules.v[i].cidr.family == 4 ? n4++ : n6++;
-	nm_metrics_u64(fc->mt, NM_LABELS({ "policy", p->name }, { "family", "ipv4" }), n4);
-	nm_metrics_u64(fc->mt, NM_LABELS({ "policy", p->name }, { "family", "ipv6" }), n6);
+	nm_metrics_u64(mt, NM_LABELS({ "policy", name }, { "family", "ipv4" }), n4);
+	nm_metrics_u64(mt, NM_LABELS({ "policy", name }, { "family", "ipv6" }), n6);
+}
+
+/* The kernel's counters, from the snapshot `nomoat stats` prints too. */
+static int fill_kernel(struct nm_metrics *mt, const struct daemon *d)
+{
+	struct nm_stats_snap *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	nm_stats_snapshot(&d->m, s);
+	nm_metrics_family(mt, "nomoat_decisions_total", NM_METRIC_COUNTER,
+			  "Connections and datagrams decided, by policy and verdict.");
+	nm_metrics_u64(mt, NM_LABELS({ "policy", "" }, { "verdict", "deny" }), s->rows[0].v[NM_V_DENY]);
+	for (size_t i = 1; i < s->nrows; i++)
+		for (__u32 v = 0; v < NM_V__MAX; v++)
+			nm_metrics_u64(mt, NM_LABELS({ "policy", s->rows[i].name }, { "verdict", nm_verdict_name(v) }),
+				       s->rows[i].v[v]);
+	nm_metrics_family(mt, "nomoat_kernel_total", NM_METRIC_COUNTER,
+			  "Kernel-side counters (fail-closed denials, flow records, ring buffer drops).");
+	for (__u32 i = 0; i < NM_G__MAX; i++)
+		nm_metrics_u64(mt, NM_LABELS({ "counter", nm_gstat_name(i) }), s->g[i]);
+	nm_metrics_family(mt, "nomoat_rules", NM_METRIC_GAUGE, "Rules per policy and family, from the policy file.");
+	for (size_t i = 1; i < s->nrows; i++)
+		fill_rules(mt, &d->cfg, s->rows[i].name);
+	nm_metrics_family(mt, "nomoat_flows_live", NM_METRIC_GAUGE, "Redirected TCP flows with a record.");
+	nm_metrics_u64(mt, NULL, 0, s->flows_live);
+	free(s);
 	return 0;
 }
 
 static int fill_metrics(struct nm_metrics *mt, void *arg)
 {
 	struct daemon *d = arg;
-	struct fill_ctx fc = { d, mt };
 	struct nm_evs_stats es = { 0 };
-	__u32 zero = 0;
-	__u64 live = 0;
+	int err = fill_kernel(mt, d);
 
-	nm_metrics_family(mt, "nomoat_decisions_total", NM_METRIC_COUNTER,
-			  "Connections and datagrams decided, by policy and verdict.");
-	nm_metrics_u64(mt, NM_LABELS({ "policy", "" }, { "verdict", "deny" }), nm_percpu_sum(d->m.stats, NM_V_DENY));
-	nm_policy_foreach(&d->m, fill_policy, &fc);
-	nm_metrics_family(mt, "nomoat_kernel_total", NM_METRIC_COUNTER,
-			  "Kernel-side counters (fail-closed denials, flow records, ring buffer drops).");
-	for (__u32 i = 0; i < NM_G__MAX; i++)
-		nm_metrics_u64(mt, NM_LABELS({ "counter", nm_gstat_name(i) }), nm_percpu_sum(d->m.gstats, i));
-	nm_metrics_family(mt, "nomoat_rules", NM_METRIC_GAUGE, "Rules per policy and family, from the policy file.");
-	nm_policy_foreach(&d->m, fill_rules, &fc);
-	bpf_map_lookup_elem(d->m.flowcnt, &zero, &live);
-	nm_metrics_family(mt, "nomoat_flows_live", NM_METRIC_GAUGE, "Redirected TCP flows with a record.");
-	nm_metrics_u64(mt, NULL, 0, live);
+	if (err)
+		return err;
 	nm_metrics_family(mt, "nomoat_events_total", NM_METRIC_COUNTER, "Event lines written by the daemon.");
 	nm_metrics_u64(mt, NULL, 0, d->events_out);
 	nm_metrics_family(mt, "nomoat_events_limited_total", NM_METRIC_COUNTER,
@@ -366,11 +365,15 @@ static void watch_cb(int kind, const char *abs, void *arg)
 		nm_apply_prune(&d->m);
 }
 
-/* Watch every attach point and, for each bind pattern, the deepest existing
- * directory above its first glob character. */
+static void watch_add(const char *abs, void *arg)
+{
+	nm_watch_add_tree(arg, abs);
+}
+
+/* Watch where new cgroups of the file's attach points and bind patterns
+ * appear (nm_apply_watch_points). */
 static void watch_setup(struct daemon *d)
 {
-	char abs[PATH_MAX], pre[PATH_MAX];
 
 	if (d->w_on)
 		nm_watch_close(&d->w);
@@ -381,31 +384,7 @@ static void watch_setup(struct daemon *d)
 	}
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, nm_watch_fd(&d->w),
 		  &(struct epoll_event){ .events = EPOLLIN, .data.u64 = nm_epoll_data(TAG_WATCH, 0) });
-	for (size_t i = 0; i < d->cfg.nattaches; i++)
-		if (!d->cfg.attaches[i].origdst_only && nm_apply_cgroup_abs(d->cfg.attaches[i].path, abs, sizeof(abs)) == 0)
-			nm_watch_add_tree(&d->w, abs);
-	for (size_t i = 0; i < d->cfg.nbinds; i++) {
-		char *glob;
-
-		snprintf(pre, sizeof(pre), "%s", d->cfg.binds[i].pattern);
-		glob = strpbrk(pre, "*?[");
-		if (glob)
-			*glob = 0;
-		for (;;) {
-			char *slash = strrchr(pre, '/');
-
-			if (nm_apply_cgroup_abs(pre[0] ? pre : "/", abs, sizeof(abs)) == 0) {
-				nm_watch_add_tree(&d->w, abs);
-				break;
-			}
-			if (!slash || slash == pre) {
-				if (nm_apply_cgroup_abs("/", abs, sizeof(abs)) == 0)
-					nm_watch_add_tree(&d->w, abs);
-				break;
-			}
-			*slash = 0;
-		}
-	}
+	nm_apply_watch_points(&d->cfg, watch_add, &d->w);
 	/* Cgroups made between the apply's walk and the watches. */
 	nm_watch_scan(&d->w, watch_cb, d);
 	nm_err_clear();
@@ -424,14 +403,6 @@ static int open_log(struct daemon *d)
 	if (!d->log)
 		return nm_fail(NM_E_RUNTIME, -errno, "events-log %s: %s", d->cfg.events_log, strerror(errno));
 	return 0;
-}
-
-static int first_sandbox_attach(const struct nm_config *cfg, char *abs, size_t len)
-{
-	for (size_t i = 0; i < cfg->nattaches; i++)
-		if (!cfg->attaches[i].origdst_only)
-			return nm_apply_cgroup_abs(cfg->attaches[i].path, abs, len);
-	return nm_fail(NM_E_INPUT, -EINVAL, "the policy file has no attach point: nothing would be enforced");
 }
 
 /* Parse and apply the file; on any failure the running state is kept. */
@@ -713,7 +684,7 @@ int main(int argc, char **argv)
 	say("%s %s", adopted ? "adopted the pinned state at" : "loaded and pinned at", d.pin_dir);
 	err = reload(&d, true);
 	if (!err)
-		err = first_sandbox_attach(&d.cfg, abs, sizeof(abs));
+		err = nm_apply_sandbox_point(&d.cfg, abs, sizeof(abs));
 	if (!err)
 		err = nm_canary(&d.m, abs);
 	if (err)

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "apply.h"
+#include "canary.h"
 #include "cgroup.h"
 #include "err.h"
 #include "loader.h"
 #include "policy.h"
+#include "state.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -13,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 
 int nm_apply_cgroup_abs(const char *cfg_path, char *abs, size_t len)
 {
@@ -49,6 +50,14 @@ static int ensure_cgroup(const char *cfg_path, char *abs, size_t len)
 	return nm_apply_cgroup_abs(cfg_path, abs, len);
 }
 
+int nm_apply_sandbox_point(const struct nm_config *cfg, char *abs, size_t len)
+{
+	for (size_t i = 0; i < cfg->nattaches; i++)
+		if (!cfg->attaches[i].origdst_only)
+			return nm_apply_cgroup_abs(cfg->attaches[i].path, abs, len);
+	return nm_fail(NM_E_INPUT, -EINVAL, "the policy file has no attach point: nothing would be enforced");
+}
+
 int nm_apply_check(const struct nm_config *cfg)
 {
 	char abs[PATH_MAX];
@@ -63,6 +72,38 @@ int nm_apply_check(const struct nm_config *cfg)
 				       nm_err_msg());
 	}
 	return 0;
+}
+
+void nm_apply_watch_points(const struct nm_config *cfg, void (*fn)(const char *abs, void *arg), void *arg)
+{
+	char abs[PATH_MAX], pre[PATH_MAX];
+
+	for (size_t i = 0; i < cfg->nattaches; i++)
+		if (!cfg->attaches[i].origdst_only && nm_apply_cgroup_abs(cfg->attaches[i].path, abs, sizeof(abs)) == 0)
+			fn(abs, arg);
+	for (size_t i = 0; i < cfg->nbinds; i++) {
+		char *glob;
+
+		snprintf(pre, sizeof(pre), "%s", cfg->binds[i].pattern);
+		glob = strpbrk(pre, "*?[");
+		if (glob)
+			*glob = 0;
+		for (;;) {
+			char *slash = strrchr(pre, '/');
+
+			if (nm_apply_cgroup_abs(pre[0] ? pre : "/", abs, sizeof(abs)) == 0) {
+				fn(abs, arg);
+				break;
+			}
+			if (!slash || slash == pre) {
+				if (nm_apply_cgroup_abs("/", abs, sizeof(abs)) == 0)
+					fn(abs, arg);
+				break;
+			}
+			*slash = 0;
+		}
+	}
+	nm_err_clear();
 }
 
 /* The cgroup's path relative to the mount ("/a/b"). */
@@ -90,7 +131,7 @@ int nm_apply_cgroup(const struct nm_maps *m, const struct nm_config *cfg, const 
 			continue;
 		if (nm_policy_lookup(m, cfg->binds[i].policy, &id, NULL) || nm_cgroup_id(abs, &cgid))
 			return 0;
-		if (bpf_map_lookup_elem(m->bindings, &cgid, &cur) == 0 && cur == id)
+		if (nm_binding_get(m, cgid, &cur) == 0 && cur == id)
 			return 0;
 		return nm_bind(m, cgid, id) ? 0 : 1;
 	}
@@ -147,7 +188,7 @@ static int stale_cb(const struct nm_policy *p, void *arg)
 {
 	struct del_ctx *d = arg;
 
-	if (!nm_config_policy(d->cfg, p->name) && strcmp(p->name, "nomoatd-canary") && d->n < NM_MAX_POLICIES)
+	if (!nm_config_policy(d->cfg, p->name) && strcmp(p->name, NM_CANARY_POLICY) && d->n < NM_MAX_POLICIES)
 		snprintf(d->names[d->n++], NM_POLICY_NAME_LEN, "%s", p->name);
 	return 0;
 }
