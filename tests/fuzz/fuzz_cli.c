@@ -27,6 +27,7 @@
  * an error is one valid JSON object {"error": "..."} on stdout (strict
  * RFC 8259, so valid UTF-8 whatever bytes the arguments held).
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -190,35 +191,32 @@ static bool make_safe(int argc, char **argv, const char **object, bool *json)
 
 	*object = NULL;
 	*json = false;
-	/* the global options, as nm_cli_main reads them */
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
+	/* the global options, read the way nm_cli_main reads them (getopt_long
+	 * with its tables: abbreviations, bundles, "--" all count) */
+	optind = 0;
+	opterr = 0;
+	for (;;) {
+		int o = getopt_long(argc, argv, nm_cli_shortopts, nm_cli_longopts, NULL);
 
-		if (is(a, "-j") || is(a, "--json") || is(a, "-p") || is(a, "--pretty")) {
+		if (o == -1)
+			break;
+		if (o == 'j' || o == 'p')
 			*json = true;
-			continue;
-		}
-		if (is(a, "-v") || is(a, "--verbose"))
-			continue;
-		if (is(a, "-h") || is(a, "--help"))
-			return true;
-		if (is(a, "--pin-dir")) {
-			if (i + 1 >= argc || !argv[i + 1][0])
+		else if (o == 'h' || o == '?' || o == ':')
+			return true; /* usage, or refused before anything */
+		else if (o != 'v') {
+			/* --pin-dir (however spelled): an absolute one is the private pin */
+			if (!optarg[0])
 				return true; /* refused: it needs a directory */
-			if (argv[i + 1][0] == '/')
-				argv[i + 1] = pin;
-			i++;
-			continue;
+			if (optarg[0] != '/')
+				continue;
+			if (optarg == argv[optind - 1])
+				argv[optind - 1] = pin;
+			else
+				argv[optind - 1] = confined("--pin-dir=", "pins-never-made");
 		}
-		if (!strncmp(a, "--pin-dir=", 10)) {
-			if (!a[10])
-				return true;
-			if (a[10] == '/')
-				argv[i] = confined("--pin-dir=", "pins-never-made");
-			continue;
-		}
-		return true; /* an unknown option: refused before anything */
 	}
+	i = optind;
 	if (i >= argc)
 		return true;
 	obj = argv[i];

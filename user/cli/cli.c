@@ -4,6 +4,7 @@
 #include "loader.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -159,68 +160,187 @@ int nm_cli_maps(struct nm_cli *c, struct nm_maps *m)
 	return nm_maps_open(c->pin_dir, m);
 }
 
-static int cmd_rules(struct nm_cli *c, int argc, char **argv)
-{
-	return nm_cmd_rules(c, argv[-1], argc, argv);
-}
+/* ---- the command tables ---------------------------------------------------- */
 
-static const struct {
-	const char *object;
-	int (*fn)(struct nm_cli *c, int argc, char **argv);
-} objects[] = {
-	{ "load", nm_cmd_load },     { "unload", nm_cmd_unload },     { "status", nm_cmd_status },
-	{ "policy", nm_cmd_policy }, { "deny", cmd_rules },           { "allow", cmd_rules },
-	{ "redirect", cmd_rules },   { "rule", cmd_rules },           { "cgroup", nm_cmd_cgroup },
-	{ "check", nm_cmd_check },   { "run", nm_cmd_run },           { "events", nm_cmd_events },
-	{ "stats", nm_cmd_stats },   { "reload", nm_cmd_reload },     { "oci-hook", nm_cmd_oci_hook },
-	{ "doctor", nm_cmd_doctor },
+static const struct nm_cmd objects[] = {
+	{ "load", nm_cmd_load, NULL, "[--max-flows N]",
+	  "load and pin programs and maps (adopts existing pins); N live redirected flows at most "
+	  "(default 65536)", NULL },
+	{ "unload", nm_cmd_unload, NULL, "", "detach everything, remove all pins (ends enforcement)", NULL },
+	{ "status", nm_cmd_status, NULL, "", "kernel features, what is loaded and attached", NULL },
+	{ "doctor", nm_cmd_doctor, NULL, "", "what on this host keeps nomoat from enforcing (exit 1 on a fail)",
+	  NULL },
+	{ "policy", NULL, nm_policy_verbs, NULL, "policies and their settings", nm_policy_notes },
+	{ "deny", NULL, nm_action_verbs, NULL, "deny rules of a policy", nm_target_notes },
+	{ "allow", NULL, nm_action_verbs, NULL, "allow rules of a policy", nm_target_notes },
+	{ "redirect", NULL, nm_action_verbs, NULL, "redirect rules of a policy", nm_target_notes },
+	{ "rule", NULL, nm_rule_verbs, NULL, "a policy's whole rule table", nm_rule_notes },
+	{ "cgroup", NULL, nm_cgroup_verbs, NULL, "attach points and bindings", NULL },
+	{ "check", nm_cmd_check, NULL, "ADDR [PORT] --policy NAME [--proto tcp|udp]",
+	  "the verdict the kernel gives a connection to ADDR (and PORT) under policy NAME", NULL },
+	{ "run", nm_cmd_run, NULL, "[--policy NAME] [--cgroup-parent PATH] -- CMD [ARGS...]",
+	  "run CMD in a new cgroup under an attach point; without --policy the cgroup's nearest bound "
+	  "ancestor rules", NULL },
+	{ "events", nm_cmd_events, NULL, "[--count N] [--timeout SECONDS] [--backlog] [--socket PATH]",
+	  "stream decisions: from nomoatd's socket when it runs, else the kernel", NULL },
+	{ "stats", nm_cmd_stats, NULL, "", "decisions by policy and verdict, the kernel's counters", NULL },
+	{ "reload", nm_cmd_reload, NULL, "[--pidfile FILE]", "ask nomoatd to reload its policy file (SIGHUP)",
+	  NULL },
+	{ "oci-hook", nm_cmd_oci_hook, NULL, "",
+	  "OCI prestart hook: bind the container (state on stdin) to the policy in its nomoat.policy "
+	  "annotation", NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
-/* OBJECT VERB ARGS: the object's function gets what follows the object
- * (argv[-1] is the object itself). */
-static int dispatch(struct nm_cli *c, int argc, char **argv)
+static const struct nm_cmd *find_cmd(const struct nm_cmd *cmds, const char *name)
 {
-	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
-		if (!strcmp(argv[0], objects[i].object))
-			return objects[i].fn(c, argc - 1, argv + 1);
-	return nm_usage("unknown object '%s' (see nomoat --help)", argv[0]);
+	for (const struct nm_cmd *k = cmds; k->name; k++)
+		if (!strcmp(k->name, name))
+			return k;
+	return NULL;
+}
+
+/* "  policy create NAME ...\n        what it does\n" */
+static void print_entry(const struct nm_cmd *obj, const struct nm_cmd *k)
+{
+	printf("  %s%s%s%s%s\n", obj ? obj->name : "", obj ? " " : "", k->name, k->usage && k->usage[0] ? " " : "",
+	       k->usage ? k->usage : "");
+	if (k->about)
+		printf("        %s\n", k->about);
+}
+
+/* The usage of an object with verbs, from its table. */
+static void print_object(const struct nm_cmd *obj)
+{
+	printf("Usage: nomoat [OPTIONS] %s VERB [ARGS]   (%s)\n\n", obj->name, obj->about);
+	for (const struct nm_cmd *k = obj->verbs; k->name; k++)
+		print_entry(obj, k);
+	if (obj->notes)
+		printf("\n%s", obj->notes);
+}
+
+/* The usage of entry k of obj's table (obj NULL: of the objects). */
+static int print_help(const struct nm_cmd *obj, const struct nm_cmd *k)
+{
+	if (!k && !obj)
+		fputs(usage_text, stdout);
+	else if (!k)
+		print_object(obj);
+	else if (k->verbs)
+		print_object(k);
+	else {
+		printf("Usage: nomoat [OPTIONS] %s%s%s%s%s\n\n  %s\n", obj ? obj->name : "", obj ? " " : "", k->name,
+		       k->usage[0] ? " " : "", k->usage, k->about);
+		if (obj && obj->notes)
+			printf("\n%s", obj->notes);
+	}
+	return NM_EXIT_OK;
+}
+
+static bool is_help(const char *w)
+{
+	return !strcmp(w, "help") || !strcmp(w, "--help");
+}
+
+int nm_cmd_select(struct nm_cli *c, const struct nm_cmd *obj, const struct nm_cmd *cmds, int argc, char **argv)
+{
+	const char *word = argc ? argv[0] : "";
+	const struct nm_cmd *k;
+
+	if (is_help(word))
+		return print_help(obj, NULL);
+	k = find_cmd(cmds, word);
+	if (!k && !obj)
+		return nm_usage("unknown object '%s' (see nomoat --help)", word);
+	if (!k) {
+		char names[256] = "";
+		size_t n = 0;
+
+		for (k = cmds; k->name && n < sizeof(names); k++)
+			n += snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "", k->name);
+		return nm_usage("%s: unknown verb '%s' (%s)", obj->name, word, names);
+	}
+	/* After an object "help" too; after a verb only "--help" ("help"
+	 * can be a policy's or a cgroup's name). */
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || (!obj && !strcmp(argv[1], "help"))))
+		return print_help(obj, k);
+	if (!obj)
+		c->object = k->name;
+	if (k->verbs)
+		return nm_cmd_select(c, k, k->verbs, argc - 1, argv + 1);
+	return k->fn(c, argc - 1, argv + 1);
+}
+
+/* ---- global options --------------------------------------------------------- */
+
+enum { O_PIN_DIR = 256 };
+
+const char nm_cli_shortopts[] = "+:jpvh";
+const struct option nm_cli_longopts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "pretty", no_argument, NULL, 'p' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "pin-dir", required_argument, NULL, O_PIN_DIR },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* getopt_long over the options before OBJECT; returns the index of OBJECT
+ * (argc: none), -1 after --help, or a negative errno (-EINVAL) with the
+ * error recorded. */
+static int parse_globals(struct nm_cli *c, int argc, char **argv, const char **pin)
+{
+	int o;
+
+	optind = 0; /* a fresh scan: nm_cli_main may run more than once */
+	opterr = 0;
+	for (;;) {
+		const char *cur = argv[optind ? optind : 1];
+
+		o = getopt_long(argc, argv, nm_cli_shortopts, nm_cli_longopts, NULL);
+		switch (o) {
+		case -1:
+			return optind;
+		case 'j':
+			c->json = true;
+			break;
+		case 'p':
+			c->json = c->pretty = true;
+			break;
+		case 'v':
+			c->verbose = true;
+			break;
+		case 'h':
+			return -1;
+		case O_PIN_DIR:
+			if (!optarg[0])
+				return nm_usage("option '--pin-dir' needs a directory");
+			*pin = optarg;
+			break;
+		case ':':
+			return nm_usage("option '--pin-dir' needs a directory");
+		default:
+			if (!strncmp(cur, "--", 2))
+				return nm_usage("unknown option '%.*s' (see nomoat --help)", (int)strcspn(cur, "="), cur);
+			return nm_usage("unknown option '-%c' (see nomoat --help)", optopt ? optopt : '?');
+		}
+	}
 }
 
 int nm_cli_main(int argc, char **argv)
 {
 	struct nm_cli c = { 0 };
 	const char *pin = NULL;
-	bool bad = false;
 	int i, ret;
 
 	nm_err_clear();
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
-			c.json = true;
-		} else if (!strcmp(a, "-p") || !strcmp(a, "--pretty")) {
-			c.json = c.pretty = true;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			c.verbose = true;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(usage_text, stdout);
-			return NM_EXIT_OK;
-		} else if (!strcmp(a, "--pin-dir") || !strncmp(a, "--pin-dir=", 10)) {
-			pin = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!pin || !*pin) {
-				nm_usage("option '--pin-dir' needs a directory");
-				bad = true;
-				break;
-			}
-		} else {
-			nm_usage("unknown option '%s' (see nomoat --help)", a);
-			bad = true;
-			break;
-		}
+	i = parse_globals(&c, argc, argv, &pin);
+	if (i == -1) {
+		fputs(usage_text, stdout);
+		return NM_EXIT_OK;
 	}
 	nm_json_init(&c.j, stdout, c.pretty);
-	if (bad)
+	if (i < 0)
 		return nm_cli_error(&c);
 	c.pin_dir = nm_pin_dir_pick(pin);
 	if (c.pin_dir[0] != '/') {
@@ -231,11 +351,7 @@ int nm_cli_main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return NM_EXIT_USAGE;
 	}
-	if (argc - i >= 2 && (!strcmp(argv[i + 1], "help") || !strcmp(argv[i + 1], "--help"))) {
-		fputs(usage_text, stdout);
-		return NM_EXIT_OK;
-	}
-	ret = dispatch(&c, argc - i, argv + i);
+	ret = nm_cmd_select(&c, NULL, objects, argc - i, argv + i);
 	if (ret < 0)
 		return nm_cli_error(&c);
 	return ret;

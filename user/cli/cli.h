@@ -3,6 +3,7 @@
 #ifndef NM_CLI_H
 #define NM_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include "json.h"
 #include "pins.h"
@@ -16,7 +17,35 @@ struct nm_cli {
 	const char *pin_dir;
 	bool json, pretty, verbose;
 	struct nm_json j;
+	const char *object; /* the OBJECT word being run ("deny", "policy", ...) */
 };
+
+/*
+ * A command table, as bpftool's cmds[]: the objects, or one object's verbs;
+ * it ends with an entry whose name is NULL.  An entry runs fn with the words
+ * after its name, or, for an object with verbs, picks one from its table.
+ * Names match exactly.  "help" or "--help" in place of a verb prints the
+ * table's usage, "--help" right after a verb (or "help" right after an
+ * object) that entry's; to stdout, exit status 0.
+ */
+struct nm_cmd {
+	const char *name;
+	int (*fn)(struct nm_cli *c, int argc, char **argv);
+	const struct nm_cmd *verbs; /* instead of fn: the object's verbs */
+	const char *usage;          /* its arguments: "NAME [--rules FILE]" */
+	const char *about;          /* what it does, one line */
+	const char *notes;          /* an object's: lines after its verbs' usage */
+};
+
+/* Run argv[0] from cmds, the verbs of object obj (NULL: cmds are the
+ * objects); returns the exit status, or a negative errno with the error
+ * recorded. */
+int nm_cmd_select(struct nm_cli *c, const struct nm_cmd *obj, const struct nm_cmd *cmds, int argc, char **argv);
+
+/* The options before OBJECT, for getopt_long (the fuzz target reads them
+ * the same way). */
+extern const char nm_cli_shortopts[];
+extern const struct option nm_cli_longopts[];
 
 /* Run the CLI on argv (argv[0] is the program name); returns the exit
  * status.  Every verb validates all its input before it touches the
@@ -49,13 +78,14 @@ int nm_cli_print_attachment(const struct nm_attachment *a, void *arg);
 /* Open the maps, or print why not. */
 int nm_cli_maps(struct nm_cli *c, struct nm_maps *m);
 
-/* Verbs. */
+/* Objects with verbs: their tables (and the notes under their usage). */
+extern const struct nm_cmd nm_policy_verbs[], nm_action_verbs[], nm_rule_verbs[], nm_cgroup_verbs[];
+extern const char nm_policy_notes[], nm_target_notes[], nm_rule_notes[];
+
+/* Objects without verbs. */
 int nm_cmd_load(struct nm_cli *c, int argc, char **argv);
 int nm_cmd_unload(struct nm_cli *c, int argc, char **argv);
 int nm_cmd_status(struct nm_cli *c, int argc, char **argv);
-int nm_cmd_policy(struct nm_cli *c, int argc, char **argv);
-int nm_cmd_rules(struct nm_cli *c, const char *object, int argc, char **argv);
-int nm_cmd_cgroup(struct nm_cli *c, int argc, char **argv);
 int nm_cmd_check(struct nm_cli *c, int argc, char **argv);
 int nm_cmd_run(struct nm_cli *c, int argc, char **argv);
 int nm_cmd_events(struct nm_cli *c, int argc, char **argv);

@@ -54,12 +54,35 @@ static int bind_list_cb(__u64 cg, __u32 pid, void *arg)
 	return 0;
 }
 
-static int do_list(struct nm_cli *c)
+static void done(struct nm_cli *c, const char *verb, const char *path, const char *policy, bool adopted)
+{
+	if (c->json) {
+		nm_json_obj(&c->j, NULL);
+		nm_json_str(&c->j, verb, path);
+		if (policy)
+			nm_json_str(&c->j, "policy", policy);
+		if (adopted)
+			nm_json_bool(&c->j, "already", true);
+		nm_json_obj_end(&c->j);
+		nm_json_done(&c->j);
+	} else {
+		printf("%s %s%s%s%s\n", verb, path, policy ? " -> " : "", policy ? policy : "",
+		       adopted ? " (already, kept)" : "");
+	}
+}
+
+static int do_list(struct nm_cli *c, int argc, char **argv)
 {
 	struct nm_maps m;
 	struct bind_list_ctx b = { c, &m };
-	int ret = nm_cli_maps(c, &m);
+	char *pos[1];
+	int n, ret = nm_opts_parse(argc, argv, NULL, pos, 1, &n, NULL, NULL);
 
+	if (ret)
+		return ret;
+	if (n)
+		return nm_usage("cgroup list takes no arguments");
+	ret = nm_cli_maps(c, &m);
 	if (ret)
 		return ret;
 	if (c->json) {
@@ -85,85 +108,103 @@ static int do_list(struct nm_cli *c)
 	return ret;
 }
 
-static void done(struct nm_cli *c, const char *verb, const char *path, const char *policy, bool adopted)
+/* The cgroup PATH of a verb (after its options): resolved, with its id. */
+static int path_arg(const char *verb, int argc, char **argv, const struct nm_opt *opts, const char **policy,
+		    char *abs, size_t len, __u64 *cgid, const char **user)
 {
-	if (c->json) {
-		nm_json_obj(&c->j, NULL);
-		nm_json_str(&c->j, verb, path);
-		if (policy)
-			nm_json_str(&c->j, "policy", policy);
-		if (adopted)
-			nm_json_bool(&c->j, "already", true);
-		nm_json_obj_end(&c->j);
-		nm_json_done(&c->j);
-	} else {
-		printf("%s %s%s%s%s\n", verb, path, policy ? " -> " : "", policy ? policy : "",
-		       adopted ? " (already, kept)" : "");
-	}
+	char *pos[1];
+	int n, ret = nm_opts_parse(argc, argv, opts, pos, 1, &n, NULL, NULL);
+
+	if (ret)
+		return ret;
+	if (n != 1)
+		return nm_usage("cgroup %s needs a cgroup PATH", verb);
+	if (policy && !*policy)
+		return nm_usage("cgroup %s needs --policy NAME", verb);
+	*user = pos[0];
+	return resolve(pos[0], abs, len, cgid);
 }
 
-int nm_cmd_cgroup(struct nm_cli *c, int argc, char **argv)
+static int do_attach(struct nm_cli *c, int argc, char **argv)
 {
-	const char *verb = argc ? argv[0] : "", *policy = NULL;
 	bool origdst = false, adopted = false;
-	struct nm_opt opts[] = {
-		{ "policy", &policy, NULL },
-		{ "origdst-only", NULL, &origdst },
-		{ NULL, NULL, NULL },
-	};
-	char abs[PATH_MAX], *pos[1];
+	struct nm_opt opts[] = { { "origdst-only", NULL, &origdst }, { NULL, NULL, NULL } };
+	const char *user;
+	char abs[PATH_MAX];
+	__u64 cgid;
+	int ret = path_arg("attach", argc, argv, opts, NULL, abs, sizeof(abs), &cgid, &user);
+
+	if (!ret)
+		ret = nm_attach(c->pin_dir, abs, origdst, &adopted);
+	if (!ret)
+		done(c, "attached", abs, NULL, adopted);
+	return ret;
+}
+
+static int do_detach(struct nm_cli *c, int argc, char **argv)
+{
+	const char *user;
+	char abs[PATH_MAX];
+	__u64 cgid;
+	int ret = path_arg("detach", argc, argv, NULL, NULL, abs, sizeof(abs), &cgid, &user);
+
+	if (!ret)
+		ret = nm_detach(c->pin_dir, abs);
+	if (!ret)
+		done(c, "detached", abs, NULL, false);
+	return ret;
+}
+
+static int do_bind(struct nm_cli *c, int argc, char **argv)
+{
+	const char *policy = NULL, *user;
+	struct nm_opt opts[] = { { "policy", &policy, NULL }, { NULL, NULL, NULL } };
+	char abs[PATH_MAX];
 	struct nm_maps m;
 	__u64 cgid;
 	__u32 pid;
-	int n, ret;
+	int ret = path_arg("bind", argc, argv, opts, &policy, abs, sizeof(abs), &cgid, &user);
 
-	if (strcmp(verb, "attach") && strcmp(verb, "detach") && strcmp(verb, "bind") && strcmp(verb, "unbind") &&
-	    strcmp(verb, "list"))
-		return nm_usage("cgroup: unknown verb '%s' (attach, detach, bind, unbind, list)", verb);
-	if (strcmp(verb, "attach"))
-		opts[1].name = NULL;
-	if (strcmp(verb, "bind"))
-		opts[0] = opts[1];
-	ret = nm_opts_parse(argc - 1, argv + 1, opts, pos, 1, &n, NULL, NULL);
+	if (!ret)
+		ret = nm_cli_maps(c, &m);
 	if (ret)
 		return ret;
-	if (!strcmp(verb, "list"))
-		return n ? nm_usage("cgroup list takes no arguments") : do_list(c);
-	if (n != 1)
-		return nm_usage("cgroup %s needs a cgroup PATH", verb);
-	if (!strcmp(verb, "bind") && !policy)
-		return nm_usage("cgroup bind needs --policy NAME");
-	ret = resolve(pos[0], abs, sizeof(abs), &cgid);
-	if (ret)
-		return ret;
-	if (!strcmp(verb, "attach")) {
-		ret = nm_attach(c->pin_dir, abs, origdst, &adopted);
-		if (!ret)
-			done(c, "attached", abs, NULL, adopted);
-		return ret;
-	}
-	if (!strcmp(verb, "detach")) {
-		ret = nm_detach(c->pin_dir, abs);
-		if (!ret)
-			done(c, "detached", abs, NULL, false);
-		return ret;
-	}
-	ret = nm_cli_maps(c, &m);
-	if (ret)
-		return ret;
-	if (!strcmp(verb, "bind")) {
-		ret = nm_policy_lookup(&m, policy, &pid, NULL);
-		if (!ret)
-			ret = nm_bind(&m, cgid, pid);
-		if (!ret)
-			done(c, "bound", abs, policy, false);
-	} else {
-		ret = nm_unbind(&m, cgid);
-		if (ret == -ENOENT)
-			ret = nm_fail(NM_E_INPUT, ret, "cgroup '%s' is not bound", pos[0]);
-		if (!ret)
-			done(c, "unbound", abs, NULL, false);
-	}
+	ret = nm_policy_lookup(&m, policy, &pid, NULL);
+	if (!ret)
+		ret = nm_bind(&m, cgid, pid);
+	if (!ret)
+		done(c, "bound", abs, policy, false);
 	nm_maps_close(&m);
 	return ret;
 }
+
+static int do_unbind(struct nm_cli *c, int argc, char **argv)
+{
+	const char *user;
+	char abs[PATH_MAX];
+	struct nm_maps m;
+	__u64 cgid;
+	int ret = path_arg("unbind", argc, argv, NULL, NULL, abs, sizeof(abs), &cgid, &user);
+
+	if (!ret)
+		ret = nm_cli_maps(c, &m);
+	if (ret)
+		return ret;
+	ret = nm_unbind(&m, cgid);
+	if (ret == -ENOENT)
+		ret = nm_fail(NM_E_INPUT, ret, "cgroup '%s' is not bound", user);
+	if (!ret)
+		done(c, "unbound", abs, NULL, false);
+	nm_maps_close(&m);
+	return ret;
+}
+
+const struct nm_cmd nm_cgroup_verbs[] = {
+	{ "attach", do_attach, NULL, "PATH [--origdst-only]",
+	  "attach the programs at a cgroup (a proxy's or resolver's cgroup: --origdst-only)", NULL },
+	{ "detach", do_detach, NULL, "PATH", "detach them (what runs below is no longer policed)", NULL },
+	{ "bind", do_bind, NULL, "PATH --policy NAME", "the cgroup and everything below it get policy NAME", NULL },
+	{ "unbind", do_unbind, NULL, "PATH", "remove the cgroup's binding", NULL },
+	{ "list", do_list, NULL, "", "attach points and bindings", NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
+};

@@ -127,14 +127,20 @@ static int count_cb(const struct nm_rule_entry *e, void *arg)
 	return 0;
 }
 
-static int cmd_create(struct nm_cli *c, int argc, char **argv, bool create)
+static int create_or_set(struct nm_cli *c, int argc, char **argv, bool create)
 {
 	struct settings s = { 0 };
 	const char *rules_file = NULL;
 	bool defaults = false;
-	struct nm_opt opts[] = {
+	/* set: --rules replaces the table, no --with-defaults */
+	struct nm_opt create_opts[] = {
 		SETTINGS_OPTS(s),
 		{ "with-defaults", NULL, &defaults },
+		{ "rules", &rules_file, NULL },
+		{ NULL, NULL, NULL },
+	};
+	struct nm_opt set_opts[] = {
+		SETTINGS_OPTS(s),
 		{ "rules", &rules_file, NULL },
 		{ NULL, NULL, NULL },
 	};
@@ -145,15 +151,7 @@ static int cmd_create(struct nm_cli *c, int argc, char **argv, bool create)
 	int n, ret;
 	__u32 id;
 
-	if (!create) { /* set: --rules replaces the table, no --with-defaults */
-		size_t i = 0;
-
-		while (opts[i].name && strcmp(opts[i].name, "with-defaults"))
-			i++;
-		for (; opts[i].name; i++)
-			opts[i] = opts[i + 1];
-	}
-	ret = nm_opts_parse(argc, argv, opts, pos, 1, &n, NULL, NULL);
+	ret = nm_opts_parse(argc, argv, create ? create_opts : set_opts, pos, 1, &n, NULL, NULL);
 	if (ret)
 		return ret;
 	if (n != 1)
@@ -197,56 +195,106 @@ out:
 	return ret;
 }
 
-int nm_cmd_policy(struct nm_cli *c, int argc, char **argv)
+static int do_create(struct nm_cli *c, int argc, char **argv)
 {
-	const char *verb = argc ? argv[0] : "";
-	struct nm_policy p;
-	struct nm_maps m;
+	return create_or_set(c, argc, argv, true);
+}
+
+static int do_set(struct nm_cli *c, int argc, char **argv)
+{
+	return create_or_set(c, argc, argv, false);
+}
+
+/* No options; a NAME when verb needs one.  Opens the maps. */
+static int name_and_maps(struct nm_cli *c, const char *verb, bool named, int argc, char **argv, char **name,
+			 struct nm_maps *m)
+{
 	char *pos[1];
-	int n, ret;
+	int n, ret = nm_opts_parse(argc, argv, NULL, pos, 1, &n, NULL, NULL);
 
-	if (!strcmp(verb, "create") || !strcmp(verb, "set"))
-		return cmd_create(c, argc - 1, argv + 1, verb[0] == 'c');
-	if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "delete"))
-		return nm_usage("policy: unknown verb '%s' (create, set, list, show, delete)", verb);
-	ret = nm_opts_parse(argc - 1, argv + 1, NULL, pos, 1, &n, NULL, NULL);
 	if (ret)
 		return ret;
-	if (!strcmp(verb, "list") ? n != 0 : n != 1)
-		return nm_usage("policy %s %s", verb, !strcmp(verb, "list") ? "takes no arguments" : "needs a NAME");
-	ret = nm_cli_maps(c, &m);
+	if (n != named)
+		return nm_usage("policy %s %s", verb, named ? "needs a NAME" : "takes no arguments");
+	if (named)
+		*name = pos[0];
+	return nm_cli_maps(c, m);
+}
+
+static int do_list(struct nm_cli *c, int argc, char **argv)
+{
+	struct nm_maps m;
+	int ret = name_and_maps(c, "list", false, argc, argv, NULL, &m);
+
 	if (ret)
 		return ret;
-	if (!strcmp(verb, "list")) {
-		if (c->json)
-			nm_json_arr(&c->j, NULL);
-		ret = nm_policy_foreach(&m, list_cb, c);
-		if (c->json) {
-			nm_json_arr_end(&c->j);
-			nm_json_done(&c->j);
-		}
-	} else if (!strcmp(verb, "show")) {
-		struct count_ctx cc = { 0 };
-
-		ret = nm_policy_lookup(&m, pos[0], NULL, &p);
-		if (!ret)
-			ret = nm_rule_foreach(&m, p.id, count_cb, &cc);
-		if (!ret) {
-			print_policy(c, &p, cc.n4, cc.n6);
-			if (c->json)
-				nm_json_done(&c->j);
-		}
-	} else {
-		ret = nm_policy_delete(&m, pos[0]);
-		if (!ret && !c->json)
-			printf("policy %s deleted\n", pos[0]);
-		if (!ret && c->json) {
-			nm_json_obj(&c->j, NULL);
-			nm_json_str(&c->j, "deleted", pos[0]);
-			nm_json_obj_end(&c->j);
-			nm_json_done(&c->j);
-		}
+	if (c->json)
+		nm_json_arr(&c->j, NULL);
+	ret = nm_policy_foreach(&m, list_cb, c);
+	if (c->json) {
+		nm_json_arr_end(&c->j);
+		nm_json_done(&c->j);
 	}
 	nm_maps_close(&m);
 	return ret;
 }
+
+static int do_show(struct nm_cli *c, int argc, char **argv)
+{
+	struct count_ctx cc = { 0 };
+	struct nm_policy p;
+	struct nm_maps m;
+	char *name;
+	int ret = name_and_maps(c, "show", true, argc, argv, &name, &m);
+
+	if (ret)
+		return ret;
+	ret = nm_policy_lookup(&m, name, NULL, &p);
+	if (!ret)
+		ret = nm_rule_foreach(&m, p.id, count_cb, &cc);
+	if (!ret) {
+		print_policy(c, &p, cc.n4, cc.n6);
+		if (c->json)
+			nm_json_done(&c->j);
+	}
+	nm_maps_close(&m);
+	return ret;
+}
+
+static int do_delete(struct nm_cli *c, int argc, char **argv)
+{
+	struct nm_maps m;
+	char *name;
+	int ret = name_and_maps(c, "delete", true, argc, argv, &name, &m);
+
+	if (ret)
+		return ret;
+	ret = nm_policy_delete(&m, name);
+	if (!ret && !c->json)
+		printf("policy %s deleted\n", name);
+	if (!ret && c->json) {
+		nm_json_obj(&c->j, NULL);
+		nm_json_str(&c->j, "deleted", name);
+		nm_json_obj_end(&c->j);
+		nm_json_done(&c->j);
+	}
+	nm_maps_close(&m);
+	return ret;
+}
+
+const struct nm_cmd nm_policy_verbs[] = {
+	{ "create", do_create, NULL, "NAME [SETTINGS] [--with-defaults] [--rules FILE]",
+	  "a new policy (default redirect, enforce, events deny); --with-defaults adds the shipped deny list", NULL },
+	{ "set", do_set, NULL, "NAME SETTINGS [--rules FILE]",
+	  "change settings live; with --rules the rules too, settings and rules in one atomic swap", NULL },
+	{ "list", do_list, NULL, "", "every policy and its settings", NULL },
+	{ "show", do_show, NULL, "NAME", "one policy, with its rule counts", NULL },
+	{ "delete", do_delete, NULL, "NAME", "remove a policy (refused while a cgroup is bound to it)", NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
+const char nm_policy_notes[] =
+	"SETTINGS: --default deny|allow|redirect  --mode enforce|audit\n"
+	"          --events deny|redirect|all  --proxy4 A:P  --proxy6 [A]:P\n"
+	"          --dns4 A:P  --dns6 [A]:P   (\"none\" clears an endpoint)\n"
+	"          --raw-sockets allow|deny   raw IP and ping sockets (default deny)\n";

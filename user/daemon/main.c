@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -640,36 +641,67 @@ static int check_only(const char *path)
 	return 0;
 }
 
-int main(int argc, char **argv)
+enum { O_CHECK = 256, O_CONFIG, O_PIN_DIR, O_PIDFILE };
+
+/* 0, 1 after --help (exit 0), or 2 (bad usage, said). */
+static int parse_args(int argc, char **argv, struct daemon *d, const char **pin, const char **check)
 {
-	struct daemon d = { .config_path = DEFAULT_CONFIG, .pidfile = DEFAULT_PIDFILE };
-	const char *pin = NULL;
-	char abs[PATH_MAX];
-	bool adopted;
-	int err;
+	static const struct option lo[] = {
+		{ "check", required_argument, NULL, O_CHECK },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "pin-dir", required_argument, NULL, O_PIN_DIR },
+		{ "pidfile", required_argument, NULL, O_PIDFILE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (!strcmp(a, "--check") && v)
-			return check_only(v);
-		if (!strcmp(a, "--config") && v)
-			d.config_path = argv[++i];
-		else if (!strcmp(a, "--pin-dir") && v)
-			pin = argv[++i];
-		else if (!strcmp(a, "--pidfile") && v)
-			d.pidfile = argv[++i];
-		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
-			d.verbose = true;
-		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+		switch (c) {
+		case O_CHECK:
+			*check = optarg;
+			break;
+		case O_CONFIG:
+			d->config_path = optarg;
+			break;
+		case O_PIN_DIR:
+			*pin = optarg;
+			break;
+		case O_PIDFILE:
+			d->pidfile = optarg;
+			break;
+		case 'v':
+			d->verbose = true;
+			break;
+		case 'h':
 			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "nomoatd: unknown or incomplete option '%s'\n", a);
+			return 1;
+		default:
 			usage(stderr);
 			return 2;
 		}
 	}
+	if (optind < argc) {
+		fprintf(stderr, "nomoatd: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .config_path = DEFAULT_CONFIG, .pidfile = DEFAULT_PIDFILE };
+	const char *pin = NULL, *check = NULL;
+	char abs[PATH_MAX];
+	bool adopted;
+	int err;
+
+	err = parse_args(argc, argv, &d, &pin, &check);
+	if (err)
+		return err == 1 ? 0 : err;
+	if (check)
+		return check_only(check);
 	d.pin_dir = nm_pin_dir_pick(pin);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
