@@ -96,6 +96,28 @@ static const struct cli_case cases[] = {
 	{ "check ::ffff:1.2.3.4 80 --policy p", 1, "is nomoat loaded" },
 	{ "--help", 0, NULL },
 	{ "policy help", 0, NULL },
+	/* the tables' help: every object and verb, before anything is opened */
+	{ "help", 0, NULL },
+	{ "load help", 0, NULL },
+	{ "check --help", 0, NULL },
+	{ "cgroup --help", 0, NULL },
+	{ "policy create --help", 0, NULL },
+	{ "deny add --help", 0, NULL },
+	{ "rule replace --help", 0, NULL },
+	/* after a verb "help" is a word like any other: here a policy name */
+	{ "policy show help", 1, "is nomoat loaded" },
+	{ "policy delete --help extra", 0, NULL },
+	{ "policy explode --help", 2, "(create, set, list, show, delete)" },
+	{ "deny frob", 2, "(add, del, list)" },
+	{ "cgroup frob", 2, "(attach, detach, bind, unbind, list)" },
+	/* the options before OBJECT, getopt_long's way */
+	{ "-jv policy list", 1, "is nomoat loaded" },
+	{ "-jx policy list", 2, "'-x'" },
+	{ "--pin-dir", 2, "needs a directory" },
+	{ "--pin-dir= policy list", 2, "needs a directory" },
+	{ "--pin-dir=/nowhere-else policy list", 1, "/nowhere-else" },
+	{ "--json=yes policy list", 2, "'--json'" },
+	{ "-- policy list", 1, "is nomoat loaded" },
 };
 
 static int run_cli(const char *args)
@@ -125,6 +147,66 @@ static void test_cli_table(void **state)
 				    cases[i].status, nm_err_msg(), cases[i].needle ? cases[i].needle : "");
 			fail();
 		}
+	}
+}
+
+/* Run the CLI with stdout into a buffer (freed by the caller). */
+static char *run_captured(const char *args, int *st)
+{
+	FILE *saved = stdout;
+	char *buf = NULL;
+	size_t len = 0;
+
+	stdout = open_memstream(&buf, &len);
+	assert_non_null(stdout);
+	*st = run_cli(args);
+	fclose(stdout);
+	stdout = saved;
+	return buf;
+}
+
+/* "OBJ VERB --help" prints "nomoat [OPTIONS] OBJ VERB USAGE" and what it
+ * does, for every verb of every table; "OBJ help" lists them all. */
+static void test_cli_help(void **state)
+{
+	static const struct {
+		const char *obj;
+		const struct nm_cmd *verbs;
+	} objs[] = {
+		{ "policy", nm_policy_verbs }, { "deny", nm_action_verbs },   { "allow", nm_action_verbs },
+		{ "redirect", nm_action_verbs }, { "rule", nm_rule_verbs }, { "cgroup", nm_cgroup_verbs },
+	};
+	char args[128], want[256];
+
+	(void)state;
+	setenv(NM_PIN_DIR_ENV, NOWHERE, 1);
+	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+		char *all;
+		int st;
+
+		snprintf(args, sizeof(args), "%s help", objs[i].obj);
+		all = run_captured(args, &st);
+		assert_int_equal(st, 0);
+		for (const struct nm_cmd *k = objs[i].verbs; k->name; k++) {
+			char *one;
+
+			assert_non_null(k->fn);
+			assert_non_null(k->usage);
+			assert_non_null(k->about);
+			snprintf(want, sizeof(want), "%s %s%s%s\n", objs[i].obj, k->name, k->usage[0] ? " " : "",
+				 k->usage);
+			if (!strstr(all, want))
+				fail_msg("'%s' does not list '%s'", args, want);
+			snprintf(args, sizeof(args), "%s %s --help", objs[i].obj, k->name);
+			one = run_captured(args, &st);
+			assert_int_equal(st, 0);
+			snprintf(want, sizeof(want), "Usage: nomoat [OPTIONS] %s %s%s%s\n", objs[i].obj, k->name,
+				 k->usage[0] ? " " : "", k->usage);
+			if (!strstr(one, want) || !strstr(one, k->about))
+				fail_msg("'%s' printed '%s'", args, one);
+			free(one);
+		}
+		free(all);
 	}
 }
 
@@ -235,6 +317,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cli_table),
+		cmocka_unit_test(test_cli_help),
 		cmocka_unit_test(test_opts_parse),
 		cmocka_unit_test(test_ruleset_parse),
 		cmocka_unit_test(test_json_utf8),
