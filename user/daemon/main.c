@@ -42,6 +42,7 @@
 #include "policy.h"
 #include "ratelimit.h"
 #include "state.h"
+#include "svc.h"
 #include "follow.h"
 #include "watch.h"
 
@@ -674,18 +675,12 @@ static int parse_args(int argc, char **argv, struct daemon *d, const char **pin,
 		case 'v':
 			d->verbose = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return 1;
 		default:
-			usage(stderr);
-			return 2;
+			return nm_svc_opt_usage(c, usage);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "nomoatd: unexpected argument '%s' (see --help)\n", argv[optind]);
+	if (nm_svc_opt_rest("nomoatd", argc, argv))
 		return 2;
-	}
 	return 0;
 }
 

@@ -155,20 +155,14 @@ static int parse_args(int argc, char **argv, struct nmd_opts *o)
 		case O_HOLD: rc = nm_svc_uint(PROG, "--synthetic-hold", optarg, 0, 30 * 86400, &o->hold); break;
 		case O_NO_TCP: o->no_tcp = true; break;
 		case 'v': o->verbose = true; break;
-		case 'h':
-			usage(stdout);
-			return 1;
 		default:
-			usage(stderr);
-			return 2;
+			return nm_svc_opt_usage(c, usage);
 		}
 	}
 	if (rc)
 		return 2;
-	if (optind < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
+	if (nm_svc_opt_rest(PROG, argc, argv))
 		return 2;
-	}
 	if (!o->nlisten) {
 		nm_svc_listen(PROG, "--listen", NMD_DEF_LISTEN4, &o->listen[0]);
 		nm_svc_listen(PROG, "--listen", NMD_DEF_LISTEN6, &o->listen[1]);

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <netinet/in.h>
@@ -49,6 +50,20 @@ int nm_svc_secs(const char *prog, const char *opt, const char *s, unsigned *ms)
 	}
 	*ms = (unsigned)(v * 1000 + 0.5);
 	return 0;
+}
+
+int nm_svc_opt_usage(int c, void (*usage)(FILE *f))
+{
+	usage(c == 'h' ? stdout : stderr);
+	return c == 'h' ? 1 : 2;
+}
+
+int nm_svc_opt_rest(const char *prog, int argc, char *const argv[])
+{
+	if (optind >= argc)
+		return 0;
+	fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", prog, argv[optind]);
+	return 2;
 }
 
 int nm_svc_listen(const char *prog, const char *opt, const char *s, struct sockaddr_storage *ss)

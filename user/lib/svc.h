@@ -11,6 +11,7 @@
 #define NM_SVC_H
 
 #include <netinet/in.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <linux/types.h>
 
@@ -20,6 +21,14 @@ int nm_svc_uint(const char *prog, const char *opt, const char *s, unsigned lo, u
 int nm_svc_secs(const char *prog, const char *opt, const char *s, unsigned *ms);
 /* ADDR:PORT or [ADDR]:PORT into a sockaddr. */
 int nm_svc_listen(const char *prog, const char *opt, const char *s, struct sockaddr_storage *ss);
+
+/* The programs' getopt_long loops (nomoatd's too) end alike: for 'h'
+ * (--help) nm_svc_opt_usage prints the usage to stdout and returns 1 (exit
+ * 0), for anything else getopt_long returned ('?': it said why) the usage
+ * to stderr, 2; after the loop nm_svc_opt_rest refuses a word left over
+ * (2, "PROG: unexpected argument 'WORD'"), else returns 0. */
+int nm_svc_opt_usage(int c, void (*usage)(FILE *f));
+int nm_svc_opt_rest(const char *prog, int argc, char *const argv[]);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 long long nm_svc_now_ms(void);

@@ -175,18 +175,12 @@ static int parse_args(int argc, char **argv, struct nmp_opts *o)
 		case 'v':
 			o->verbose = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return 1;
 		default:
-			usage(stderr);
-			return 2;
+			return nm_svc_opt_usage(c, usage);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "nomoat-proxy: unexpected argument '%s' (see --help)\n", argv[optind]);
+	if (nm_svc_opt_rest("nomoat-proxy", argc, argv))
 		return 2;
-	}
 	if (o->no_dns && !o->hosts) {
 		fprintf(stderr, "nomoat-proxy: --no-dns needs --hosts\n");
 		return 2;
