@@ -203,10 +203,7 @@ static const struct nm_cmd *find_cmd(const struct nm_cmd *cmds, const char *name
 /* "  policy create NAME ...\n        what it does\n" */
 static void print_entry(const struct nm_cmd *obj, const struct nm_cmd *k)
 {
-	printf("  %s%s%s%s%s\n", obj ? obj->name : "", obj ? " " : "", k->name, k->usage && k->usage[0] ? " " : "",
-	       k->usage ? k->usage : "");
-	if (k->about)
-		printf("        %s\n", k->about);
+	printf("  %s %s%s%s\n        %s\n", obj->name, k->name, k->usage[0] ? " " : "", k->usage, k->about);
 }
 
 /* The usage of an object with verbs, from its table. */

@@ -3,7 +3,6 @@
 #include "cli.h"
 #include "cgroup.h"
 #include "err.h"
-#include "loader.h"
 #include "policy.h"
 #include "runpoint.h"
 

@@ -376,7 +376,6 @@ static void watch_add(const char *abs, void *arg)
  * appear (nm_apply_watch_points). */
 static void watch_setup(struct daemon *d)
 {
-
 	if (d->w_on)
 		nm_watch_close(&d->w);
 	d->w_on = nm_watch_open(&d->w) == 0;
