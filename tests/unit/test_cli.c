@@ -116,7 +116,8 @@ static const struct cli_case cases[] = {
 	{ "--pin-dir", 2, "needs a directory" },
 	{ "--pin-dir= policy list", 2, "needs a directory" },
 	{ "--pin-dir=/nowhere-else policy list", 1, "/nowhere-else" },
-	{ "--json=yes policy list", 2, "'--json'" },
+	{ "--json=yes policy list", 2, "'--json' takes no value" },
+	{ "--bogus=1 policy list", 2, "unknown option '--bogus'" },
 	{ "-- policy list", 1, "is nomoat loaded" },
 };
 

@@ -317,6 +317,9 @@ static int parse_globals(struct nm_cli *c, int argc, char **argv, const char **p
 		case ':':
 			return nm_usage("option '--pin-dir' needs a directory");
 		default:
+			/* getopt_long sets optopt for a known long option given a value */
+			if (!strncmp(cur, "--", 2) && optopt)
+				return nm_usage("option '%.*s' takes no value", (int)strcspn(cur, "="), cur);
 			if (!strncmp(cur, "--", 2))
 				return nm_usage("unknown option '%.*s' (see nomoat --help)", (int)strcspn(cur, "="), cur);
 			return nm_usage("unknown option '-%c' (see nomoat --help)", optopt ? optopt : '?');
