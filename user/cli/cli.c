@@ -239,7 +239,10 @@ static bool is_help(const char *w)
 	return !strcmp(w, "help") || !strcmp(w, "--help");
 }
 
-int nm_cmd_select(struct nm_cli *c, const struct nm_cmd *obj, const struct nm_cmd *cmds, int argc, char **argv)
+/* Run argv[0] from cmds, the verbs of object obj (NULL: cmds are the
+ * objects); returns the exit status, or a negative errno with the error
+ * recorded. */
+static int cmd_select(struct nm_cli *c, const struct nm_cmd *obj, const struct nm_cmd *cmds, int argc, char **argv)
 {
 	const char *word = argc ? argv[0] : "";
 	const struct nm_cmd *k;
@@ -264,7 +267,7 @@ int nm_cmd_select(struct nm_cli *c, const struct nm_cmd *obj, const struct nm_cm
 	if (!obj)
 		c->object = k->name;
 	if (k->verbs)
-		return nm_cmd_select(c, k, k->verbs, argc - 1, argv + 1);
+		return cmd_select(c, k, k->verbs, argc - 1, argv + 1);
 	return k->fn(c, argc - 1, argv + 1);
 }
 
@@ -351,7 +354,7 @@ int nm_cli_main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return NM_EXIT_USAGE;
 	}
-	ret = nm_cmd_select(&c, NULL, objects, argc - i, argv + i);
+	ret = cmd_select(&c, NULL, objects, argc - i, argv + i);
 	if (ret < 0)
 		return nm_cli_error(&c);
 	return ret;

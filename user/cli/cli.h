@@ -26,7 +26,8 @@ struct nm_cli {
  * after its name, or, for an object with verbs, picks one from its table.
  * Names match exactly.  "help" or "--help" in place of a verb prints the
  * table's usage, "--help" right after a verb (or "help" right after an
- * object) that entry's; to stdout, exit status 0.
+ * object) that entry's; to stdout, exit status 0.  One dispatcher
+ * (nm_cli_main's) runs every table.
  */
 struct nm_cmd {
 	const char *name;
@@ -36,11 +37,6 @@ struct nm_cmd {
 	const char *about;          /* what it does, one line */
 	const char *notes;          /* an object's: lines after its verbs' usage */
 };
-
-/* Run argv[0] from cmds, the verbs of object obj (NULL: cmds are the
- * objects); returns the exit status, or a negative errno with the error
- * recorded. */
-int nm_cmd_select(struct nm_cli *c, const struct nm_cmd *obj, const struct nm_cmd *cmds, int argc, char **argv);
 
 /* The options before OBJECT, for getopt_long (the fuzz target reads them
  * the same way). */
