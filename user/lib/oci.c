@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "jsonparse.h"
 #include "parse.h"
 
@@ -170,36 +171,6 @@ int nm_oci_parse(const char *json, size_t len, struct nm_oci_state *st, char *er
 
 /* ---- /proc/PID/cgroup --------------------------------------------------- */
 
-/* Read the whole file (at most cap - 1 bytes, NUL-terminated). */
-static ssize_t read_small(const char *path, char *buf, size_t cap)
-{
-	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	/* every read makes progress or ends the loop: bounded by cap */
-	while (n < cap - 1) {
-		ssize_t r = read(fd, buf + n, cap - 1 - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (n == cap - 1)
-		return -EFBIG;
-	buf[n] = 0;
-	return (ssize_t)n;
-}
-
 /* The text after "0::" up to the end of its line, or NULL. */
 static const char *v2_line(const char *buf, size_t *n)
 {
@@ -230,20 +201,14 @@ int nm_oci_cgroup_of_pid(int pid, char *rel, size_t len)
 	char path[64], *buf;
 	const char *p;
 	size_t n;
-	ssize_t r;
-	int rc = 0;
+	int rc;
 
 	if (pid <= 0 || !rel || !len)
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	buf = malloc(CGROUP_FILE_MAX);
-	if (!buf)
-		return -ENOMEM;
-	r = read_small(path, buf, CGROUP_FILE_MAX);
-	if (r < 0) {
-		rc = r == -ENOENT ? -ESRCH : (int)r;
-		goto out;
-	}
+	rc = nm_read_file(path, CGROUP_FILE_MAX, 0, &buf, &n, NULL, NULL, 0);
+	if (rc)
+		return rc == -ENOENT ? -ESRCH : rc;
 	p = v2_line(buf, &n);
 	if (!p || !n || p[0] != '/' || ends_with(p, n, " (deleted)")) {
 		rc = -ENOENT;
