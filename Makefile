@@ -30,7 +30,7 @@ AR         := $(CROSS)ar
 WARN       := -Wall -Wextra -Werror
 CFLAGS     ?= -O2 -g
 CPPFLAGS   += -Iinclude -Iuser/lib -I$(OUT) -D_GNU_SOURCE
-LDLIBS     += -lbpf -lelf -lz
+LDLIBS     += -lbpf -lelf -lz -ljansson
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
               -Wno-unused-function -Iinclude -I$(dir $(VMLINUX_H))
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
 	make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
-	libcmocka-dev liburing-dev libclang-rt-dev libc-ares-dev
+	libcmocka-dev liburing-dev libclang-rt-dev libc-ares-dev libjansson-dev
 	iproute2 nftables curl python3 openssl squid bind9-dnsutils dnsmasq-base util-linux
 	libc6-dev busybox-static docker.io podman runc crun iptables
 )

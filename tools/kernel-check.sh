@@ -105,7 +105,7 @@ fi
 need=("$QEMU_PKG")
 [[ $DEBARCH == "$HOSTARCH" ]] && need+=(busybox-static)
 [[ -n $CROSS ]] && need+=("gcc-$TRIPLET" "libbpf-dev:$DEBARCH" "libelf-dev:$DEBARCH" "zlib1g-dev:$DEBARCH"
-	"libc-ares-dev:$DEBARCH")
+	"libc-ares-dev:$DEBARCH" "libjansson-dev:$DEBARCH")
 missing=()
 for p in "${need[@]}"; do installed "$p" || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -44,7 +44,7 @@
 
 #include "cgroup.h"
 #include "harness.h"
-#include "minijson.h"
+#include "jsonparse.h"
 #include "run.h"
 
 static struct {
@@ -73,49 +73,49 @@ static void cleanup_last(void)
 
 /* ---- the doctor's output --------------------------------------------------- */
 struct report {
-	struct mj_doc doc;
-	const struct mj_value *checks;
+	json_t *root;
+	const json_t *checks;
 	double ok, warn, fail;
-	bool parsed;
 };
 
 /* Strict JSON, checks an array of {name,status,detail} strings with a
  * known status, counts that add up to the lines; false with why. */
 static bool report_parse(const char *out, struct report *r, char *why, size_t len)
 {
-	char err[MJ_ERR_LEN];
+	char err[NM_JSON_ERR_LEN];
 	double n[3] = { 0 };
 	const char *const st[3] = { "ok", "warn", "fail" };
-	const struct mj_value *v, *e;
+	const json_t *v, *e;
+	size_t i;
 
 	memset(r, 0, sizeof(*r));
-	if (mj_parse(&r->doc, out, strlen(out), err, sizeof(err))) {
+	if (nm_json_parse(out, strlen(out), &r->root, err, sizeof(err))) {
 		nmt_why_set(why, len, "not JSON (%s): %s", err, nmt_oneline(out));
 		return false;
 	}
-	r->parsed = true;
-	r->checks = mj_get(r->doc.root, "checks");
-	if (!r->checks || r->checks->type != MJ_ARRAY || !r->checks->n) {
+	r->checks = json_object_get(r->root, "checks");
+	if (!json_is_array(r->checks) || !json_array_size(r->checks)) {
 		nmt_why_set(why, len, "no \"checks\" array: %s", nmt_oneline(out));
 		return false;
 	}
-	for (e = r->checks->child; e; e = e->next) {
-		const struct mj_value *nm = mj_get(e, "name"), *s = mj_get(e, "status"), *d = mj_get(e, "detail");
+	json_array_foreach(r->checks, i, e) {
+		const json_t *nm = json_object_get(e, "name"), *s = json_object_get(e, "status"),
+			     *d = json_object_get(e, "detail");
 		int k = -1;
 
-		for (int i = 0; s && s->type == MJ_STRING && i < 3; i++)
-			if (!strcmp(s->str, st[i]))
-				k = i;
-		if (!nm || nm->type != MJ_STRING || !d || d->type != MJ_STRING || !*d->str || k < 0) {
+		for (int j = 0; json_is_string(s) && j < 3; j++)
+			if (!strcmp(json_string_value(s), st[j]))
+				k = j;
+		if (!json_is_string(nm) || !json_is_string(d) || !*json_string_value(d) || k < 0) {
 			nmt_why_set(why, len, "a check without name, a known status or a detail: %s", nmt_oneline(out));
 			return false;
 		}
 		n[k]++;
 	}
-	for (int i = 0; i < 3; i++) {
-		v = mj_get(r->doc.root, st[i]);
-		if (!v || v->type != MJ_NUMBER || v->number != n[i]) {
-			nmt_why_set(why, len, "\"%s\" is not the %g lines of that status: %s", st[i], n[i], nmt_oneline(out));
+	for (int j = 0; j < 3; j++) {
+		v = json_object_get(r->root, st[j]);
+		if (!json_is_number(v) || json_number_value(v) != n[j]) {
+			nmt_why_set(why, len, "\"%s\" is not the %g lines of that status: %s", st[j], n[j], nmt_oneline(out));
 			return false;
 		}
 	}
@@ -127,18 +127,21 @@ static bool report_parse(const char *out, struct report *r, char *why, size_t le
 
 static void report_free(struct report *r)
 {
-	if (r->parsed)
-		mj_free(&r->doc);
+	json_decref(r->root);
+	r->root = NULL;
 }
 
 /* The status and detail of the first line named name, or NULL. */
 static const char *report_get(const struct report *r, const char *name, const char **detail)
 {
-	for (const struct mj_value *e = r->checks ? r->checks->child : NULL; e; e = e->next)
-		if (!strcmp(mj_get(e, "name")->str, name)) {
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(r->checks, i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "name")), name)) {
 			if (detail)
-				*detail = mj_get(e, "detail")->str;
-			return mj_get(e, "status")->str;
+				*detail = json_string_value(json_object_get(e, "detail"));
+			return json_string_value(json_object_get(e, "status"));
 		}
 	return NULL;
 }

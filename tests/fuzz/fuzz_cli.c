@@ -38,7 +38,7 @@
 
 #include "cli.h"
 #include "err.h"
-#include "minijson.h"
+#include "jsonparse.h"
 
 #define MAXARGS 64
 
@@ -307,13 +307,13 @@ static void fuzz_opts(int argc, char **argv)
 /* The error in -j/-p mode: one JSON object with an "error" string. */
 static void check_json_error(const char *text, size_t len)
 {
-	char err[MJ_ERR_LEN] = "";
-	struct mj_doc doc;
+	char err[NM_JSON_ERR_LEN] = "";
+	json_t *root;
 
-	CHECK(!mj_parse(&doc, text, len, err, sizeof(err)), "JSON error output: %s: %.*s", err, (int)len, text);
-	CHECK(mj_is(doc.root, MJ_OBJECT) && doc.root->n == 1 && mj_string(mj_get(doc.root, "error")),
+	CHECK(!nm_json_parse(text, len, &root, err, sizeof(err)), "JSON error output: %s: %.*s", err, (int)len, text);
+	CHECK(json_is_object(root) && json_object_size(root) == 1 && json_is_string(json_object_get(root, "error")),
 	      "JSON error output: %.*s", (int)len, text);
-	mj_free(&doc);
+	json_decref(root);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

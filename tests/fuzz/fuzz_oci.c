@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libFuzzer target: the OCI state document a container runtime writes to
- * `nomoat oci-hook` (nm_oci_parse), and under it the strict JSON parser
- * (mj_parse).
+ * `nomoat oci-hook` (nm_oci_parse), and under it the strict JSON input
+ * (nm_json_parse: jansson with nomoat's limits).
  *
- * Besides crashes it checks the tree an accepted document gives: counts and
- * links agree, offsets point at the value's first byte, strings are valid
- * UTF-8, keys are unique, numbers read back as written and mj_int64 agrees
- * with strtoll; the tree written back as JSON parses to the same tree (and
- * writes the same text again).  An accepted state document holds what
- * oci.h promises; a rejected input gives one printable line.
+ * Besides crashes it checks the tree an accepted document gives: within the
+ * depth and value limits, strings and keys valid UTF-8 (checked here, not by
+ * jansson), keys unique (each found by name as itself), no NUL in keys, the
+ * input free of raw NUL bytes; the tree written back as JSON (by this file,
+ * not by jansson) parses to an equal tree and writes the same text again.
+ * An accepted state document holds what oci.h promises; a rejected input
+ * gives one printable line naming a byte within the input.
  */
 #include <errno.h>
 #include <math.h>
@@ -19,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "minijson.h"
+#include "jsonparse.h"
 #include "oci.h"
 #include "parse.h"
 
@@ -91,112 +92,50 @@ static void check_utf8(const char *s, size_t len, const char *what)
 	}
 }
 
-/* The number grammar of RFC 8259. */
-static bool number_ok(const char *s)
+static size_t check_value(const json_t *v, int depth)
 {
-	if (*s == '-')
-		s++;
-	if (*s == '0')
-		s++;
-	else if (*s >= '1' && *s <= '9')
-		while (*s >= '0' && *s <= '9')
-			s++;
-	else
-		return false;
-	if (*s == '.') {
-		if (!(*++s >= '0' && *s <= '9'))
-			return false;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	if (*s == 'e' || *s == 'E') {
-		s++;
-		if (*s == '+' || *s == '-')
-			s++;
-		if (!(*s >= '0' && *s <= '9'))
-			return false;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	return !*s;
-}
+	size_t count = 1, i;
+	const char *key;
+	json_t *c;
 
-static void check_int64(const struct mj_value *v)
-{
-	bool plain = !strpbrk(v->str, ".eE");
-	long long ref;
-	int64_t got = 0;
-	int rc = mj_int64(v, &got);
-
-	if (!plain) {
-		CHECK(rc == -EINVAL, "mj_int64('%s') = %d, want -EINVAL", v->str, rc);
-		return;
-	}
-	errno = 0;
-	ref = strtoll(v->str, NULL, 10);
-	if (errno == ERANGE) {
-		CHECK(rc == -ERANGE, "mj_int64('%s') = %d, want -ERANGE", v->str, rc);
-		return;
-	}
-	CHECK(rc == 0 && got == ref, "mj_int64('%s') = %d, %lld, want %lld", v->str, rc, (long long)got, ref);
-}
-
-static size_t check_value(const char *text, size_t len, const struct mj_value *v, int depth)
-{
-	static const char first[] = { [MJ_NULL] = 'n', [MJ_ARRAY] = '[', [MJ_OBJECT] = '{', [MJ_STRING] = '"' };
-	size_t count = 1, i = 0;
-	const struct mj_value *c;
-
-	CHECK(depth <= MJ_MAX_DEPTH + 1, "tree deeper than the limit");
-	CHECK(v->off < len, "value offset %zu past the input (%zu)", v->off, len);
-	switch (v->type) {
-	case MJ_NULL:
-	case MJ_ARRAY:
-	case MJ_OBJECT:
-	case MJ_STRING:
-		CHECK(text[v->off] == first[v->type], "%s at %zu starts with 0x%02x", mj_type_name(v->type), v->off,
-		      (unsigned char)text[v->off]);
-		break;
-	case MJ_BOOL:
-		CHECK(text[v->off] == (v->boolean ? 't' : 'f'), "boolean at %zu", v->off);
-		break;
-	case MJ_NUMBER:
-		CHECK(v->str && v->str[v->len] == 0 && strlen(v->str) == v->len, "number text");
-		CHECK(v->len <= len - v->off && !memcmp(text + v->off, v->str, v->len),
-		      "number text '%s' is not the input at %zu", v->str, v->off);
-		CHECK(number_ok(v->str), "number '%s' against the grammar", v->str);
-		CHECK(v->number == strtod(v->str, NULL) || (isnan(v->number) && isnan(strtod(v->str, NULL))),
-		      "number '%s' reads as %g", v->str, v->number);
-		check_int64(v);
-		break;
-	default:
-		CHECK(0, "type %d", v->type);
-	}
-	if (v->type == MJ_STRING)
-		check_utf8(v->str, v->len, "string");
-	if (v->type != MJ_ARRAY && v->type != MJ_OBJECT) {
-		CHECK(v->n == 0 && !v->child, "a scalar with children");
+	/* depth: containers above; one nested NM_JSON_MAX_DEPTH deep sits at
+	 * NM_JSON_MAX_DEPTH - 1, its elements one further */
+	CHECK(depth <= NM_JSON_MAX_DEPTH, "tree deeper than the limit");
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+	case JSON_TRUE:
+	case JSON_FALSE:
+	case JSON_INTEGER:
+		return count;
+	case JSON_REAL:
+		CHECK(isfinite(json_real_value(v)), "real %g", json_real_value(v));
+		return count;
+	case JSON_STRING:
+		check_utf8(json_string_value(v), json_string_length(v), "string");
+		return count;
+	case JSON_ARRAY:
+		CHECK(depth < NM_JSON_MAX_DEPTH, "array nested deeper than the limit");
+		json_array_foreach(v, i, c) {
+			CHECK(json_array_get(v, i) == c, "json_array_get(%zu)", i);
+			count += check_value(c, depth + 1);
+		}
+		CHECK(!json_array_get(v, json_array_size(v)), "json_array_get past the end");
+		return count;
+	case JSON_OBJECT:
+		CHECK(depth < NM_JSON_MAX_DEPTH, "object nested deeper than the limit");
+		i = 0;
+		json_object_foreach((json_t *)v, key, c) {
+			check_utf8(key, strlen(key), "key");
+			CHECK(json_object_iter_key_len(json_object_key_to_iter(key)) == strlen(key), "a key with a NUL");
+			/* duplicates are refused: the name finds this member */
+			CHECK(json_object_get(v, key) == c, "json_object_get('%s') found another member", key);
+			count += check_value(c, depth + 1);
+			i++;
+		}
+		CHECK(i == json_object_size(v), "object says %zu members, has %zu", json_object_size(v), i);
 		return count;
 	}
-	for (c = v->child; c; c = c->next, i++) {
-		if (v->type == MJ_OBJECT) {
-			CHECK(c->key, "object member without a key");
-			CHECK(c->key_off < c->off && text[c->key_off] == '"', "key offset %zu", c->key_off);
-			check_utf8(c->key, c->key_len, "key");
-			/* duplicates are refused; a key with a NUL cannot be looked up by name */
-			if (strlen(c->key) == c->key_len)
-				CHECK(mj_get(v, c->key) == c, "mj_get('%s') found another member", c->key);
-			for (const struct mj_value *d = v->child; d != c; d = d->next)
-				CHECK(d->key_len != c->key_len || memcmp(d->key, c->key, c->key_len), "duplicate key kept");
-		} else {
-			CHECK(!c->key, "array element with a key");
-			CHECK(mj_at(v, i) == c, "mj_at(%zu)", i);
-		}
-		CHECK(c->off > v->off, "child before its container");
-		count += check_value(text, len, c, depth + 1);
-	}
-	CHECK(i == v->n, "container says %zu children, has %zu", v->n, i);
-	CHECK(!mj_at(v, i), "mj_at past the end");
+	CHECK(0, "type %d", json_typeof(v));
 	return count;
 }
 
@@ -223,54 +162,58 @@ static void put_string(struct out *o, const char *s, size_t n)
 	put(o, "\"", 1);
 }
 
-static void write_value(struct out *o, const struct mj_value *v)
+static void write_value(struct out *o, const json_t *v)
 {
-	const struct mj_value *c;
+	const char *key;
+	char num[48];
+	json_t *c;
+	size_t i;
 
-	switch (v->type) {
-	case MJ_NULL:
+	switch (json_typeof(v)) {
+	case JSON_NULL:
 		put(o, "null", 4);
 		return;
-	case MJ_BOOL:
-		put(o, v->boolean ? "true" : "false", v->boolean ? 4 : 5);
+	case JSON_TRUE:
+		put(o, "true", 4);
 		return;
-	case MJ_NUMBER:
-		put(o, v->str, v->len);
+	case JSON_FALSE:
+		put(o, "false", 5);
 		return;
-	case MJ_STRING:
-		put_string(o, v->str, v->len);
+	case JSON_INTEGER:
+		put(o, num, (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
 		return;
-	default:
-		break;
-	}
-	put(o, v->type == MJ_ARRAY ? "[" : "{", 1);
-	for (c = v->child; c; c = c->next) {
-		if (c != v->child)
-			put(o, ",", 1);
-		if (v->type == MJ_OBJECT) {
-			put_string(o, c->key, c->key_len);
-			put(o, ":", 1);
+	case JSON_REAL:
+		/* 17 digits read back to the same double; kept a real */
+		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+		if (!num[strcspn(num, ".e")])
+			strcat(num, ".0");
+		put(o, num, strlen(num));
+		return;
+	case JSON_STRING:
+		put_string(o, json_string_value(v), json_string_length(v));
+		return;
+	case JSON_ARRAY:
+		put(o, "[", 1);
+		json_array_foreach(v, i, c) {
+			if (i)
+				put(o, ",", 1);
+			write_value(o, c);
 		}
-		write_value(o, c);
+		put(o, "]", 1);
+		return;
+	case JSON_OBJECT:
+		put(o, "{", 1);
+		i = 0;
+		json_object_foreach((json_t *)v, key, c) {
+			if (i++)
+				put(o, ",", 1);
+			put_string(o, key, strlen(key));
+			put(o, ":", 1);
+			write_value(o, c);
+		}
+		put(o, "}", 1);
+		return;
 	}
-	put(o, v->type == MJ_ARRAY ? "]" : "}", 1);
-}
-
-static void same_tree(const struct mj_value *a, const struct mj_value *b)
-{
-	const struct mj_value *x, *y;
-
-	CHECK(a->type == b->type && a->n == b->n, "rewritten tree differs (type %d/%d, n %zu/%zu)", a->type, b->type,
-	      a->n, b->n);
-	CHECK(a->type != MJ_BOOL || a->boolean == b->boolean, "rewritten boolean differs");
-	if (a->type == MJ_STRING || a->type == MJ_NUMBER)
-		CHECK(a->len == b->len && !memcmp(a->str, b->str, a->len), "rewritten string/number differs");
-	for (x = a->child, y = b->child; x && y; x = x->next, y = y->next) {
-		if (a->type == MJ_OBJECT)
-			CHECK(x->key_len == y->key_len && !memcmp(x->key, y->key, x->key_len), "rewritten key differs");
-		same_tree(x, y);
-	}
-	CHECK(!x && !y, "rewritten container differs in length");
 }
 
 /* ---- messages --------------------------------------------------------------- */
@@ -288,37 +231,37 @@ static void check_line(const char *err, size_t cap, const char *what)
 
 static void fuzz_json(const char *text, size_t len)
 {
-	struct mj_doc doc, doc2;
+	json_t *root, *root2;
 	struct out o = { 0 }, o2 = { 0 };
-	char err[MJ_ERR_LEN], err2[MJ_ERR_LEN];
+	char err[NM_JSON_ERR_LEN], err2[NM_JSON_ERR_LEN];
 	size_t at, count;
 	int rc;
 
 	memset(err, 0, sizeof(err));
-	rc = mj_parse(&doc, text, len, err, sizeof(err));
+	rc = nm_json_parse(text, len, &root, err, sizeof(err));
 	if (rc) {
-		CHECK(rc == -EINVAL, "mj_parse rc %d: %s", rc, err);
-		CHECK(!doc.root && !doc.chunks && !doc.strbuf, "a failed parse kept memory");
-		check_line(err, sizeof(err), "mj_parse");
+		CHECK(rc == -EINVAL, "nm_json_parse rc %d: %s", rc, err);
+		CHECK(!root, "a failed parse gave a tree");
+		check_line(err, sizeof(err), "nm_json_parse");
 		CHECK(sscanf(err, "malformed JSON at byte %zu:", &at) == 1, "message shape: %s", err);
 		CHECK(at <= len, "error offset %zu past the input (%zu): %s", at, len, err);
 		return;
 	}
-	CHECK(doc.root, "no root");
-	count = check_value(text, len, doc.root, 0);
-	CHECK(count == doc.nvalues && count <= MJ_MAX_VALUES, "%zu values in the tree, %zu counted", count,
-	      doc.nvalues);
+	CHECK(root, "no root");
+	CHECK(!memchr(text, 0, len), "input with a NUL byte accepted");
+	count = check_value(root, 0);
+	CHECK(count <= NM_JSON_MAX_VALUES, "%zu values in the tree", count);
 
-	/* written back without whitespace: the same tree, and a fixed point */
-	write_value(&o, doc.root);
+	/* written back without whitespace: an equal tree, and a fixed point */
+	write_value(&o, root);
 	memset(err2, 0, sizeof(err2));
-	rc = mj_parse(&doc2, o.b, o.n, err2, sizeof(err2));
+	rc = nm_json_parse(o.b, o.n, &root2, err2, sizeof(err2));
 	CHECK(!rc, "rewritten document rejected: %s\n%s", err2, o.b);
-	same_tree(doc.root, doc2.root);
-	write_value(&o2, doc2.root);
+	CHECK(json_equal(root, root2), "rewritten tree differs: %s", o.b);
+	write_value(&o2, root2);
 	CHECK(o.n == o2.n && !memcmp(o.b, o2.b, o.n), "rewriting is not stable");
-	mj_free(&doc2);
-	mj_free(&doc);
+	json_decref(root2);
+	json_decref(root);
 	free(o.b);
 	free(o2.b);
 }
@@ -360,18 +303,18 @@ static void fuzz_state(const char *text, size_t len)
 	CHECK(!st.policy[0] || ref_name(st.policy), "policy '%s'", st.policy);
 }
 
-/* mj_quote on the raw input: bounded, terminated, printable. */
+/* nm_json_quote on the raw input: bounded, terminated, printable. */
 static void fuzz_quote(const char *text, size_t len)
 {
 	size_t dlen = len ? (unsigned char)text[0] % 64 + 1 : 1, max = len > 1 ? (unsigned char)text[1] : 0;
 	char *dst = malloc(dlen);
 
 	CHECK(dst, "out of memory");
-	mj_quote(dst, dlen, text, len, max);
-	CHECK(strnlen(dst, dlen) < dlen, "mj_quote output not terminated");
+	nm_json_quote(dst, dlen, text, len, max);
+	CHECK(strnlen(dst, dlen) < dlen, "nm_json_quote output not terminated");
 	for (size_t i = 0; dst[i]; i++)
 		CHECK((unsigned char)dst[i] >= 0x20 && (unsigned char)dst[i] < 0x7f && dst[i] != '"',
-		      "mj_quote output byte 0x%02x", (unsigned char)dst[i]);
+		      "nm_json_quote output byte 0x%02x", (unsigned char)dst[i]);
 	free(dst);
 }
 

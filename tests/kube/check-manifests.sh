@@ -443,6 +443,7 @@ for b in nomoat nomoatd nomoat-proxy nomoat-dns; do
 		libelf.so.1) grep -q libelf1 "$df" || missing+=" $lib" ;;
 		libz.so.1) grep -q zlib1g "$df" || missing+=" $lib" ;;
 		libcares.so.2) grep -q libc-ares2 "$df" || missing+=" $lib" ;;
+		libjansson.so.4) grep -q libjansson4 "$df" || missing+=" $lib" ;;
 		liburing.so.2) grep -q liburing2 "$df" || missing+=" $lib" ;;
 		*) missing+=" $lib(unknown)" ;;
 		esac

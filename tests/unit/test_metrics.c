@@ -520,14 +520,15 @@ static void test_refuse_non_loopback(void **state)
 		{ "[::]:9464", "not a loopback address" },
 		{ "[fe80::1]:9464", "not a loopback address" },
 		{ "[::ffff:10.0.0.1]:9464", "not a loopback address" },
-		{ "::1:9464", "not an IPv4 address" },
-		{ "localhost:9464", "not an IPv4 address" },
-		{ "127.0.0.1", "expected a unix socket path" },
+		{ "::1:9464", "endpoint needs a port" },     /* a bare IPv6 address */
+		{ "localhost:9464", "not an IPv4 or IPv6 address" },
+		{ "127.0.0.1", "endpoint needs a port" },
 		{ "127.0.0.1:", "port" },
 		{ "127.0.0.1:65536", "port" },
 		{ "127.0.0.1:94x", "port" },
-		{ "[::1]9464", "expected [::1]:PORT" },
-		{ ":9464", "numeric IP address" },
+		{ "[::1]9464", "expected ':port' after ']'" },
+		{ "127.0.0.1:09", "leading zero" },
+		{ ":9464", "missing address" },
 		{ "", "empty" },
 	};
 	unsigned before = count_fds();

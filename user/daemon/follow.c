@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "minijson.h"
+#include "jsonparse.h"
 
 int nm_follow_set(struct nm_follow *f, const char *path)
 {
@@ -66,24 +66,25 @@ void nm_follow_read(struct nm_follow *f, nm_follow_emit emit, void *arg, unsigne
 
 void nm_follow_dns_metrics(const struct nm_follow *f, struct nm_metrics *mt)
 {
-	const struct mj_value *v, *refused;
-	struct mj_doc doc = { 0 };
-	char err[MJ_ERR_LEN];
+	json_t *root = NULL, *v;
+	const json_t *refused;
+	const char *key;
+	char err[NM_JSON_ERR_LEN];
 
 	nm_metrics_family(mt, "nomoat_dns_total", NM_METRIC_COUNTER,
 			  "nomoat-dns's counters (queries, udp, tcp, answered, cached, upstream, ...), from its log.");
-	if (f->stats && !mj_parse(&doc, f->stats, f->stats_len, err, sizeof(err))) {
-		for (v = doc.root->child; v; v = v->next)
-			if (v->type == MJ_NUMBER && v->number >= 0)
-				nm_metrics_u64(mt, NM_LABELS({ "counter", v->key }), (__u64)v->number);
+	if (f->stats && !nm_json_parse(f->stats, f->stats_len, &root, err, sizeof(err))) {
+		json_object_foreach(root, key, v)
+			if (json_is_number(v) && json_number_value(v) >= 0)
+				nm_metrics_u64(mt, NM_LABELS({ "counter", key }), (__u64)json_number_value(v));
 	}
 	nm_metrics_family(mt, "nomoat_dns_refused_total", NM_METRIC_COUNTER,
 			  "Queries nomoat-dns refused (NXDOMAIN, REFUSED, SERVFAIL, empty answers), by reason.");
-	refused = doc.root ? mj_get(doc.root, "refused") : NULL;
-	for (v = refused ? refused->child : NULL; v; v = v->next)
-		if (v->type == MJ_NUMBER && v->number >= 0)
-			nm_metrics_u64(mt, NM_LABELS({ "reason", v->key }), (__u64)v->number);
-	mj_free(&doc);
+	refused = json_object_get(root, "refused");
+	json_object_foreach((json_t *)refused, key, v)
+		if (json_is_number(v) && json_number_value(v) >= 0)
+			nm_metrics_u64(mt, NM_LABELS({ "reason", key }), (__u64)json_number_value(v));
+	json_decref(root);
 }
 
 void nm_follow_close(struct nm_follow *f)

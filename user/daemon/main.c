@@ -30,6 +30,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "doctor.h"
+#include "files.h"
 #include "err.h"
 #include "events.h"
 #include "evserver.h"
@@ -516,16 +517,16 @@ static int loop(struct daemon *d)
 	return 0;
 }
 
+/* The directory of path (not its parents), if missing; errors show later. */
 static void mkdir_parent(const char *path)
 {
-	char dir[PATH_MAX], *slash;
+	const char *slash = strrchr(path, '/'), *name = slash;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		mkdir(dir, 0755);
-	}
+	if (!slash || slash == path)
+		return;
+	while (name > path && name[-1] != '/')
+		name--;
+	nm_mkdirs(path, (size_t)(name - path), true, 0755);
 }
 
 static int write_pidfile(const char *path)

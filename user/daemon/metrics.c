@@ -3,6 +3,8 @@
  * metrics_text.c. */
 #include "metrics.h"
 #include "err.h"
+#include "parse.h"
+#include "svc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,75 +65,20 @@ static int bad_addr(const char *addr, const char *why)
 	return nm_fail(NM_E_INPUT, -EINVAL, "metrics address '%s': %s", addr, why);
 }
 
-static int parse_port(const char *s, __u16 *port)
-{
-	unsigned long v = 0;
-
-	if (!*s || strlen(s) > 5)
-		return -EINVAL;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*p - '0');
-	}
-	if (v > 65535)
-		return -EINVAL;
-	*port = (__u16)v;
-	return 0;
-}
-
-/* "127.x.y.z:port" or "[::1]:port" into sa; only loopback addresses. */
+/* "127.x.y.z:port" or "[::1]:port" (port 0: any) into ss: nm_parse_endpoint's
+ * grammar (nm_svc_sockaddr); only loopback addresses. */
 static int parse_tcp(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen)
 {
-	char host[64];
-	const char *colon, *hs = addr;
-	size_t hn;
-	__u16 port;
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+	const struct sockaddr_in *s4 = (const void *)ss;
+	char err[NM_ERR_LEN];
 
-	if (addr[0] == '[') {
-		const char *end = strchr(addr, ']');
-
-		if (!end || end[1] != ':')
-			return bad_addr(addr, "expected [::1]:PORT");
-		hs = addr + 1;
-		hn = (size_t)(end - hs);
-		colon = end + 1;
-	} else {
-		colon = strrchr(addr, ':');
-		if (!colon)
-			return bad_addr(addr, "expected a unix socket path, 127.0.0.1:PORT or [::1]:PORT");
-		hn = (size_t)(colon - addr);
-	}
-	if (hn == 0 || hn >= sizeof(host))
-		return bad_addr(addr, "expected a numeric IP address before the port");
-	memcpy(host, hs, hn);
-	host[hn] = 0;
-	if (parse_port(colon + 1, &port))
-		return bad_addr(addr, "the port must be a number 0..65535");
-	memset(ss, 0, sizeof(*ss));
-	if (addr[0] == '[') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return bad_addr(addr, "not an IPv6 address");
-		if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
-			return bad_addr(addr, "not a loopback address (the metrics endpoint has no "
-					      "authentication: use 127.0.0.0/8, [::1] or a unix socket)");
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*sslen = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return bad_addr(addr, "not an IPv4 address (IPv6 goes in brackets: [::1]:PORT)");
-		if ((ntohl(s4->sin_addr.s_addr) >> 24) != 127)
-			return bad_addr(addr, "not a loopback address (the metrics endpoint has no "
-					      "authentication: use 127.0.0.0/8, [::1] or a unix socket)");
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		*sslen = sizeof(*s4);
-	}
+	if (nm_svc_sockaddr(addr, 0, ss, sslen, err, sizeof(err)))
+		return nm_fail(NM_E_INPUT, -EINVAL, "metrics address %s (or a unix socket path)", err);
+	if (ss->ss_family == AF_INET6 ? !IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr)
+				      : (ntohl(s4->sin_addr.s_addr) >> 24) != 127)
+		return bad_addr(addr, "not a loopback address (the metrics endpoint has no "
+				      "authentication: use 127.0.0.0/8, [::1] or a unix socket)");
 	return 0;
 }
 

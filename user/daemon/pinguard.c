@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "files.h"
 #include "pins.h"
 
 #define NM_PIN_DEPTH 3 /* dir, links/, links/<cgroup id>/ */
@@ -112,16 +113,9 @@ static bool link_attached(int fd)
 static int make_dirs(const char *dir, const char *rel)
 {
 	char path[PATH_MAX + 256];
-	size_t base = strlen(dir);
 
 	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	for (char *p = path + base; (p = strchr(p + 1, '/'));) {
-		*p = 0;
-		if (mkdir(path, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return 0;
+	return nm_mkdirs(path, strlen(dir), true, 0700);
 }
 
 int nm_pinguard_check(struct nm_pinguard *g, struct nm_pin_report *r)

@@ -22,7 +22,9 @@
 #include <sys/un.h>
 
 #include "config.h"
+#include "files.h"
 #include "parse.h"
+#include "ruleline.h"
 
 #include "config_int.h"
 
@@ -169,95 +171,6 @@ int cf_norm_path(const char *in, bool relative_ok, char *out, size_t outlen, con
 
 /* ---- files ---------------------------------------------------------------- */
 
-/* Read a whole regular file of at most NM_CFG_MAX_FILE bytes.  Returns 0,
- * or a negative errno with why set. */
-static int read_all(const char *path, char **out, size_t *outlen, struct stat *st, char *why, size_t wl)
-{
-	size_t cap, n = 0;
-	char *buf;
-	int fd, err;
-
-	/* O_NONBLOCK: opening a FIFO must not hang (it is refused below) */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		err = -errno;
-		snprintf(why, wl, "%s", strerror(-err));
-		return err;
-	}
-	if (fstat(fd, st)) {
-		err = -errno;
-		snprintf(why, wl, "%s", strerror(-err));
-		goto fail;
-	}
-	if (S_ISDIR(st->st_mode)) {
-		err = -EISDIR;
-		snprintf(why, wl, "is a directory");
-		goto fail;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		err = -EINVAL;
-		snprintf(why, wl, "not a regular file");
-		goto fail;
-	}
-	if (st->st_size > (off_t)NM_CFG_MAX_FILE) {
-		err = -EFBIG;
-		snprintf(why, wl, "file too large (%lld bytes, at most %u)", (long long)st->st_size, NM_CFG_MAX_FILE);
-		goto fail;
-	}
-	cap = (size_t)st->st_size + 1;
-	if (cap < 4096)
-		cap = 4096;
-	buf = malloc(cap);
-	if (!buf) {
-		err = -ENOMEM;
-		snprintf(why, wl, "out of memory");
-		goto fail;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (n + 1 >= cap) {
-			size_t nc = cap * 2 > (size_t)NM_CFG_MAX_FILE + 2 ? (size_t)NM_CFG_MAX_FILE + 2 : cap * 2;
-			char *b = realloc(buf, nc);
-
-			if (!b) {
-				free(buf);
-				err = -ENOMEM;
-				snprintf(why, wl, "out of memory");
-				goto fail;
-			}
-			buf = b;
-			cap = nc;
-		}
-		r = read(fd, buf + n, cap - 1 - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			free(buf);
-			snprintf(why, wl, "%s", strerror(-err));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > NM_CFG_MAX_FILE) { /* grew while being read */
-			free(buf);
-			err = -EFBIG;
-			snprintf(why, wl, "file too large (more than %u bytes)", NM_CFG_MAX_FILE);
-			goto fail;
-		}
-	}
-	close(fd);
-	buf[n] = 0;
-	*out = buf;
-	*outlen = n;
-	return 0;
-fail:
-	close(fd);
-	return err;
-}
-
 /* The directory of a file name, for its relative includes ("/" for "/x",
  * NULL for a bare name).  Sets *oom on failure. */
 static char *dir_of(const char *name, bool *oom)
@@ -278,26 +191,6 @@ static char *dir_of(const char *name, bool *oom)
 static void config_line(struct ld *L, const struct src *S, struct blk *B, int ln, char *line);
 static void rule_tokens(struct ld *L, const struct src *S, int ln, char **tok, int n, char *reason,
 			struct nm_ruleset *rs);
-
-/* Split at '#' (the rest, if any, in *comment) and at blanks.  Returns the
- * token count; only the first MAXTOK are stored. */
-static int tokenize(char *line, char **tok, char **comment)
-{
-	char *hash = strchr(line, '#'), *save = NULL, *t;
-	int n = 0;
-
-	*comment = NULL;
-	if (hash) {
-		*hash = 0;
-		*comment = hash + 1;
-	}
-	for (t = strtok_r(line, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-		if (n < MAXTOK)
-			tok[n] = t;
-		n++;
-	}
-	return n;
-}
 
 /* Every line of text: config statements (B != NULL) or rules into rs. */
 void cf_parse_lines(struct ld *L, const struct src *S, const char *text, size_t len, struct blk *B,
@@ -340,7 +233,7 @@ void cf_parse_lines(struct ld *L, const struct src *S, const char *text, size_t 
 			config_line(L, S, B, ln, line);
 		} else {
 			char *tok[MAXTOK], *comment;
-			int nt = tokenize(line, tok, &comment);
+			int nt = nm_rule_split(line, tok, MAXTOK, &comment);
 
 			if (nt)
 				rule_tokens(L, S, ln, tok, nt, comment, rs);
@@ -351,54 +244,30 @@ void cf_parse_lines(struct ld *L, const struct src *S, const char *text, size_t 
 
 /* ---- rules ---------------------------------------------------------------- */
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		*--e = 0;
-	return s;
-}
-
-/* "ACTION TARGET [# reason]", the grammar (and messages) of nm_ruleset_parse. */
+/* "ACTION TARGET [# reason]" (ruleline.h), counted against NM_CFG_MAX_RULES. */
 static void rule_tokens(struct ld *L, const struct src *S, int ln, char **tok, int n, char *reason,
 			struct nm_ruleset *rs)
 {
-	struct nm_rule_entry e = { .line = ln };
-	char err[NM_ERR_LEN], qs[QLEN];
+	struct nm_rule_entry e;
+	char err[NM_ERR_LEN];
+	int rc = nm_rule_tokens(tok, n, reason, &e, err, sizeof(err));
 
-	if (nm_parse_action(tok[0], &e.action, err, sizeof(err))) {
+	if (rc == -ENOMEM) {
+		cf_nomem(L, S->name, ln);
+		return;
+	}
+	if (rc) {
 		cf_report(L, S->name, ln, "%s", err);
 		return;
 	}
-	if (n < 2) {
-		cf_report(L, S->name, ln, "'%s' needs a target (CIDR or address)", tok[0]);
-		return;
-	}
-	if (n > 2) {
-		cf_report(L, S->name, ln, "unexpected '%s' after the target (reasons go after '#')", cf_q(qs, tok[2]));
-		return;
-	}
-	if (nm_parse_cidr(tok[1], &e.cidr, err, sizeof(err))) {
-		cf_report(L, S->name, ln, "%s", err);
-		return;
-	}
+	e.line = ln;
 	if (L->nrules >= NM_CFG_MAX_RULES) {
+		free(e.reason);
 		/* one message, not millions */
 		if (L->nrules++ == NM_CFG_MAX_RULES)
 			cf_report(L, S->name, ln, "too many rules (more than %u in all policies; further lines not checked)",
 			       NM_CFG_MAX_RULES);
 		return;
-	}
-	if (reason && *(reason = trim(reason))) {
-		e.reason = strndup(reason, NM_REASON_LEN - 1);
-		if (!e.reason) {
-			cf_nomem(L, S->name, ln);
-			return;
-		}
 	}
 	if (nm_ruleset_add(rs, &e)) {
 		free(e.reason);
@@ -436,7 +305,7 @@ void cf_include_file(struct ld *L, const struct src *S, int ln, const char *arg,
 		       NM_CFG_MAX_FILES);
 		return;
 	}
-	err = read_all(path, &buf, &len, &st, why, sizeof(why));
+	err = nm_read_file(path, NM_CFG_MAX_FILE, NM_READ_REGULAR, &buf, &len, &st, why, sizeof(why));
 	if (err) {
 		if (err == -ENOMEM)
 			cf_nomem(L, S->name, ln);
@@ -492,7 +361,7 @@ static void config_line(struct ld *L, const struct src *S, struct blk *B, int ln
 {
 	char *tok[MAXTOK], *comment, qs[QLEN];
 	const struct kw *k;
-	int n = tokenize(line, tok, &comment);
+	int n = nm_rule_split(line, tok, MAXTOK, &comment);
 
 	if (!n)
 		return;
@@ -625,7 +494,7 @@ int nm_config_load(const char *path, struct nm_config *cfg, FILE *errf, int *ner
 		return -EINVAL;
 	start(&L, cfg, errf);
 	L.nfiles = 1;
-	err = read_all(path, &buf, &len, &st, why, sizeof(why));
+	err = nm_read_file(path, NM_CFG_MAX_FILE, NM_READ_REGULAR, &buf, &len, &st, why, sizeof(why));
 	if (err == -ENOMEM) {
 		cf_nomem(&L, path, 0);
 	} else if (err) {

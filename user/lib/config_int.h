@@ -11,8 +11,9 @@
 #include <sys/un.h>
 
 #include "config.h"
+#include "ruleline.h"
 
-#define MAXTOK   8   /* tokens kept a line (more are counted, not kept) */
+#define MAXTOK   NM_RULE_MAXTOK /* tokens kept a line (more are counted, not kept) */
 #define QLEN     56  /* a token quoted in a message: 48 bytes + "..." */
 #define SUN_MAX  (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 

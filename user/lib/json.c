@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "json.h"
-#include "minijson.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -12,6 +11,38 @@ void nm_json_init(struct nm_json *j, FILE *f, bool pretty)
 	j->pretty = pretty;
 	j->depth = 0;
 	j->first[0] = true;
+}
+
+/* Length of the valid UTF-8 sequence at s (s[0] >= 0x80; left bytes may
+ * be read), 0 if invalid: no overlongs, no UTF-16 surrogates, nothing above
+ * U+10FFFF.  A NUL among its bytes makes it invalid. */
+static size_t utf8_len(const unsigned char *s, size_t left)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (left < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
 }
 
 static void escaped(FILE *f, const char *s)
@@ -31,7 +62,7 @@ static void escaped(FILE *f, const char *s)
 				fprintf(f, "\\u%04x", *p);
 			} else if (*p < 0x80) {
 				fputc(*p, f);
-			} else if ((n = mj_utf8_len(p, strnlen((const char *)p, 4)))) {
+			} else if ((n = utf8_len(p, strnlen((const char *)p, 4)))) {
 				fwrite(p, 1, n, f);
 				p += n - 1;
 			} else {

@@ -2,6 +2,7 @@
 #include "loader.h"
 #include "cgroup.h"
 #include "err.h"
+#include "files.h"
 #include "pins.h"
 #include "progs.h"
 #include "nomoat.skel.h"
@@ -26,13 +27,6 @@ static int libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap
 	if (lvl == LIBBPF_DEBUG && !verbose_libbpf)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
-}
-
-static int mkdir_p(const char *p)
-{
-	if (mkdir(p, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 static void path_of(char *buf, size_t len, const char *dir, const char *sub, const char *name)
@@ -106,7 +100,7 @@ int nm_load_flows(const char *dir, bool *adopted, bool verbose, unsigned max_flo
 		goto fail;
 	}
 	snprintf(p, sizeof(p), "%s/progs", dir);
-	err = mkdir_p(p);
+	err = nm_mkdirs(p, strlen(dir), false, 0700);
 	if (err) {
 		nm_fail(NM_E_RUNTIME, err, "cannot create %s: %s", p, strerror(-err));
 		goto fail;
@@ -268,8 +262,7 @@ int nm_attach(const char *dir, const char *cg, bool origdst_only, bool *adopted)
 			       "cgroup '%s' is inside or above the attach point %s: attach once, at the top",
 			       cg, o.other);
 	links_dir(ld, sizeof(ld), dir, cgid);
-	snprintf(p, sizeof(p), "%s/links", dir);
-	if ((err = mkdir_p(p)) || (err = mkdir_p(ld)))
+	if ((err = nm_mkdirs(ld, strlen(dir), false, 0700)))
 		return nm_fail(NM_E_RUNTIME, err, "cannot create %s: %s", ld, strerror(-err));
 	cgfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * OCI hook support: the runtime's state document (parsed strictly with
- * minijson) and /proc/PID/cgroup.
+ * nm_json_parse, jansson) and /proc/PID/cgroup.
  */
 #include "oci.h"
 
@@ -14,7 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "minijson.h"
+#include "files.h"
+#include "jsonparse.h"
 #include "parse.h"
 
 #define CGROUP_FILE_MAX (64u << 10) /* /proc/PID/cgroup read at most */
@@ -22,56 +23,64 @@
 
 static void quote(char *dst, size_t dlen, const char *s, size_t n)
 {
-	mj_quote(dst, dlen, s, n, QUOTE_MAX);
+	nm_json_quote(dst, dlen, s, n, QUOTE_MAX);
 }
 
 /* What a wrong value was, for a message: "a string", "an object"; a
- * number as written ("-5", "1.5") when show_number is set. */
-static const char *got(const struct mj_value *v, bool show_number, char *buf, size_t len)
+ * number when show_number is set: an integer as such, a real with a
+ * fraction or exponent, or ".0" ("42.5", "1000.0"). */
+static const char *got(const json_t *v, bool show_number, char *buf, size_t len)
 {
-	if (v->type == MJ_NUMBER && show_number) {
-		quote(buf, len, v->str, v->len);
+	if (json_is_integer(v) && show_number) {
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return buf;
 	}
-	snprintf(buf, len, "%s %s", v->type == MJ_ARRAY || v->type == MJ_OBJECT ? "an" : "a",
-		 mj_type_name(v->type));
+	if (json_is_real(v) && show_number) {
+		snprintf(buf, len, "%.15g", json_real_value(v));
+		if (!buf[strcspn(buf, ".en")])
+			snprintf(buf + strlen(buf), len - strlen(buf), ".0");
+		return buf;
+	}
+	snprintf(buf, len, "%s %s", json_is_array(v) || json_is_object(v) ? "an" : "a", nm_json_type_name(v));
 	return buf;
 }
 
 /* A string member: required or not, no NUL, at most cap - 1 bytes,
  * non-empty when required.  *out NULL when absent and optional. */
-static int member_string(const struct mj_value *obj, const char *key, bool required,
+static int member_string(const json_t *obj, const char *key, bool required,
 			 size_t cap, const char **out, char *err, size_t errlen)
 {
-	const struct mj_value *v = mj_get(obj, key);
+	const json_t *v = json_object_get(obj, key);
 	char g[QUOTE_MAX + 8];
+	size_t n;
 
 	*out = NULL;
 	if (!v)
 		return required ? nm_errf(err, errlen, "state: missing \"%s\"", key) : 0;
-	if (v->type != MJ_STRING)
+	if (!json_is_string(v))
 		return nm_errf(err, errlen, "state: \"%s\" is not a string (got %s)", key,
 			    got(v, false, g, sizeof(g)));
-	if (strlen(v->str) != v->len)
+	n = json_string_length(v);
+	if (strlen(json_string_value(v)) != n)
 		return nm_errf(err, errlen, "state: \"%s\" contains a NUL byte", key);
-	if (required && !v->len)
+	if (required && !n)
 		return nm_errf(err, errlen, "state: \"%s\" is empty", key);
-	if (v->len >= cap)
+	if (n >= cap)
 		return nm_errf(err, errlen, "state: \"%s\" is longer than %zu bytes", key, cap - 1);
-	*out = v->str;
+	*out = json_string_value(v);
 	return 0;
 }
 
-static int get_pid(const struct mj_value *root, bool stopped, int *pid, char *err, size_t errlen)
+static int get_pid(const json_t *root, bool stopped, int *pid, char *err, size_t errlen)
 {
-	const struct mj_value *v = mj_get(root, "pid");
+	const json_t *v = json_object_get(root, "pid");
 	char g[QUOTE_MAX + 8];
-	int64_t n;
+	json_int_t n = json_integer_value(v);
 
 	*pid = 0;
 	if (!v)
 		return stopped ? 0 : nm_errf(err, errlen, "state: missing \"pid\"");
-	if (mj_int64(v, &n) || n < (stopped ? 0 : 1) || n > INT_MAX)
+	if (!json_is_integer(v) || n < (stopped ? 0 : 1) || n > INT_MAX)
 		return nm_errf(err, errlen, "state: \"pid\" is not a positive integer (got %s)",
 			    got(v, true, g, sizeof(g)));
 	*pid = (int)n;
@@ -79,44 +88,45 @@ static int get_pid(const struct mj_value *root, bool stopped, int *pid, char *er
 }
 
 /* "annotations": absent, null, or an object of strings; the policy one. */
-static int get_policy(const struct mj_value *root, const char **policy, char *err, size_t errlen)
+static int get_policy(const json_t *root, const char **policy, char *err, size_t errlen)
 {
-	const struct mj_value *a = mj_get(root, "annotations"), *m;
+	const json_t *a = json_object_get(root, "annotations"), *m;
 	char q[QUOTE_MAX + 8], g[QUOTE_MAX + 8], perr[NM_ERR_LEN];
-	size_t i = 0;
+	const char *key;
 
 	*policy = NULL;
-	if (!a || a->type == MJ_NULL)
+	if (!a || json_is_null(a))
 		return 0;
-	if (a->type != MJ_OBJECT)
+	if (!json_is_object(a))
 		return nm_errf(err, errlen, "state: \"annotations\" is not an object (got %s)",
 			    got(a, false, g, sizeof(g)));
-	for (m = a->child; m && i < a->n; m = m->next, i++) {
-		if (m->type == MJ_STRING)
+	/* in document order: jansson keeps objects in insertion order */
+	json_object_foreach((json_t *)a, key, m) {
+		if (json_is_string(m))
 			continue;
-		quote(q, sizeof(q), m->key, m->key_len);
+		quote(q, sizeof(q), key, strlen(key));
 		return nm_errf(err, errlen, "state: annotation \"%s\" is not a string (got %s)",
 			    q, got(m, false, g, sizeof(g)));
 	}
-	m = mj_get(a, NM_OCI_ANNOTATION);
+	m = json_object_get(a, NM_OCI_ANNOTATION);
 	if (!m)
 		return 0;
-	if (strlen(m->str) != m->len)
+	if (strlen(json_string_value(m)) != json_string_length(m))
 		return nm_errf(err, errlen, "state: annotation \"%s\" contains a NUL byte",
 			    NM_OCI_ANNOTATION);
-	if (nm_parse_policy_name(m->str, perr, sizeof(perr)))
+	if (nm_parse_policy_name(json_string_value(m), perr, sizeof(perr)))
 		return nm_errf(err, errlen, "state: annotation \"%s\": %s", NM_OCI_ANNOTATION, perr);
-	*policy = m->str;
+	*policy = json_string_value(m);
 	return 0;
 }
 
-static int fill(const struct mj_value *root, struct nm_oci_state *st, char *err, size_t errlen)
+static int fill(const json_t *root, struct nm_oci_state *st, char *err, size_t errlen)
 {
 	const char *ver, *id, *status, *bundle, *policy;
 	char g[QUOTE_MAX + 8];
 	int pid, rc;
 
-	if (root->type != MJ_OBJECT)
+	if (!json_is_object(root))
 		return nm_errf(err, errlen, "state: not a JSON object (got %s)",
 			    got(root, false, g, sizeof(g)));
 	rc = member_string(root, "ociVersion", false, NM_OCI_VERSION_LEN, &ver, err, errlen);
@@ -146,50 +156,20 @@ static int fill(const struct mj_value *root, struct nm_oci_state *st, char *err,
 
 int nm_oci_parse(const char *json, size_t len, struct nm_oci_state *st, char *err, size_t errlen)
 {
-	struct mj_doc doc;
+	json_t *root;
 	int rc;
 
 	if (err && errlen)
 		err[0] = 0;
-	rc = mj_parse(&doc, json, len, err, errlen);
+	rc = nm_json_parse(json, len, &root, err, errlen);
 	if (rc)
 		return rc;
-	rc = fill(doc.root, st, err, errlen);
-	mj_free(&doc);
+	rc = fill(root, st, err, errlen);
+	json_decref(root);
 	return rc;
 }
 
 /* ---- /proc/PID/cgroup --------------------------------------------------- */
-
-/* Read the whole file (at most cap - 1 bytes, NUL-terminated). */
-static ssize_t read_small(const char *path, char *buf, size_t cap)
-{
-	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	/* every read makes progress or ends the loop: bounded by cap */
-	while (n < cap - 1) {
-		ssize_t r = read(fd, buf + n, cap - 1 - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (n == cap - 1)
-		return -EFBIG;
-	buf[n] = 0;
-	return (ssize_t)n;
-}
 
 /* The text after "0::" up to the end of its line, or NULL. */
 static const char *v2_line(const char *buf, size_t *n)
@@ -221,20 +201,14 @@ int nm_oci_cgroup_of_pid(int pid, char *rel, size_t len)
 	char path[64], *buf;
 	const char *p;
 	size_t n;
-	ssize_t r;
-	int rc = 0;
+	int rc;
 
 	if (pid <= 0 || !rel || !len)
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	buf = malloc(CGROUP_FILE_MAX);
-	if (!buf)
-		return -ENOMEM;
-	r = read_small(path, buf, CGROUP_FILE_MAX);
-	if (r < 0) {
-		rc = r == -ENOENT ? -ESRCH : (int)r;
-		goto out;
-	}
+	rc = nm_read_file(path, CGROUP_FILE_MAX, 0, &buf, &n, NULL, NULL, 0);
+	if (rc)
+		return rc == -ENOENT ? -ESRCH : rc;
 	p = v2_line(buf, &n);
 	if (!p || !n || p[0] != '/' || ends_with(p, n, " (deleted)")) {
 		rc = -ENOENT;

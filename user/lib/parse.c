@@ -330,7 +330,8 @@ static int split_target(const char *s, const char *q, struct target_text *t,
 	return 0;
 }
 
-static int parse_target(const char *s, struct nm_cidr *out, bool *had_plen,
+/* *had: 1 a prefix length, 2 a port was written; ports from port_min. */
+static int parse_target(const char *s, struct nm_cidr *out, unsigned *had, unsigned port_min,
 			char *err, size_t errlen)
 {
 	struct target_text t;
@@ -363,9 +364,9 @@ static int parse_target(const char *s, struct nm_cidr *out, bool *had_plen,
 			return num_fail(err, errlen, q, rc, "prefix length", 0, max);
 	}
 	if (t.port) {
-		rc = parse_num(t.port, 1, 65535, &port);
+		rc = parse_num(t.port, port_min, 65535, &port);
 		if (rc)
-			return num_fail(err, errlen, q, rc, "port", 1, 65535);
+			return num_fail(err, errlen, q, rc, "port", port_min, 65535);
 	}
 
 	if (fam == 6 && is_v4mapped(a) && plen < 96)
@@ -390,15 +391,15 @@ static int parse_target(const char *s, struct nm_cidr *out, bool *had_plen,
 	out->prefixlen = (__u8)plen;
 	out->port = (__u16)port;
 	memcpy(out->addr, a, sizeof(out->addr));
-	*had_plen = t.plen != NULL;
+	*had = (t.plen ? 1 : 0) | (t.port ? 2 : 0);
 	return 0;
 }
 
 int nm_parse_cidr(const char *s, struct nm_cidr *out, char *err, size_t errlen)
 {
-	bool had_plen;
+	unsigned had;
 
-	return parse_target(s, out, &had_plen, err, errlen);
+	return parse_target(s, out, &had, 1, err, errlen);
 }
 
 int nm_parse_port(const char *s, __u16 *port, char *err, size_t errlen)
@@ -418,22 +419,22 @@ int nm_parse_port(const char *s, __u16 *port, char *err, size_t errlen)
 	return 0;
 }
 
-int nm_parse_endpoint(const char *s, int *family, struct nm_ep4 *ep4,
-		      struct nm_ep6 *ep6, char *err, size_t errlen)
+int nm_parse_endpoint_from(const char *s, unsigned port_min, int *family, struct nm_ep4 *ep4,
+			   struct nm_ep6 *ep6, char *err, size_t errlen)
 {
 	struct nm_cidr c;
 	char q[QUOTE_LEN];
-	bool had_plen;
+	unsigned had;
 	int rc;
 
-	rc = parse_target(s, &c, &had_plen, err, errlen);
+	rc = parse_target(s, &c, &had, port_min, err, errlen);
 	if (rc)
 		return rc;
 	quote(q, sizeof(q), s);
-	if (had_plen)
+	if (had & 1)
 		return nm_errf(err, errlen,
 			    "'%s': an endpoint is a single address with a port, not a prefix", q);
-	if (!c.port)
+	if (!(had & 2))
 		return nm_errf(err, errlen,
 			    "'%s': endpoint needs a port (e.g. 127.0.0.1:3128 or [::1]:3128)", q);
 	if (c.family == 4) {

@@ -43,9 +43,15 @@ int nm_parse_port(const char *s, __u16 *port, char *err, size_t errlen);
 
 /* Parse an endpoint "1.2.3.4:3128" / "[fd00::1]:3128" (port required) into
  * ep4 (family 4) or ep6 (family 6), network order; the other is untouched.
- * A NULL ep4/ep6 means that family is refused. */
-int nm_parse_endpoint(const char *s, int *family, struct nm_ep4 *ep4,
-		      struct nm_ep6 *ep6, char *err, size_t errlen);
+ * A NULL ep4/ep6 means that family is refused.  Ports from 1, or from
+ * port_min (0: a listening address may ask for any port). */
+int nm_parse_endpoint_from(const char *s, unsigned port_min, int *family, struct nm_ep4 *ep4,
+			   struct nm_ep6 *ep6, char *err, size_t errlen);
+static inline int nm_parse_endpoint(const char *s, int *family, struct nm_ep4 *ep4, struct nm_ep6 *ep6,
+				    char *err, size_t errlen)
+{
+	return nm_parse_endpoint_from(s, 1, family, ep4, ep6, err, errlen);
+}
 
 /* Format a rule target the way nm_parse_cidr reads it back; single
  * addresses print without /32 or /128.  Returns buf. */

@@ -66,30 +66,43 @@ int nm_svc_opt_rest(const char *prog, int argc, char *const argv[])
 	return 2;
 }
 
-int nm_svc_listen(const char *prog, const char *opt, const char *s, struct sockaddr_storage *ss)
+int nm_svc_sockaddr(const char *s, unsigned port_min, struct sockaddr_storage *ss, socklen_t *len, char *err,
+		    size_t errlen)
 {
-	char err[NM_ERR_LEN];
 	struct nm_ep4 e4;
 	struct nm_ep6 e6;
-	int fam;
+	int fam, rc;
 
 	memset(ss, 0, sizeof(*ss));
-	if (nm_parse_endpoint(s, &fam, &e4, &e6, err, sizeof(err))) {
-		fprintf(stderr, "%s: %s %s\n", prog, opt, err);
-		return -EINVAL;
-	}
+	rc = nm_parse_endpoint_from(s, port_min, &fam, &e4, &e6, err, errlen);
+	if (rc)
+		return rc;
 	if (fam == 4) {
 		struct sockaddr_in *a = (void *)ss;
 
 		a->sin_family = AF_INET;
 		a->sin_addr.s_addr = e4.addr;
 		a->sin_port = e4.port;
+		*len = sizeof(*a);
 	} else {
 		struct sockaddr_in6 *a = (void *)ss;
 
 		a->sin6_family = AF_INET6;
 		memcpy(&a->sin6_addr, e6.addr, 16);
 		a->sin6_port = e6.port;
+		*len = sizeof(*a);
+	}
+	return 0;
+}
+
+int nm_svc_listen(const char *prog, const char *opt, const char *s, struct sockaddr_storage *ss)
+{
+	char err[NM_ERR_LEN];
+	socklen_t len;
+
+	if (nm_svc_sockaddr(s, 1, ss, &len, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s %s\n", prog, opt, err);
+		return -EINVAL;
 	}
 	return 0;
 }

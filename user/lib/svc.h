@@ -21,6 +21,10 @@ int nm_svc_uint(const char *prog, const char *opt, const char *s, unsigned lo, u
 int nm_svc_secs(const char *prog, const char *opt, const char *s, unsigned *ms);
 /* ADDR:PORT or [ADDR]:PORT into a sockaddr. */
 int nm_svc_listen(const char *prog, const char *opt, const char *s, struct sockaddr_storage *ss);
+/* An endpoint (nm_parse_endpoint_from: ports from port_min) as a socket
+ * address: 0 and *ss, *len; or -EINVAL with err. */
+int nm_svc_sockaddr(const char *s, unsigned port_min, struct sockaddr_storage *ss, socklen_t *len, char *err,
+		    size_t errlen);
 
 /* The programs' getopt_long loops (nomoatd's too) end alike: for 'h'
  * (--help) nm_svc_opt_usage prints the usage to stdout and returns 1 (exit
