@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "files.h"
 #include "apply.h"
 #include "canary.h"
 #include "cgroup.h"
@@ -34,19 +35,9 @@ static int ensure_cgroup(const char *cfg_path, char *abs, size_t len)
 
 	if (err != -ENOENT)
 		return err ? nm_apply_cgroup_abs(cfg_path, abs, len) : 0;
-	for (char *p = abs + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(abs, 0755) && errno != EEXIST) {
-			err = -errno;
-			*p = '/';
-			return nm_fail(NM_E_RUNTIME, err, "cannot create cgroup %s: %s", abs, strerror(-err));
-		}
-		*p = '/';
-	}
-	if (mkdir(abs, 0755) && errno != EEXIST)
-		return nm_fail(NM_E_RUNTIME, -errno, "cannot create cgroup %s: %s", abs, strerror(errno));
+	err = nm_mkdirs(abs, 1, false, 0755);
+	if (err)
+		return nm_fail(NM_E_RUNTIME, err, "cannot create cgroup %s: %s", abs, strerror(-err));
 	return nm_apply_cgroup_abs(cfg_path, abs, len);
 }
 
