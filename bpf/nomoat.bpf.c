@@ -29,16 +29,10 @@ static __always_inline void nm_read_dst(struct bpf_sock_addr *ctx, __u8 hook, st
 		rq->family = 4;
 		return;
 	}
-	rq->addr[0] = ctx->user_ip6[0];
-	rq->addr[1] = ctx->user_ip6[1];
-	rq->addr[2] = ctx->user_ip6[2];
-	rq->addr[3] = ctx->user_ip6[3];
-	/* IPv4 inside IPv6 is judged as IPv4 (dual-stack sockets). */
-	if (nm_is_v4mapped(rq->addr)) {
-		rq->family = 4;
-		rq->mapped = 1;
-	} else {
-		rq->family = 6;
+	{
+		__u32 a[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
+
+		nm_req_dst6(rq, a);
 	}
 }
 

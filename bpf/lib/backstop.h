@@ -41,9 +41,6 @@
 #include "event.h"
 #include "policy.h"
 
-#define NM_IPPROTO_ICMP   1
-#define NM_IPPROTO_TCP    6
-#define NM_IPPROTO_UDP    17
 #define NM_IPV6_HOPOPTS   0
 #define NM_IPV6_ROUTING   43
 #define NM_IPV6_FRAGMENT  44
@@ -94,7 +91,7 @@ static __always_inline void nm_pkt4(struct __sk_buff *skb, struct nm_pkt *p)
 	/* Options can carry a source route; sockets do not need them. */
 	p->routed = ihl > 20;
 	/* Ports are in the first fragment only. */
-	if ((p->rq.proto == NM_IPPROTO_TCP || p->rq.proto == NM_IPPROTO_UDP) &&
+	if ((p->rq.proto == IPPROTO_TCP || p->rq.proto == IPPROTO_UDP) &&
 	    !(((__u16)h[6] << 8 | h[7]) & 0x1fff))
 		nm_pkt_ports(skb, ihl, p);
 	p->ok = true;
@@ -109,14 +106,13 @@ static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
 
 	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)) || (h[0] >> 4) != 6)
 		return;
-	__builtin_memcpy(p->rq.addr, &h[24], 16);
 	__builtin_memcpy(p->src, &h[8], 16);
-	/* IPv4 inside IPv6 is judged as IPv4, as the address hooks do. */
-	if (nm_is_v4mapped(p->rq.addr)) {
-		p->rq.family = 4;
-		p->rq.mapped = 1;
-	} else {
-		p->rq.family = 6;
+	{
+		__u32 dst[4];
+
+		__builtin_memcpy(dst, &h[24], 16);
+		/* IPv4 inside IPv6 is judged as IPv4, as the address hooks do. */
+		nm_req_dst6(&p->rq, dst);
 	}
 	next = h[6];
 	for (int n = 0; n < NM_IPV6_EXT_MAX; n++) {
@@ -141,7 +137,7 @@ static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
 		next = x[0];
 	}
 	p->rq.proto = next;
-	if (first && (next == NM_IPPROTO_TCP || next == NM_IPPROTO_UDP))
+	if (first && (next == IPPROTO_TCP || next == IPPROTO_UDP))
 		nm_pkt_ports(skb, off, p);
 	p->ok = true;
 }
@@ -231,7 +227,7 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 	if (!sk)
 		return 1;
 	epoch = nm_epoch_now(); /* before the decision, as in the hooks */
-	tcp = sk->type == SOCK_STREAM && sk->protocol == NM_IPPROTO_TCP;
+	tcp = sk->type == SOCK_STREAM && sk->protocol == IPPROTO_TCP;
 	if (tcp && nm_bs_tcp_pass(sk, epoch, &orig, &redirected))
 		return 1;
 	if (skb->protocol == bpf_htons(0x0800))
@@ -249,7 +245,7 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 	}
 	/* A TCP or UDP socket's packets were judged by the address hooks
 	 * (and may have been redirected there); anything else was not. */
-	udp = sk->type == SOCK_DGRAM && sk->protocol == NM_IPPROTO_UDP;
+	udp = sk->type == SOCK_DGRAM && sk->protocol == IPPROTO_UDP;
 	sock_l4 = tcp || udp;
 	if (udp && !p.routed) {
 		struct nm_sk *st = bpf_sk_storage_get(&nm_sk, sk, 0, 0);

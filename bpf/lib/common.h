@@ -16,17 +16,13 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "nomoat.h"
+#include "nomoat_decide.h"
 
 #define AF_INET    2
 #define AF_INET6   10
 #define SOL_IP     0
 #define SOL_IPV6   41
-#define NM_DNS_PORT 53
 #define NM_IPPROTO_ICMPV6 58
-
-/* ::ffff:0:0/96, the third address word in network order */
-#define NM_V4MAPPED_W2 bpf_htonl(0x0000ffff)
 
 /* Set by the loader after probing the running kernel (see user/lib/probe.c):
  * on kernels that do not offer these helpers to cgroup sock_addr programs
@@ -35,23 +31,5 @@ const volatile bool nm_have_pid_helper = false;
 const volatile bool nm_have_comm_helper = false;
 /* The size of nm_flows, as loaded (nomoat load --max-flows). */
 const volatile __u32 nm_max_flows = NM_MAX_FLOWS;
-
-static __always_inline bool nm_is_v4mapped(const __u32 a[4])
-{
-	return a[0] == 0 && a[1] == 0 && a[2] == NM_V4MAPPED_W2;
-}
-
-static __always_inline void nm_v4mapped(__u32 out[4], __u32 v4)
-{
-	out[0] = 0;
-	out[1] = 0;
-	out[2] = NM_V4MAPPED_W2;
-	out[3] = v4;
-}
-
-static __always_inline bool nm_addr_eq(const __u32 a[4], const __u32 b[4])
-{
-	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
-}
 
 #endif
