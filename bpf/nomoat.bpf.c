@@ -2,11 +2,12 @@
 /*
  * nomoat's kernel programs.  The hooks are thin: each is a wrapper around one
  * inlined function shared by its IPv4 and IPv6 twin.  Semantics are described
- * in include/nomoat.h and bpf/lib/decide.h.
+ * in include/nomoat.h and include/nomoat_decide.h.
  *
  * Fail-closed paths (return 0 -> EPERM): no bound policy, a bound id without
- * policy or table, redirect without a proxy endpoint, socket storage or the
- * flow table exhausted.  Each is counted and reported.
+ * policy or table (nm_fail_closed in lib/event.h, the same at every hook),
+ * redirect without a proxy endpoint, socket storage or the flow table
+ * exhausted.  Each is counted and reported.
  */
 #include "lib/backstop.h"
 #include "lib/flow.h"
@@ -127,11 +128,7 @@ static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, st
 		pol = &polv;
 	if (!pol) {
 		/* Attached subtree, no usable policy: fail closed. */
-		d.action = NM_ACT_DENY;
-		d.reason = policy_id ? NM_R_BAD_POLICY : NM_R_NO_POLICY;
-		nm_gstat_inc(policy_id ? NM_G_BAD_POLICY : NM_G_NO_POLICY);
-		nm_count(policy_id, NM_V_DENY);
-		nm_emit(&rq, &d, NM_V_DENY, policy_id, cgid);
+		nm_fail_closed_emit(&rq, policy_id, cgid);
 		return 0;
 	}
 
@@ -402,9 +399,7 @@ int nm_sock_create(struct bpf_sock *sk)
 		nm_v4mapped(rq.addr, 0); /* no destination: 0.0.0.0 */
 	policy_id = nm_find_policy_id();
 	if (!nm_policy_read(policy_id, &pol)) {
-		d.reason = policy_id ? NM_R_BAD_POLICY : NM_R_NO_POLICY;
-		nm_count(policy_id, NM_V_DENY);
-		nm_emit(&rq, &d, NM_V_DENY, policy_id, bpf_get_current_cgroup_id());
+		nm_fail_closed_emit(&rq, policy_id, bpf_get_current_cgroup_id());
 		return 0;
 	}
 	if (pol.raw)

@@ -261,8 +261,7 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 
 	policy_id = nm_find_policy_id_skb(skb);
 	if (!nm_policy_read(policy_id, &pol)) {
-		d.reason = policy_id ? NM_R_BAD_POLICY : NM_R_NO_POLICY;
-		verdict = NM_V_DENY;
+		verdict = nm_fail_closed(policy_id, &d);
 		goto drop;
 	}
 	if (p.routed) {
