@@ -7,15 +7,13 @@
 #   make deps       install missing Debian packages (apt-get)
 #   make V=1 ...    show the commands
 #
-# VMLINUX_H=path    use a fixed vmlinux.h instead of dumping the running
-#                   kernel's BTF (VMLINUX_BTF=path to dump another file).
+# The BPF programs are built against the UAPI headers (linux-libc-dev) and
+# libbpf's bpf_helpers.h: no vmlinux.h, no kernel BTF needed to build.
 
 OUT        ?= build
 CLANG      ?= clang
 BPFTOOL    ?= bpftool
 CC         ?= cc
-VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
-VMLINUX_H  ?= $(OUT)/vmlinux.h
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # Cross build, e.g. for arm64 (Debian's gcc-aarch64-linux-gnu and the :arm64
 # -dev packages; tools/kernel-check.sh --arch arm64 installs them):
@@ -31,8 +29,13 @@ WARN       := -Wall -Wextra -Werror
 CFLAGS     ?= -O2 -g
 CPPFLAGS   += -Iinclude -Iuser/lib -I$(OUT) -D_GNU_SOURCE
 LDLIBS     += -lbpf -lelf -lz
+# The host's system include directories after clang's own, for <linux/*.h>
+# and <asm/*.h> (as libbpf-bootstrap does): -target bpf has no multiarch
+# directory of its own.
+BPF_SYSINC := $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
+              sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
-              -Wno-unused-function -Iinclude -I$(dir $(VMLINUX_H))
+              -Wno-unused-function -Iinclude $(BPF_SYSINC)
 
 ifeq ($(V),1)
 Q =
@@ -100,18 +103,13 @@ deps:
 $(OUT) $(OUT)/lib $(OUT)/cli $(OUT)/daemon $(OUT)/proxy $(OUT)/dns $(OUT)/tests $(OUT)/fuzz:
 	$(Q)mkdir -p $@
 
-# vmlinux.h from the running kernel's BTF; a failed dump leaves no file.
-$(OUT)/vmlinux.h: | $(OUT)
-	$(call msg,GEN,$@)
-	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
-
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(OUT)
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp && mv $@.tmp $@
 
 # BPF programs that only tests load (tests/bpf/NAME.bpf.c), with their
 # skeletons in $(OUT)/tests/NAME.skel.h.
-$(OUT)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(OUT)/tests
+$(OUT)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS) | $(OUT)/tests
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp && mv $@.tmp $@
 

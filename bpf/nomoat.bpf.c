@@ -392,7 +392,7 @@ int nm_sock_create(struct bpf_sock *sk)
 	if (family != AF_INET && family != AF_INET6)
 		return 1;
 	if (type != SOCK_RAW &&
-	    !(type == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == NM_IPPROTO_ICMPV6)))
+	    !(type == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6)))
 		return 1;
 	rq.family = family == AF_INET ? 4 : 6;
 	if (rq.family == 4)

@@ -41,11 +41,6 @@
 #include "event.h"
 #include "policy.h"
 
-#define NM_IPV6_HOPOPTS   0
-#define NM_IPV6_ROUTING   43
-#define NM_IPV6_FRAGMENT  44
-#define NM_IPV6_AH        51
-#define NM_IPV6_DSTOPTS   60
 #define NM_IPV6_EXT_MAX   6  /* extension headers walked before giving up */
 #define NM_IPV6_RT_MIP6   2  /* type 2 (mobile IPv6) only names the host itself */
 
@@ -118,18 +113,18 @@ static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
 	for (int n = 0; n < NM_IPV6_EXT_MAX; n++) {
 		__u8 x[8];
 
-		if (next != NM_IPV6_HOPOPTS && next != NM_IPV6_ROUTING && next != NM_IPV6_FRAGMENT &&
-		    next != NM_IPV6_AH && next != NM_IPV6_DSTOPTS)
+		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_FRAGMENT &&
+		    next != IPPROTO_AH && next != IPPROTO_DSTOPTS)
 			break;
 		if (bpf_skb_load_bytes(skb, off, x, sizeof(x)))
 			return;
-		if (next == NM_IPV6_ROUTING && x[2] != NM_IPV6_RT_MIP6)
+		if (next == IPPROTO_ROUTING && x[2] != NM_IPV6_RT_MIP6)
 			p->routed = true;
-		if (next == NM_IPV6_FRAGMENT) {
+		if (next == IPPROTO_FRAGMENT) {
 			if (((__u16)x[2] << 8 | x[3]) & 0xfff8)
 				first = false;
 			off += 8;
-		} else if (next == NM_IPV6_AH) {
+		} else if (next == IPPROTO_AH) {
 			off += ((__u32)x[1] + 2) * 4;
 		} else {
 			off += ((__u32)x[1] + 1) * 8;
@@ -230,9 +225,9 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 	tcp = sk->type == SOCK_STREAM && sk->protocol == IPPROTO_TCP;
 	if (tcp && nm_bs_tcp_pass(sk, epoch, &orig, &redirected))
 		return 1;
-	if (skb->protocol == bpf_htons(0x0800))
+	if (skb->protocol == bpf_htons(ETH_P_IP))
 		nm_pkt4(skb, &p);
-	else if (skb->protocol == bpf_htons(0x86dd))
+	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
 		nm_pkt6(skb, &p);
 	if (!p.ok)
 		return 1;
