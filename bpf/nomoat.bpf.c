@@ -22,6 +22,8 @@ static __always_inline bool nm_hook_is_v6(__u8 hook)
 
 static __always_inline void nm_read_dst(struct bpf_sock_addr *ctx, __u8 hook, struct nm_req *rq)
 {
+	__u32 a[4];
+
 	rq->hook = hook;
 	rq->proto = ctx->protocol;
 	rq->port = (__u16)ctx->user_port;
@@ -30,11 +32,11 @@ static __always_inline void nm_read_dst(struct bpf_sock_addr *ctx, __u8 hook, st
 		rq->family = 4;
 		return;
 	}
-	{
-		__u32 a[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
-
-		nm_req_dst6(rq, a);
-	}
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	nm_req_dst6(rq, a); /* IPv4 inside IPv6 is judged as IPv4 */
 }
 
 /*

@@ -95,20 +95,16 @@ static __always_inline void nm_pkt4(struct __sk_buff *skb, struct nm_pkt *p)
 static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
 {
 	__u8 h[40];
-	__u32 off = 40;
+	__u32 dst[4], off = 40;
 	__u8 next;
 	bool first = true; /* not a later fragment */
 
 	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)) || (h[0] >> 4) != 6)
 		return;
 	__builtin_memcpy(p->src, &h[8], 16);
-	{
-		__u32 dst[4];
-
-		__builtin_memcpy(dst, &h[24], 16);
-		/* IPv4 inside IPv6 is judged as IPv4, as the address hooks do. */
-		nm_req_dst6(&p->rq, dst);
-	}
+	__builtin_memcpy(dst, &h[24], 16);
+	/* IPv4 inside IPv6 is judged as IPv4, as the address hooks do. */
+	nm_req_dst6(&p->rq, dst);
 	next = h[6];
 	for (int n = 0; n < NM_IPV6_EXT_MAX; n++) {
 		__u8 x[8];
