@@ -7,15 +7,13 @@
 #   make deps       install missing Debian packages (apt-get)
 #   make V=1 ...    show the commands
 #
-# VMLINUX_H=path    use a fixed vmlinux.h instead of dumping the running
-#                   kernel's BTF (VMLINUX_BTF=path to dump another file).
+# The BPF programs are built against the UAPI headers (linux-libc-dev) and
+# libbpf's bpf_helpers.h: no vmlinux.h, no kernel BTF needed to build.
 
 OUT        ?= build
 CLANG      ?= clang
 BPFTOOL    ?= bpftool
 CC         ?= cc
-VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
-VMLINUX_H  ?= $(OUT)/vmlinux.h
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # Cross build, e.g. for arm64 (Debian's gcc-aarch64-linux-gnu and the :arm64
 # -dev packages; tools/kernel-check.sh --arch arm64 installs them):
@@ -31,8 +29,13 @@ WARN       := -Wall -Wextra -Werror
 CFLAGS     ?= -O2 -g
 CPPFLAGS   += -Iinclude -Iuser/lib -I$(OUT) -D_GNU_SOURCE
 LDLIBS     += -lbpf -lelf -lz -ljansson
+# The host's system include directories after clang's own, for <linux/*.h>
+# and <asm/*.h> (as libbpf-bootstrap does): -target bpf has no multiarch
+# directory of its own.
+BPF_SYSINC := $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
+              sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ $(WARN) \
-              -Wno-unused-function -Iinclude -I$(dir $(VMLINUX_H))
+              -Wno-unused-function -Iinclude $(BPF_SYSINC)
 
 ifeq ($(V),1)
 Q =
@@ -72,7 +75,8 @@ UNIT_LINK := $(filter-out user/cli/main.c,$(CLI_SRC)) $(filter-out user/daemon/m
 UNIT_INC  := -Iuser/cli -Iuser/daemon -Iuser/proxy -Iuser/dns
 # nomoat-dns resolves upstream with c-ares
 DNS_LIBS  := -lcares
-BPF_HDRS  := $(wildcard bpf/lib/*.h) include/nomoat.h
+INC_HDRS  := $(wildcard include/*.h)
+BPF_HDRS  := $(wildcard bpf/lib/*.h) $(INC_HDRS)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
@@ -99,12 +103,13 @@ deps:
 $(OUT) $(OUT)/lib $(OUT)/cli $(OUT)/daemon $(OUT)/proxy $(OUT)/dns $(OUT)/tests $(OUT)/fuzz:
 	$(Q)mkdir -p $@
 
-# vmlinux.h from the running kernel's BTF; a failed dump leaves no file.
-$(OUT)/vmlinux.h: | $(OUT)
-	$(call msg,GEN,$@)
-	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp && mv $@.tmp $@
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(OUT)
+# BPF programs that only tests load (tests/bpf/NAME.bpf.c), with their
+# skeletons in $(OUT)/tests/NAME.skel.h.
+$(OUT)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS) | $(OUT)/tests
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp && mv $@.tmp $@
 
@@ -112,11 +117,11 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,_bpf,$(notdir $<)) > $@.tmp && mv $@.tmp $@
 
-$(OUT)/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) include/nomoat.h $(OUT)/nomoat.skel.h | $(OUT)/lib
+$(OUT)/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) $(INC_HDRS) $(OUT)/nomoat.skel.h | $(OUT)/lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
-$(OUT)/cli/%.o: user/cli/%.c $(wildcard user/cli/*.h) $(wildcard user/lib/*.h) include/nomoat.h | $(OUT)/cli
+$(OUT)/cli/%.o: user/cli/%.c $(wildcard user/cli/*.h) $(wildcard user/lib/*.h) $(INC_HDRS) | $(OUT)/cli
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Iuser/cli $(CFLAGS) $(WARN) -c $< -o $@
 
@@ -130,15 +135,15 @@ $(OUT)/lib/deny_defaults.o: $(OUT)/deny_defaults.c | $(OUT)/lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -c $< -o $@
 
-$(OUT)/daemon/%.o: user/daemon/%.c $(wildcard user/daemon/*.h) $(wildcard user/lib/*.h) include/nomoat.h | $(OUT)/daemon
+$(OUT)/daemon/%.o: user/daemon/%.c $(wildcard user/daemon/*.h) $(wildcard user/lib/*.h) $(INC_HDRS) | $(OUT)/daemon
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Iuser/daemon $(CFLAGS) $(WARN) -c $< -o $@
 
-$(OUT)/proxy/%.o: user/proxy/%.c $(wildcard user/proxy/*.h) $(wildcard user/lib/*.h) include/nomoat.h | $(OUT)/proxy
+$(OUT)/proxy/%.o: user/proxy/%.c $(wildcard user/proxy/*.h) $(wildcard user/lib/*.h) $(INC_HDRS) | $(OUT)/proxy
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Iuser/proxy $(CFLAGS) $(WARN) -c $< -o $@
 
-$(OUT)/dns/%.o: user/dns/%.c $(wildcard user/dns/*.h) $(wildcard user/lib/*.h) include/nomoat.h | $(OUT)/dns
+$(OUT)/dns/%.o: user/dns/%.c $(wildcard user/dns/*.h) $(wildcard user/lib/*.h) $(INC_HDRS) | $(OUT)/dns
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Iuser/dns $(CFLAGS) $(WARN) -c $< -o $@
 
@@ -199,19 +204,22 @@ $(OUT)/nomoat-testnet: tools/testnet.c $(TLIB_SRC) $(wildcard tests/lib/*.h) $(O
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) $(WARN) tools/testnet.c $(TLIB_SRC) $(OUT)/libnomoat.a $(LDLIBS) -luring -lpthread -o $@
 
+# Unit tests that run a test program of their own in the kernel.
+$(OUT)/tests/test_decide $(OUT)/tests/asan-test_decide: $(OUT)/tests/decide_run.skel.h
+
 # Unit tests link the library sources directly so the sanitizer build
 # instruments them too.
-$(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
+$(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(INC_HDRS) $(OUT)/nomoat.skel.h | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(UNIT_INC) -DNM_UNIT_TEST $(CFLAGS) $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) $(DNS_LIBS) -lcmocka -o $@
 
-$(OUT)/tests/asan-test_%: tests/unit/test_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/tests
+$(OUT)/tests/asan-test_%: tests/unit/test_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(INC_HDRS) $(OUT)/nomoat.skel.h | $(OUT)/tests
 	$(call msg,CC-ASAN,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(UNIT_INC) -DNM_UNIT_TEST -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) $(DNS_LIBS) -lcmocka -o $@
 
 # libFuzzer targets, built with clang whatever CC is (tests/fuzz/run.sh runs
 # them for a bounded time over their corpus).
-$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(OUT)/nomoat.skel.h | $(OUT)/fuzz
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(UNIT_LINK) $(GEN_SRC) $(wildcard user/*/*.h) $(INC_HDRS) $(OUT)/nomoat.skel.h | $(OUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(CPPFLAGS) $(UNIT_INC) -DNM_UNIT_TEST -DNM_FUZZ -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(WARN) $< $(LIB_SRC) $(GEN_SRC) $(UNIT_LINK) $(LDLIBS) $(DNS_LIBS) -o $@
 

@@ -2,11 +2,12 @@
 /*
  * nomoat's kernel programs.  The hooks are thin: each is a wrapper around one
  * inlined function shared by its IPv4 and IPv6 twin.  Semantics are described
- * in include/nomoat.h and bpf/lib/decide.h.
+ * in include/nomoat.h and include/nomoat_decide.h.
  *
  * Fail-closed paths (return 0 -> EPERM): no bound policy, a bound id without
- * policy or table, redirect without a proxy endpoint, socket storage or the
- * flow table exhausted.  Each is counted and reported.
+ * policy or table (nm_fail_closed in lib/event.h, the same at every hook),
+ * redirect without a proxy endpoint, socket storage or the flow table
+ * exhausted.  Each is counted and reported.
  */
 #include "lib/backstop.h"
 #include "lib/flow.h"
@@ -21,6 +22,8 @@ static __always_inline bool nm_hook_is_v6(__u8 hook)
 
 static __always_inline void nm_read_dst(struct bpf_sock_addr *ctx, __u8 hook, struct nm_req *rq)
 {
+	__u32 a[4];
+
 	rq->hook = hook;
 	rq->proto = ctx->protocol;
 	rq->port = (__u16)ctx->user_port;
@@ -29,17 +32,11 @@ static __always_inline void nm_read_dst(struct bpf_sock_addr *ctx, __u8 hook, st
 		rq->family = 4;
 		return;
 	}
-	rq->addr[0] = ctx->user_ip6[0];
-	rq->addr[1] = ctx->user_ip6[1];
-	rq->addr[2] = ctx->user_ip6[2];
-	rq->addr[3] = ctx->user_ip6[3];
-	/* IPv4 inside IPv6 is judged as IPv4 (dual-stack sockets). */
-	if (nm_is_v4mapped(rq->addr)) {
-		rq->family = 4;
-		rq->mapped = 1;
-	} else {
-		rq->family = 6;
-	}
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	nm_req_dst6(rq, a); /* IPv4 inside IPv6 is judged as IPv4 */
 }
 
 /*
@@ -133,11 +130,7 @@ static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, st
 		pol = &polv;
 	if (!pol) {
 		/* Attached subtree, no usable policy: fail closed. */
-		d.action = NM_ACT_DENY;
-		d.reason = policy_id ? NM_R_BAD_POLICY : NM_R_NO_POLICY;
-		nm_gstat_inc(policy_id ? NM_G_BAD_POLICY : NM_G_NO_POLICY);
-		nm_count(policy_id, NM_V_DENY);
-		nm_emit(&rq, &d, NM_V_DENY, policy_id, cgid);
+		nm_fail_closed_emit(&rq, policy_id, cgid);
 		return 0;
 	}
 
@@ -401,16 +394,14 @@ int nm_sock_create(struct bpf_sock *sk)
 	if (family != AF_INET && family != AF_INET6)
 		return 1;
 	if (type != SOCK_RAW &&
-	    !(type == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == NM_IPPROTO_ICMPV6)))
+	    !(type == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6)))
 		return 1;
 	rq.family = family == AF_INET ? 4 : 6;
 	if (rq.family == 4)
 		nm_v4mapped(rq.addr, 0); /* no destination: 0.0.0.0 */
 	policy_id = nm_find_policy_id();
 	if (!nm_policy_read(policy_id, &pol)) {
-		d.reason = policy_id ? NM_R_BAD_POLICY : NM_R_NO_POLICY;
-		nm_count(policy_id, NM_V_DENY);
-		nm_emit(&rq, &d, NM_V_DENY, policy_id, bpf_get_current_cgroup_id());
+		nm_fail_closed_emit(&rq, policy_id, bpf_get_current_cgroup_id());
 		return 0;
 	}
 	if (pol.raw)

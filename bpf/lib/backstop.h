@@ -41,14 +41,6 @@
 #include "event.h"
 #include "policy.h"
 
-#define NM_IPPROTO_ICMP   1
-#define NM_IPPROTO_TCP    6
-#define NM_IPPROTO_UDP    17
-#define NM_IPV6_HOPOPTS   0
-#define NM_IPV6_ROUTING   43
-#define NM_IPV6_FRAGMENT  44
-#define NM_IPV6_AH        51
-#define NM_IPV6_DSTOPTS   60
 #define NM_IPV6_EXT_MAX   6  /* extension headers walked before giving up */
 #define NM_IPV6_RT_MIP6   2  /* type 2 (mobile IPv6) only names the host itself */
 
@@ -94,7 +86,7 @@ static __always_inline void nm_pkt4(struct __sk_buff *skb, struct nm_pkt *p)
 	/* Options can carry a source route; sockets do not need them. */
 	p->routed = ihl > 20;
 	/* Ports are in the first fragment only. */
-	if ((p->rq.proto == NM_IPPROTO_TCP || p->rq.proto == NM_IPPROTO_UDP) &&
+	if ((p->rq.proto == IPPROTO_TCP || p->rq.proto == IPPROTO_UDP) &&
 	    !(((__u16)h[6] << 8 | h[7]) & 0x1fff))
 		nm_pkt_ports(skb, ihl, p);
 	p->ok = true;
@@ -103,37 +95,32 @@ static __always_inline void nm_pkt4(struct __sk_buff *skb, struct nm_pkt *p)
 static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
 {
 	__u8 h[40];
-	__u32 off = 40;
+	__u32 dst[4], off = 40;
 	__u8 next;
 	bool first = true; /* not a later fragment */
 
 	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)) || (h[0] >> 4) != 6)
 		return;
-	__builtin_memcpy(p->rq.addr, &h[24], 16);
 	__builtin_memcpy(p->src, &h[8], 16);
+	__builtin_memcpy(dst, &h[24], 16);
 	/* IPv4 inside IPv6 is judged as IPv4, as the address hooks do. */
-	if (nm_is_v4mapped(p->rq.addr)) {
-		p->rq.family = 4;
-		p->rq.mapped = 1;
-	} else {
-		p->rq.family = 6;
-	}
+	nm_req_dst6(&p->rq, dst);
 	next = h[6];
 	for (int n = 0; n < NM_IPV6_EXT_MAX; n++) {
 		__u8 x[8];
 
-		if (next != NM_IPV6_HOPOPTS && next != NM_IPV6_ROUTING && next != NM_IPV6_FRAGMENT &&
-		    next != NM_IPV6_AH && next != NM_IPV6_DSTOPTS)
+		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_FRAGMENT &&
+		    next != IPPROTO_AH && next != IPPROTO_DSTOPTS)
 			break;
 		if (bpf_skb_load_bytes(skb, off, x, sizeof(x)))
 			return;
-		if (next == NM_IPV6_ROUTING && x[2] != NM_IPV6_RT_MIP6)
+		if (next == IPPROTO_ROUTING && x[2] != NM_IPV6_RT_MIP6)
 			p->routed = true;
-		if (next == NM_IPV6_FRAGMENT) {
+		if (next == IPPROTO_FRAGMENT) {
 			if (((__u16)x[2] << 8 | x[3]) & 0xfff8)
 				first = false;
 			off += 8;
-		} else if (next == NM_IPV6_AH) {
+		} else if (next == IPPROTO_AH) {
 			off += ((__u32)x[1] + 2) * 4;
 		} else {
 			off += ((__u32)x[1] + 1) * 8;
@@ -141,7 +128,7 @@ static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
 		next = x[0];
 	}
 	p->rq.proto = next;
-	if (first && (next == NM_IPPROTO_TCP || next == NM_IPPROTO_UDP))
+	if (first && (next == IPPROTO_TCP || next == IPPROTO_UDP))
 		nm_pkt_ports(skb, off, p);
 	p->ok = true;
 }
@@ -231,12 +218,12 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 	if (!sk)
 		return 1;
 	epoch = nm_epoch_now(); /* before the decision, as in the hooks */
-	tcp = sk->type == SOCK_STREAM && sk->protocol == NM_IPPROTO_TCP;
+	tcp = sk->type == SOCK_STREAM && sk->protocol == IPPROTO_TCP;
 	if (tcp && nm_bs_tcp_pass(sk, epoch, &orig, &redirected))
 		return 1;
-	if (skb->protocol == bpf_htons(0x0800))
+	if (skb->protocol == bpf_htons(ETH_P_IP))
 		nm_pkt4(skb, &p);
-	else if (skb->protocol == bpf_htons(0x86dd))
+	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
 		nm_pkt6(skb, &p);
 	if (!p.ok)
 		return 1;
@@ -249,7 +236,7 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 	}
 	/* A TCP or UDP socket's packets were judged by the address hooks
 	 * (and may have been redirected there); anything else was not. */
-	udp = sk->type == SOCK_DGRAM && sk->protocol == NM_IPPROTO_UDP;
+	udp = sk->type == SOCK_DGRAM && sk->protocol == IPPROTO_UDP;
 	sock_l4 = tcp || udp;
 	if (udp && !p.routed) {
 		struct nm_sk *st = bpf_sk_storage_get(&nm_sk, sk, 0, 0);
@@ -265,8 +252,7 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 
 	policy_id = nm_find_policy_id_skb(skb);
 	if (!nm_policy_read(policy_id, &pol)) {
-		d.reason = policy_id ? NM_R_BAD_POLICY : NM_R_NO_POLICY;
-		verdict = NM_V_DENY;
+		verdict = nm_fail_closed(policy_id, &d);
 		goto drop;
 	}
 	if (p.routed) {

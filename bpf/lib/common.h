@@ -1,32 +1,38 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Constants the kernel headers keep out of vmlinux.h, and small helpers. */
+/* The kernel side's headers, the constants they leave out, load-time settings. */
 #ifndef NM_BPF_COMMON_H
 #define NM_BPF_COMMON_H
 
 /*
  * Every structure these programs touch is UAPI (bpf_sock_addr, bpf_sock_ops,
- * bpf_sockopt, bpf_sock, sockaddr_in*): their layout is ABI, the verifier
- * rewrites context accesses itself, and the one object loads unchanged on
- * every kernel from 5.15 on.  CO-RE relocations on the context would only
- * hide constant offsets from the compiler (which then merges v4 and v6
- * stores into a "modified ctx pointer" the verifier rejects), so they are
- * switched off for vmlinux.h's records.
+ * bpf_sockopt, bpf_sock, __sk_buff, sockaddr_in*): their layout is ABI, the
+ * verifier rewrites context accesses itself, and the one object loads
+ * unchanged on every kernel from 5.15 on.  So they come from the UAPI
+ * headers (linux-libc-dev), not from a vmlinux.h of the build machine's
+ * kernel, and there is no CO-RE relocation (none would be of use: context
+ * offsets are fixed, and relocating them would only hide constant offsets
+ * from the compiler, which then merges v4 and v6 stores into a "modified
+ * ctx pointer" the verifier rejects).  The build needs no kernel BTF.
  */
-#define BPF_NO_PRESERVE_ACCESS_INDEX
-#include "vmlinux.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "nomoat.h"
+#include "nomoat_decide.h"
 
-#define AF_INET    2
-#define AF_INET6   10
-#define SOL_IP     0
-#define SOL_IPV6   41
-#define NM_DNS_PORT 53
-#define NM_IPPROTO_ICMPV6 58
-
-/* ::ffff:0:0/96, the third address word in network order */
-#define NM_V4MAPPED_W2 bpf_htonl(0x0000ffff)
+/* Kernel ABI constants the UAPI headers leave to the C library. */
+#define AF_INET     2
+#define AF_INET6    10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM  2
+#define SOCK_RAW    3
+#define SOL_IP      0
+#define SOL_IPV6    41
 
 /* Set by the loader after probing the running kernel (see user/lib/probe.c):
  * on kernels that do not offer these helpers to cgroup sock_addr programs
@@ -35,23 +41,5 @@ const volatile bool nm_have_pid_helper = false;
 const volatile bool nm_have_comm_helper = false;
 /* The size of nm_flows, as loaded (nomoat load --max-flows). */
 const volatile __u32 nm_max_flows = NM_MAX_FLOWS;
-
-static __always_inline bool nm_is_v4mapped(const __u32 a[4])
-{
-	return a[0] == 0 && a[1] == 0 && a[2] == NM_V4MAPPED_W2;
-}
-
-static __always_inline void nm_v4mapped(__u32 out[4], __u32 v4)
-{
-	out[0] = 0;
-	out[1] = 0;
-	out[2] = NM_V4MAPPED_W2;
-	out[3] = v4;
-}
-
-static __always_inline bool nm_addr_eq(const __u32 a[4], const __u32 b[4])
-{
-	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
-}
 
 #endif

@@ -129,4 +129,31 @@ static __always_inline void nm_emit_pkt(const struct nm_req *rq, const struct nm
 	nm_ev_submit(e);
 }
 
+/*
+ * No usable policy: fail closed.  policy_id 0: no bound ancestor
+ * (no-policy); else the id is bound but its record cannot be read
+ * (bad-policy).  The same at every hook: deny, counted in nm_gstats and in
+ * the id's row of nm_stats; the caller reports d (nm_fail_closed_emit for a
+ * task's own call, the backstop's rate-limited event for a packet).
+ * Returns the verdict.
+ */
+static __always_inline __u8 nm_fail_closed(__u32 policy_id, struct nm_decision *d)
+{
+	d->action = NM_ACT_DENY;
+	d->reason = policy_id ? NM_R_BAD_POLICY : NM_R_NO_POLICY;
+	nm_gstat_inc(policy_id ? NM_G_BAD_POLICY : NM_G_NO_POLICY);
+	nm_count(policy_id, NM_V_DENY);
+	return NM_V_DENY;
+}
+
+/* nm_fail_closed for a task's own call (connect, sendmsg, socket), reported
+ * with its pid and comm. */
+static __always_inline void nm_fail_closed_emit(const struct nm_req *rq, __u32 policy_id, __u64 cgroup_id)
+{
+	struct nm_decision d = {};
+	__u8 verdict = nm_fail_closed(policy_id, &d);
+
+	nm_emit(rq, &d, verdict, policy_id, cgroup_id);
+}
+
 #endif

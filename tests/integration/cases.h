@@ -11,4 +11,8 @@ void case_backstop(void);
 /* faults.c: the ring buffer flooded, a rule table at capacity. */
 void case_faults(void);
 
+/* failclosed.c: no usable policy, at sock_create and connect4: denied,
+ * counted and reported alike. */
+void case_failclosed(void);
+
 #endif

@@ -1582,12 +1582,14 @@ int main(int argc, char **argv)
 	RUN_ROWS(fixture_rows);
 	if (!selftest && getenv("NMT_ONLY")) {
 		/* a developer's shortcut: the set-up and one group of cases
-		 * (NMT_ONLY=backstop or faults) */
+		 * (NMT_ONLY=backstop, faults or failclosed) */
 		setup_cli();
 		if (!strcmp(getenv("NMT_ONLY"), "backstop"))
 			case_backstop();
 		else if (!strcmp(getenv("NMT_ONLY"), "faults"))
 			case_faults();
+		else if (!strcmp(getenv("NMT_ONLY"), "failclosed"))
+			case_failclosed();
 	} else if (!selftest) {
 		setup_cli();
 		case_events();
@@ -1599,6 +1601,7 @@ int main(int argc, char **argv)
 		case_import();
 		case_reload_storm();
 		case_raw_sockets();
+		case_failclosed();
 		case_backstop();
 		case_faults();
 		case_cli_gone();

@@ -203,7 +203,7 @@ static void check_cgroup2(struct nm_doc *c, const char *name)
 			   where, strerror(-err), where);
 }
 
-/* ---- 6. kernel features and BTF ------------------------------------------ */
+/* ---- 6. kernel features ------------------------------------------------- */
 static void list_add(char *buf, size_t len, const char *s)
 {
 	size_t n = strlen(buf);
@@ -220,8 +220,6 @@ static void check_features(struct nm_doc *c, const char *name)
 
 	nm_probe(&fs);
 	for (int i = 0; i < NM_F__MAX; i++) {
-		if (i == NM_F_BTF) /* a line of its own */
-			continue;
 		n++;
 		if (!fs.f[i].present)
 			list_add(fs.f[i].required ? req : opt, fs.f[i].required ? sizeof(req) : sizeof(opt),
@@ -237,16 +235,6 @@ static void check_features(struct nm_doc *c, const char *name)
 			   opt);
 	else
 		nm_doc_say(c, name, NM_DOC_OK, "all %d probed features present", n);
-}
-
-static void check_btf(struct nm_doc *c, const char *name)
-{
-	if (access("/sys/kernel/btf/vmlinux", R_OK) == 0)
-		nm_doc_say(c, name, NM_DOC_OK, "/sys/kernel/btf/vmlinux present");
-	else
-		nm_doc_say(c, name, NM_DOC_WARN,
-			   "no /sys/kernel/btf/vmlinux: nomoat runs without it, but building it needs a vmlinux.h "
-			   "(make VMLINUX_H=path, or a kernel with CONFIG_DEBUG_INFO_BTF)");
 }
 
 /* ---- 7. loaded ----------------------------------------------------------- */
@@ -512,7 +500,6 @@ static const struct {
 } checks[] = {
 	{ "cgroup2", check_cgroup2, false },
 	{ "kernel-features", check_features, true },
-	{ "btf", check_btf, false },
 	{ "loaded", check_loaded, false },
 	{ "net-cls-prio", check_netcls, false },
 	{ "socket-matching-log", check_kmsg, true },

@@ -113,5 +113,13 @@ struct nm_check {
  * order, 0 allowed); proto IPPROTO_TCP or IPPROTO_UDP. */
 int nm_check(const struct nm_maps *m, __u32 policy_id, const struct nm_cidr *dst, __u8 proto,
 	     struct nm_check *out);
+/* *out from a decision (include/nomoat_decide.h) about dst under a policy
+ * of that mode: what nm_check reports, also for the kernel's answer. */
+struct nm_decision;
+struct nm_req;
+void nm_check_set(struct nm_check *out, const struct nm_decision *d, const struct nm_cidr *dst, __u8 mode);
+/* The request nm_check judges: dst as nm_parse_cidr gives it (one address,
+ * the port in host order), proto IPPROTO_*. */
+void nm_req_set(struct nm_req *rq, const struct nm_cidr *dst, __u8 proto);
 
 #endif

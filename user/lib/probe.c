@@ -96,10 +96,6 @@ void nm_probe(struct nm_features *fs)
 	    bpf_ok && uninit_stack_ok());
 	set(fs, NM_F_LPM_BATCH, "batch updates of LPM trie maps (after 5.10)", true,
 	    bpf_ok && lpm_batch_ok());
-	/* The programs use UAPI context structs only, so kernel BTF is not
-	 * needed to load them; the build needs it to make vmlinux.h. */
-	set(fs, NM_F_BTF, "kernel BTF /sys/kernel/btf/vmlinux (build only)", false,
-	    access("/sys/kernel/btf/vmlinux", R_OK) == 0);
 	set(fs, NM_F_HELPER_PID, "pid in events (bpf_get_current_pid_tgid in sock_addr)", false,
 	    bpf_ok && libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
 					      BPF_FUNC_get_current_pid_tgid, NULL) == 1);
