@@ -591,6 +591,7 @@ struct storm_res {
 
 struct storm_arg {
 	int wfd;
+	int stop_r, stop_w; /* the storm ends early once stop_r hangs up (storm_stop) */
 	const char *addr;
 	int port;
 	int ms;
@@ -606,9 +607,14 @@ static int storm_child(void *arg)
 	char want[96];
 
 	snprintf(want, sizeof(want), "PROXY orig=%s:%d ", a->addr, a->port);
+	close(a->stop_w);
 	for (int i = 0; i < 200000 && nmt_now_ms() < end; i++) {
 		struct nmt_probe_res r;
+		struct pollfd pf = { a->stop_r, POLLIN, 0 };
 		char hello[96];
+
+		if (poll(&pf, 1, 0) > 0)
+			break;
 
 		nmt_probe_exec(&p, &r);
 		snprintf(hello, sizeof(hello), "HELLO %s:%d", a->addr, a->port);
@@ -632,11 +638,23 @@ static int storm_child(void *arg)
 struct storm {
 	pid_t kids[STORM_KIDS];
 	int rfd[STORM_KIDS];
+	int stop[2];
 	struct storm_arg args[STORM_KIDS];
 };
 
+/* End the storm now rather than at its time limit (the children see the
+ * stop pipe hang up); storm_end still collects them. */
+static void storm_stop(struct storm *s)
+{
+	if (s->stop[1] >= 0)
+		close(s->stop[1]);
+	s->stop[1] = -1;
+}
+
 static void storm_start(struct storm *s, const char *cg, const char *addr, int port, int ms, int pause_us)
 {
+	if (pipe2(s->stop, O_CLOEXEC))
+		s->stop[0] = s->stop[1] = -1;
 	for (int i = 0; i < STORM_KIDS; i++) {
 		int p[2];
 
@@ -644,7 +662,7 @@ static void storm_start(struct storm *s, const char *cg, const char *addr, int p
 		s->rfd[i] = -1;
 		if (pipe2(p, O_CLOEXEC))
 			continue;
-		s->args[i] = (struct storm_arg){ p[1], addr, port, ms, pause_us };
+		s->args[i] = (struct storm_arg){ p[1], s->stop[0], s->stop[1], addr, port, ms, pause_us };
 		s->kids[i] = nmt_spawn(cg, nmt_h.topo.cns, storm_child, &s->args[i]);
 		close(p[1]);
 		s->rfd[i] = p[0];
@@ -656,6 +674,9 @@ static void storm_start(struct storm *s, const char *cg, const char *addr, int p
 static void storm_end(struct storm *s, int ms, struct storm_res *total)
 {
 	memset(total, 0, sizeof(*total));
+	if (s->stop[0] >= 0)
+		close(s->stop[0]);
+	storm_stop(s);
 	for (int i = 0; i < STORM_KIDS; i++) {
 		struct storm_res r = { 0 };
 
@@ -851,8 +872,11 @@ static void case_new_cgroup(void)
 	nmt_verdict(!*why, desc, "%s", why);
 }
 
-/* 4. Reloads under a connect storm: every connect sees A or B. */
-#define STORM4_MS 4000
+/* 4. Reloads under a connect storm: every connect sees A or B.  The storm
+ * lasts until STORM4_SWAPS swaps were applied (at most STORM4_MS): a busy
+ * machine makes it longer, not fewer swaps. */
+#define STORM4_MS 30000
+#define STORM4_SWAPS 16
 
 static void case_reload_storm(void)
 {
@@ -871,8 +895,8 @@ static void case_reload_storm(void)
 	}
 	storm_start(&s, F.sb, NMT_NET4, 80, STORM4_MS, 0);
 	nmt_sleep_ms(200);
-	end = nmt_now_ms() + STORM4_MS - 600;
-	while (nmt_now_ms() < end && swaps < 200) {
+	end = nmt_now_ms() + STORM4_MS - 8000;
+	while (nmt_now_ms() < end && swaps < STORM4_SWAPS) {
 		int variant = swaps % 2 ? CFG_A : CFG_B, rc = 0;
 		bool by_cli = swaps % 2 == 0;
 		double now;
@@ -904,6 +928,7 @@ static void case_reload_storm(void)
 		}
 		nmt_sleep_ms(30);
 	}
+	storm_stop(&s);
 	storm_end(&s, STORM4_MS, &t);
 	if (t.other || t.eperm)
 		nmt_why_set(why, sizeof(why), "%d connects saw neither version (first: %s); %d EPERM; %d saw A, %d saw B",
