@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Unit tests for user/daemon/ratelimit.c and user/daemon/evserver.c (cmocka):
- * token buckets over simulated time, and the event fan-out over real unix
- * sockets in a temporary directory. */
+ * token buckets over simulated time, and the event fan-out, line by line
+ * and in batches, over real unix sockets in a temporary directory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -400,6 +400,89 @@ static void test_evs_slow_client(void **state)
 	free(b);
 }
 
+/* Lines in batches (as the daemon sends them): B, reading, gets every
+ * line in order; A, not reading, gets whole lines only (a line begun on
+ * the socket is finished), and before the next line after a gap a note
+ * with the exact count it lost. */
+static void test_evs_batches(void **state)
+{
+	struct fx *f = *state;
+	const unsigned nbatch = 200, per = 50;
+	size_t cap = 8 << 20, alen, blen = 0, len;
+	char *a = malloc(cap), *b = malloc(cap), *batch = malloc(per * 256), want[256], *p;
+	unsigned seq = 0, got_a = 0, next, gap = 0, dropped = 0;
+	struct nm_evs_stats st;
+	int ca, cb;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(batch);
+	fx_open(f);
+	nm_evs_set_limits(&f->s, 64 << 10, 0);
+	ca = client(f);
+	cb = client(f);
+	pump(f, 10);
+	assert_int_equal(nclients(f), 2);
+	for (unsigned i = 0; i < nbatch; i++) {
+		len = 0;
+		for (unsigned k = 0; k < per; k++, seq++)
+			len += (size_t)snprintf(batch + len, 256, "{\"seq\":%06u,\"pad\":\"%0*d\"}\n", seq,
+						(int)(seq % 97) + 50, 0);
+		nm_evs_broadcast(&f->s, batch, len);
+		blen = drain(f, cb, b, blen, cap);
+	}
+	p = b;
+	for (unsigned i = 0; i < seq; i++) {
+		snprintf(want, sizeof(want), "{\"seq\":%06u,", i);
+		if (strncmp(p, want, strlen(want)))
+			fail_msg("client B line %u: %.40s", i, p);
+		p = strchr(p, '\n') + 1;
+	}
+	assert_int_equal(*p, 0);
+	alen = drain(f, ca, a, 0, cap);
+	nm_evs_broadcast(&f->s, "{\"final\":1}\n", 12);
+	alen = drain(f, ca, a, alen, cap);
+	/* A: whole lines in order; every gap announced, with its size, by a
+	 * note just before the next line delivered (the final one included) */
+	for (p = a, next = 0;;) {
+		unsigned n, lost;
+
+		if (sscanf(p, "{\"type\":\"drops\",\"events_dropped\":%u,\"reason\":\"client too slow\"}\n", &lost) == 1) {
+			assert_true(lost > 0);
+			gap = lost;
+			p = strchr(p, '\n') + 1;
+			continue;
+		}
+		if (!strcmp(p, "{\"final\":1}\n")) {
+			assert_int_equal(gap, seq - next);
+			dropped += gap;
+			break;
+		}
+		if (sscanf(p, "{\"seq\":%u,", &n) != 1)
+			fail_msg("client A: not a line of the stream: %.60s", p);
+		if (n != next + gap)
+			fail_msg("client A: line %u after line %u and a note of %u lost", n, next - 1, gap);
+		snprintf(want, sizeof(want), "{\"seq\":%06u,\"pad\":\"%0*d\"}\n", n, (int)(n % 97) + 50, 0);
+		if (strncmp(p, want, strlen(want)))
+			fail_msg("client A line %u is not whole: %.60s", n, p);
+		p += strlen(want);
+		dropped += gap;
+		gap = 0;
+		next = n + 1;
+		got_a++;
+	}
+	assert_true(got_a > 0 && got_a < seq);
+	assert_int_equal(dropped, seq - got_a);
+	nm_evs_stats(&f->s, &st);
+	assert_int_equal(st.lines_dropped, seq - got_a);
+	assert_int_equal(st.lines_sent, seq + got_a + 2);
+	close(ca);
+	close(cb);
+	free(a);
+	free(b);
+	free(batch);
+}
+
 static void test_evs_client_gone(void **state)
 {
 	struct fx *f = *state;
@@ -583,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_rl_eviction_many),
 		cmocka_unit_test_setup_teardown(test_evs_two_clients, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_slow_client, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_evs_batches, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_client_gone, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_max_clients, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_socket_mode, fx_setup, fx_teardown),

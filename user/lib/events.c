@@ -136,10 +136,18 @@ static void event_time(struct nm_event_fmt *f, __s64 real_ns, char *buf, size_t 
 	}
 	if (sec != f->sec) {
 		nm_iso_time(real_ns, f->stamp, sizeof(f->stamp));
-		f->stamp[19] = 0;
+		if (strlen(f->stamp) != 27) { /* not a four-digit year */
+			nm_iso_time(real_ns, buf, len);
+			return;
+		}
 		f->sec = sec;
 	}
-	snprintf(buf, len, "%s.%06lldZ", f->stamp, (long long)((real_ns / 1000) % 1000000));
+	memcpy(buf, f->stamp, 19);
+	buf[19] = '.';
+	for (int i = 25, us = (int)((real_ns / 1000) % 1000000); i > 19; i--, us /= 10)
+		buf[i] = (char)('0' + us % 10);
+	buf[26] = 'Z';
+	buf[27] = 0;
 }
 
 /* The rule that matched, rebuilt from the address and the rule's prefix. */

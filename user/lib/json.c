@@ -25,29 +25,71 @@ size_t nm_json_len(const struct nm_json *j)
 	return j->full ? 0 : j->len;
 }
 
-static void out(struct nm_json *j, const void *p, size_t n)
+/* Lines are short and written in pieces of a few bytes: the buffer's
+ * path is inline, with a byte loop for the small pieces. */
+static void out_slow(struct nm_json *j, const void *p, size_t n)
 {
-	if (j->f) {
+	if (j->f)
 		fwrite(p, 1, n, j->f);
-	} else if (!j->full && n <= j->cap - j->len) {
-		memcpy(j->buf + j->len, p, n);
-		j->len += n;
-	} else {
+	else
 		j->full = true;
-	}
 }
 
-static void outc(struct nm_json *j, char c)
+static inline void out(struct nm_json *j, const void *p, size_t n)
 {
-	out(j, &c, 1);
+	if (!j->f && n <= j->cap - j->len && !j->full) {
+		char *d = j->buf + j->len;
+		const char *s = p;
+
+		j->len += n;
+		if (n > 16) {
+			memcpy(d, s, n);
+			return;
+		}
+		while (n--)
+			*d++ = *s++;
+		return;
+	}
+	out_slow(j, p, n);
+}
+
+static inline void outc(struct nm_json *j, char c)
+{
+	if (!j->f && j->len < j->cap && !j->full)
+		j->buf[j->len++] = c;
+	else
+		out_slow(j, &c, 1);
 }
 
 #define OUTS(j, lit) out(j, lit, sizeof(lit) - 1)
 
 /* Bytes that stand for themselves in a JSON string. */
-static bool plain(unsigned char c)
+static inline bool plain(unsigned char c)
 {
 	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* The plain bytes at *p: copied into the buffer as they are scanned, or
+ * written to the stream in one piece. */
+static inline const unsigned char *plain_run(struct nm_json *j, const unsigned char *p)
+{
+	const unsigned char *run = p;
+
+	if (!j->f && !j->full) {
+		char *d = j->buf + j->len, *end = j->buf + j->cap;
+
+		while (plain(*p) && d < end)
+			*d++ = (char)*p++;
+		j->len = (size_t)(d - j->buf);
+		if (!plain(*p))
+			return p;
+		run = p; /* out of room: out() marks it full */
+	}
+	while (plain(*p))
+		p++;
+	if (p > run)
+		out(j, run, (size_t)(p - run));
+	return p;
 }
 
 static void escaped(struct nm_json *j, const char *s)
@@ -58,12 +100,7 @@ static void escaped(struct nm_json *j, const char *s)
 
 	outc(j, '"');
 	for (;;) {
-		const unsigned char *run = p;
-
-		while (plain(*p))
-			p++;
-		if (p > run)
-			out(j, run, (size_t)(p - run));
+		p = plain_run(j, p);
 		switch (*p) {
 		case 0: outc(j, '"'); return;
 		case '"': OUTS(j, "\\\""); break;

@@ -455,19 +455,53 @@ int nm_parse_endpoint(const char *s, int *family, struct nm_ep4 *ep4,
 
 /* ---- formatting --------------------------------------------------------- */
 
+static size_t put_dec(char *p, unsigned v)
+{
+	char d[10];
+	size_t n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	for (size_t i = 0; i < n; i++)
+		p[i] = d[n - 1 - i];
+	return n;
+}
+
+/* "a.b.c.d", "a.b.c.d/len", "a.b.c.d:port", "v6", "v6/len", "[v6]:port"
+ * (written by hand: every event line has three of these) */
 static const char *format_addr(int af, const void *a, __u8 plen, __u8 maxbits,
 			       __u16 port, char *buf, size_t buflen)
 {
-	char txt[INET6_ADDRSTRLEN];
+	char txt[INET6_ADDRSTRLEN + 16];
+	size_t n = af == AF_INET6 && port;
 
-	if (!inet_ntop(af, a, txt, sizeof(txt)))
-		snprintf(txt, sizeof(txt), "invalid");
-	if (port)
-		snprintf(buf, buflen, af == AF_INET6 ? "[%s]:%u" : "%s:%u", txt, port);
-	else if (plen >= maxbits)
-		snprintf(buf, buflen, "%s", txt);
-	else
-		snprintf(buf, buflen, "%s/%u", txt, plen);
+	txt[0] = '[';
+	if (af == AF_INET) {
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				txt[n++] = '.';
+			n += put_dec(txt + n, ((const __u8 *)a)[i]);
+		}
+	} else {
+		if (!inet_ntop(af, a, txt + n, INET6_ADDRSTRLEN))
+			strcpy(txt + n, "invalid");
+		n += strlen(txt + n);
+	}
+	if (port) {
+		if (af == AF_INET6)
+			txt[n++] = ']';
+		txt[n++] = ':';
+		n += put_dec(txt + n, port);
+	} else if (plen < maxbits) {
+		txt[n++] = '/';
+		n += put_dec(txt + n, plen);
+	}
+	if (buflen) {
+		n = n < buflen - 1 ? n : buflen - 1;
+		memcpy(buf, txt, n);
+		buf[n] = 0;
+	}
 	return buf;
 }
 
