@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -502,6 +503,11 @@ static bool cpu_ns(pid_t pid, uint64_t *ns)
 	return ok;
 }
 
+static double tv_s(const struct timeval *tv)
+{
+	return tv->tv_sec + tv->tv_usec / 1e6;
+}
+
 /* ---- one run ----------------------------------------------------------- */
 
 /* Wait until the daemon counts k clients. */
@@ -654,10 +660,14 @@ static int dmn_run(struct bench_daemon *d, unsigned k, uint32_t rate, struct ben
 	if (!err) {
 		uint64_t c0 = 0, c1 = 0;
 		bool ok0 = cpu_ns(d->pid, &c0);
+		struct rusage u0, u1;
 
+		getrusage(RUSAGE_SELF, &u0);
 		err = traffic(d, rd, k, &cmd, log, run);
+		getrusage(RUSAGE_SELF, &u1);
 		run->cpu_ok = ok0 && cpu_ns(d->pid, &c1) && c1 >= c0;
 		run->cpu_s = run->cpu_ok ? (c1 - c0) / 1e9 : 0;
+		run->reader_cpu_s = tv_s(&u1.ru_utime) + tv_s(&u1.ru_stime) - tv_s(&u0.ru_utime) - tv_s(&u0.ru_stime);
 	}
 	if (!err) {
 		run->metrics_ok = metrics_get(d, &m1) == 0;
@@ -693,6 +703,16 @@ static double log_rate(const struct bench_dmn_run *r)
 }
 
 /* ---- the part ---------------------------------------------------------- */
+
+/* CPU ns of the bench's reading per line its readers got. */
+static double reader_per_line(const struct bench_dmn_run *r)
+{
+	uint64_t lines = 0;
+
+	for (unsigned i = 0; i < r->clients; i++)
+		lines += r->dec[i];
+	return lines ? r->reader_cpu_s * 1e9 / lines : 0;
+}
 
 /* CPU ns of the daemon per event it wrote (0: unknown). */
 static double cpu_per_event(const struct bench_dmn_run *r)
@@ -840,9 +860,9 @@ void bench_daemon_print(const struct bench_daemon *d)
 	       "per-client decisions/s: from the start to the reader's last decision line; daemon lines/s: lines\n"
 	       "written to the events log, from the start until it stopped growing; SIGTERM at the end: %s\n",
 	       d->bin, d->ready_ms, DMN_RUN_MS / 1e3, st);
-	printf("  %7s %-14s %9s %10s %10s %18s %9s %8s %9s %9s %12s %12s %9s %8s\n", "clients", "load", "connects",
-	       "connects/s", "daemon/s", "decisions/s/client", "min_recv", "drop_ln", "(ring)", "(slow)",
-	       "kernel_drops", "client_drops", "log_lines", "cpu_ns/ev");
+	printf("  %7s %-14s %9s %10s %10s %18s %9s %8s %9s %9s %12s %12s %9s %9s %9s\n", "clients", "load",
+	       "connects", "connects/s", "daemon/s", "decisions/s/client", "min_recv", "drop_ln", "(ring)", "(slow)",
+	       "kernel_drops", "client_drops", "log_lines", "cpu_ns/ev", "rd_ns/ln");
 	for (int i = 0; i < d->nruns; i++) {
 		const struct bench_dmn_run *r = &d->runs[i];
 		char load[32], rates[48];
@@ -867,14 +887,15 @@ void bench_daemon_print(const struct bench_daemon *d)
 			printf(" %12llu", (unsigned long long)r->client_drops);
 		else
 			printf(" %12s", "?");
-		printf(" %9llu %8.0f  %s\n", (unsigned long long)r->log_lines, cpu_per_event(r),
-		       run_lost(r) ? "lost" : "no drop");
+		printf(" %9llu %9.0f %9.0f  %s\n", (unsigned long long)r->log_lines, cpu_per_event(r),
+		       reader_per_line(r), run_lost(r) ? "lost" : "no drop");
 	}
 	printf("  (drop_ln: \"drops\" lines all readers got; (ring): the events their \"ring buffer full\" lines\n"
 	       "   count (as one reader sees them), (slow): those of their \"client too slow\" lines (all readers);\n"
 	       "   kernel_drops: the ring buffer's drop counter; client_drops: nomoat_event_client_drops_total\n"
 	       "   from /metrics (all clients); log_lines: lines the daemon wrote to its events log meanwhile;\n"
-	       "   cpu_ns/ev: the daemon's CPU time (user and kernel, /proc/PID/schedstat) per line it wrote)\n");
+	       "   cpu_ns/ev: the daemon's CPU time (user and kernel, /proc/PID/schedstat) per line it wrote;\n"
+	       "   rd_ns/ln: the bench's own (its readers, getrusage) per decision line they got)\n");
 	for (unsigned k = 1; k <= BENCH_DMN_CLIENTS; k += BENCH_DMN_CLIENTS - 1) {
 		double best, cpu;
 		bool at;

@@ -5,7 +5,7 @@
  * The daemon listens on a path (mode 0600, owned by the daemon's user:
  * root-only) and writes every event line to every connected client.  It
  * never blocks: sockets are non-blocking and each client has a bounded
- * output buffer (NM_EVS_BUF_MAX, 1 MiB); lines come in batches
+ * output buffer (NM_EVS_BUF_MAX, 8 MiB); lines come in batches
  * (nm_evs_broadcast) and go out with one send per client.  A line that does
  * not fit is lost for that client only and counted; before the client's next delivered
  * line it gets one
@@ -89,7 +89,7 @@ void nm_accept_pause(int epfd, __u32 tag, int lfd, bool *paused, bool pause);
 int nm_send_pending(int fd, const char *buf, size_t *off, size_t len, int batch);
 
 /* ---- the server ---------------------------------------------------------- */
-#define NM_EVS_BUF_MAX     (1u << 20) /* per-client output buffer */
+#define NM_EVS_BUF_MAX     (8u << 20) /* per-client output buffer */
 #define NM_EVS_MAX_CLIENTS 256        /* more are refused with a line */
 #define NM_EVS_PATH_MAX    108        /* sizeof(sun_path) */
 

@@ -226,7 +226,7 @@ static int parse_addr(const char *s, __u8 a[16], __u8 *family)
 	return parse_v4(s, a);
 }
 
-static bool is_v4mapped(const __u8 a[16])
+bool nm_addr_is_v4mapped(const __u8 a[16])
 {
 	static const __u8 pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
@@ -368,7 +368,7 @@ static int parse_target(const char *s, struct nm_cidr *out, bool *had_plen,
 			return num_fail(err, errlen, q, rc, "port", 1, 65535);
 	}
 
-	if (fam == 6 && is_v4mapped(a) && plen < 96)
+	if (fam == 6 && nm_addr_is_v4mapped(a) && plen < 96)
 		return nm_errf(err, errlen,
 			    "'%s': IPv4-mapped prefix shorter than /96 is not IPv4", q);
 	if (mask_addr(a, fam == 4 ? 4 : 16, plen)) {
@@ -380,7 +380,7 @@ static int parse_target(const char *s, struct nm_cidr *out, bool *had_plen,
 	}
 
 	memset(out, 0, sizeof(*out));
-	if (fam == 6 && is_v4mapped(a)) {
+	if (fam == 6 && nm_addr_is_v4mapped(a)) {
 		fam = 4;
 		plen -= 96;
 		memmove(a, a + 12, 4);
@@ -454,77 +454,6 @@ int nm_parse_endpoint(const char *s, int *family, struct nm_ep4 *ep4,
 }
 
 /* ---- formatting --------------------------------------------------------- */
-
-static size_t put_dec(char *p, unsigned v)
-{
-	char d[10];
-	size_t n = 0;
-
-	do
-		d[n++] = (char)('0' + v % 10);
-	while (v /= 10);
-	for (size_t i = 0; i < n; i++)
-		p[i] = d[n - 1 - i];
-	return n;
-}
-
-/* "a.b.c.d", "a.b.c.d/len", "a.b.c.d:port", "v6", "v6/len", "[v6]:port"
- * (written by hand: every event line has three of these) */
-static const char *format_addr(int af, const void *a, __u8 plen, __u8 maxbits,
-			       __u16 port, char *buf, size_t buflen)
-{
-	char txt[INET6_ADDRSTRLEN + 16];
-	size_t n = af == AF_INET6 && port;
-
-	txt[0] = '[';
-	if (af == AF_INET) {
-		for (int i = 0; i < 4; i++) {
-			if (i)
-				txt[n++] = '.';
-			n += put_dec(txt + n, ((const __u8 *)a)[i]);
-		}
-	} else {
-		if (!inet_ntop(af, a, txt + n, INET6_ADDRSTRLEN))
-			strcpy(txt + n, "invalid");
-		n += strlen(txt + n);
-	}
-	if (port) {
-		if (af == AF_INET6)
-			txt[n++] = ']';
-		txt[n++] = ':';
-		n += put_dec(txt + n, port);
-	} else if (plen < maxbits) {
-		txt[n++] = '/';
-		n += put_dec(txt + n, plen);
-	}
-	if (buflen) {
-		n = n < buflen - 1 ? n : buflen - 1;
-		memcpy(buf, txt, n);
-		buf[n] = 0;
-	}
-	return buf;
-}
-
-const char *nm_format_cidr(const struct nm_cidr *c, char *buf, size_t buflen)
-{
-	if (c->family == 4)
-		return format_addr(AF_INET, c->addr, c->prefixlen, 32, c->port, buf, buflen);
-	if (c->family == 6)
-		return format_addr(AF_INET6, c->addr, c->prefixlen, 128, c->port, buf, buflen);
-	snprintf(buf, buflen, "invalid");
-	return buf;
-}
-
-const char *nm_format_addr16(const __u32 addr[4], __u8 family, __u16 port_be,
-			     char *buf, size_t buflen)
-{
-	__u8 a[16];
-
-	memcpy(a, addr, sizeof(a));
-	if (family == 4 && is_v4mapped(a))
-		return format_addr(AF_INET, a + 12, 32, 32, ntohs(port_be), buf, buflen);
-	return format_addr(AF_INET6, a, 128, 128, ntohs(port_be), buf, buflen);
-}
 
 /* ---- LPM keys ----------------------------------------------------------- */
 
