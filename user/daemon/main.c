@@ -121,10 +121,12 @@ static __u64 now_mono_ns(void)
 /* A line of any type (evline.h) into the stream, encoded in place. */
 #define EMIT(d, fn, ...)                                                                                \
 	do {                                                                                            \
-		char *p__ = nm_stream_room(&(d)->out, NM_EVLINE_MAX);                                             \
+		char *p__ = nm_stream_room(&(d)->out, NM_EVLINE_MAX);                                   \
+                                                                                                        \
 		if (p__) {                                                                              \
 			struct nm_json j__;                                                             \
-			nm_json_init_buf(&j__, p__, NM_EVLINE_MAX, false);                                        \
+                                                                                                        \
+			nm_json_init_buf(&j__, p__, NM_EVLINE_MAX, false);                              \
 			fn(&j__, __VA_ARGS__);                                                          \
 			nm_stream_commit(&(d)->out, nm_json_len(&j__));                                 \
 		}                                                                                       \
