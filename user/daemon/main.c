@@ -74,7 +74,7 @@ struct daemon {
 	FILE *log;
 	struct nm_stream out;   /* every line, in batches, to the log and clients */
 	struct nm_event_fmt fmt;
-	__u64 rb_drops_seen, events_limited;
+	__u64 rb_drops_seen, events_limited, log_errors_seen;
 	unsigned batch;     /* events handled in this pass */
 	bool rb_more;       /* the last pass stopped at EVENT_BATCH */
 	__u64 reloads_ok, reloads_failed;
@@ -220,6 +220,12 @@ static void tick(struct daemon *d)
 	if (drops != d->rb_drops_seen) {
 		EMIT(d, nm_evline_drops, drops - d->rb_drops_seen, true, drops, "ring buffer full");
 		d->rb_drops_seen = drops;
+	}
+	if (d->out.log_errors != d->log_errors_seen) {
+		say("warning: %llu failed writes to the events log %s (the last: %s); the lines still go to the "
+		    "events socket", (unsigned long long)(d->out.log_errors - d->log_errors_seen), d->cfg.events_log,
+		    strerror(-d->out.log_err));
+		d->log_errors_seen = d->out.log_errors;
 	}
 	if (d->rl_on)
 		nm_rl_take_limited(&d->rl, on_limited, d);
