@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for user/daemon/ratelimit.c and user/daemon/evserver.c (cmocka):
- * token buckets over simulated time, and the event fan-out, line by line
- * and in batches, over real unix sockets in a temporary directory. */
+/* Unit tests for user/daemon/ratelimit.c, user/daemon/evserver.c and
+ * user/daemon/stream.c (cmocka): token buckets over simulated time, the
+ * event fan-out, line by line and in batches, and the daemon's batching
+ * stream, over real unix sockets and a log file in a temporary directory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -24,6 +25,7 @@
 #include "err.h"
 #include "evserver.h"
 #include "ratelimit.h"
+#include "stream.h"
 #include "unit_util.h"
 
 #define MS 1000000ULL
@@ -483,6 +485,62 @@ static void test_evs_batches(void **state)
 	free(batch);
 }
 
+/* The daemon's stream (stream.h): lines batched, then one write to the
+ * log and one broadcast; a full batch goes out by itself. */
+static void test_stream_batches(void **state)
+{
+	struct fx *f = *state;
+	char logp[160], *got = malloc(1 << 20), *want = malloc(1 << 20), line[128];
+	size_t glen = 0, wlen = 0, n;
+	struct nm_stream out;
+	FILE *log, *rd;
+	int ca;
+
+	assert_non_null(got);
+	assert_non_null(want);
+	fx_open(f);
+	ca = client(f);
+	pump(f, 10);
+	snprintf(logp, sizeof(logp), "%s/file", f->dir);
+	log = fopen(logp, "w");
+	assert_non_null(log);
+	assert_int_equal(nm_stream_open(&out), 0);
+	out.log = log;
+	out.evs = &f->s;
+	/* encoded in place, copied in, a missing newline added */
+	n = (size_t)snprintf(nm_stream_room(&out, 64), 64, "{\"n\":0}\n");
+	nm_stream_commit(&out, n);
+	nm_stream_line(&out, "{\"n\":1}", 7);
+	assert_int_equal(out.lines, 2);
+	wlen = (size_t)snprintf(want, 64, "{\"n\":0}\n{\"n\":1}\n");
+	/* nothing has gone out before the flush */
+	assert_int_equal(ftell(log), 0);
+	glen = drain(f, ca, got, 0, 1 << 20);
+	assert_int_equal(glen, 0);
+	nm_stream_flush(&out);
+	/* more than a batch holds: the first batch goes out by itself */
+	for (unsigned i = 2; wlen < NM_STREAM_BATCH + 4096; i++) {
+		n = (size_t)snprintf(line, sizeof(line), "{\"n\":%u,\"pad\":\"%080d\"}\n", i, 0);
+		nm_stream_line(&out, line, n);
+		memcpy(want + wlen, line, n);
+		wlen += n;
+	}
+	assert_true(out.len < wlen - NM_STREAM_BATCH + 4096);
+	nm_stream_close(&out);
+	fclose(log);
+	glen = drain(f, ca, got, 0, 1 << 20);
+	assert_int_equal(glen, wlen);
+	assert_memory_equal(got, want, wlen);
+	rd = fopen(logp, "r");
+	assert_non_null(rd);
+	assert_int_equal(fread(got, 1, 1 << 20, rd), wlen);
+	fclose(rd);
+	assert_memory_equal(got, want, wlen);
+	close(ca);
+	free(got);
+	free(want);
+}
+
 static void test_evs_client_gone(void **state)
 {
 	struct fx *f = *state;
@@ -667,6 +725,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_evs_two_clients, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_slow_client, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_batches, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stream_batches, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_client_gone, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_max_clients, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_socket_mode, fx_setup, fx_teardown),
