@@ -434,6 +434,9 @@ struct bench_dmn_run {
 	uint64_t events_out;           /* nomoat_events_total delta */
 	uint64_t log_lines;            /* lines added to the events-log file */
 	double log_secs;               /* from the start until it last grew */
+	double cpu_s;                  /* the daemon's CPU time meanwhile (schedstat) */
+	double reader_cpu_s;           /* the bench's, reading the sockets (getrusage) */
+	bool cpu_ok;
 	bool metrics_ok;
 };
 

@@ -15,6 +15,11 @@
  * rate below what the readers got.  Drops are counted three ways: "drops"
  * lines in the stream, the kernel's counter (nm_gstats), and the daemon's
  * nomoat_event_client_drops_total (GET /metrics on its unix socket).
+ * The paced runs start at the targets (DMN_TARGET_1, DMN_TARGET_4 events/s
+ * per client) and search from there.  Each run also takes the daemon's CPU
+ * time (/proc/PID/schedstat): CPU per event, and the events/s that one
+ * core of daemon time would carry, a figure that holds when the bench's
+ * own load generator and readers (on this same machine) cannot go faster.
  * At the end the daemon gets SIGTERM and its pin dir is unloaded.
  */
 #include "bench.h"
@@ -29,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -44,6 +50,8 @@
 #define DMN_QUIET_MS   1000   /* nothing read for this long: all is in */
 #define DMN_STOP_MS    5000
 #define DMN_PACED      4      /* paced runs per client count, at most */
+#define DMN_TARGET_1   150000 /* events/s, lossless, to one client (issue 11) */
+#define DMN_TARGET_4   100000 /* events/s, lossless, to each of four */
 #define DMN_HTTP_MS    3000
 #define DMN_HTTP_MAX   (1u << 20)
 #define RD_BUF         (256u << 10)
@@ -477,6 +485,29 @@ static uint64_t count_lines(const char *path)
 	return n;
 }
 
+/* The daemon's time on a CPU so far, in ns (user and kernel). */
+static bool cpu_ns(pid_t pid, uint64_t *ns)
+{
+	char path[64];
+	unsigned long long v;
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	ok = fscanf(f, "%llu", &v) == 1;
+	fclose(f);
+	*ns = v;
+	return ok;
+}
+
+static double tv_s(const struct timeval *tv)
+{
+	return tv->tv_sec + tv->tv_usec / 1e6;
+}
+
 /* ---- one run ----------------------------------------------------------- */
 
 /* Wait until the daemon counts k clients. */
@@ -626,8 +657,18 @@ static int dmn_run(struct bench_daemon *d, unsigned k, uint32_t rate, struct ben
 		err = -errno;
 		bench_err("%s: %s", log, strerror(errno));
 	}
-	if (!err)
+	if (!err) {
+		uint64_t c0 = 0, c1 = 0;
+		bool ok0 = cpu_ns(d->pid, &c0);
+		struct rusage u0, u1;
+
+		getrusage(RUSAGE_SELF, &u0);
 		err = traffic(d, rd, k, &cmd, log, run);
+		getrusage(RUSAGE_SELF, &u1);
+		run->cpu_ok = ok0 && cpu_ns(d->pid, &c1) && c1 >= c0;
+		run->cpu_s = run->cpu_ok ? (c1 - c0) / 1e9 : 0;
+		run->reader_cpu_s = tv_s(&u1.ru_utime) + tv_s(&u1.ru_stime) - tv_s(&u0.ru_utime) - tv_s(&u0.ru_stime);
+	}
 	if (!err) {
 		run->metrics_ok = metrics_get(d, &m1) == 0;
 		if (run->metrics_ok) {
@@ -650,7 +691,9 @@ static bool run_lost(const struct bench_dmn_run *r)
 
 	for (unsigned i = 0; i < r->clients; i++)
 		min = r->dec[i] < min ? r->dec[i] : min;
-	return r->kernel_drops || r->client_drops || r->drop_lines || min < r->connects;
+	/* and the log gets every event */
+	return r->kernel_drops || r->client_drops || r->drop_lines || min < r->connects ||
+	       r->log_lines + r->kernel_drops < r->connects;
 }
 
 /* Lines a second the daemon wrote to its log (each event once). */
@@ -661,13 +704,30 @@ static double log_rate(const struct bench_dmn_run *r)
 
 /* ---- the part ---------------------------------------------------------- */
 
+/* CPU ns of the bench's reading per line its readers got. */
+static double reader_per_line(const struct bench_dmn_run *r)
+{
+	uint64_t lines = 0;
+
+	for (unsigned i = 0; i < r->clients; i++)
+		lines += r->dec[i];
+	return lines ? r->reader_cpu_s * 1e9 / lines : 0;
+}
+
+/* CPU ns of the daemon per event it wrote (0: unknown). */
+static double cpu_per_event(const struct bench_dmn_run *r)
+{
+	return r->cpu_ok && r->log_lines ? r->cpu_s * 1e9 / r->log_lines : 0;
+}
+
 static int dmn_runs(const struct bench_env *e, struct bench_daemon *d)
 {
 	static const unsigned counts[] = { 1, BENCH_DMN_CLIENTS };
+	static const uint32_t targets[] = { DMN_TARGET_1, DMN_TARGET_4 };
 	int err = 0;
 
 	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]) && !err; c++) {
-		double top, lo = 0, hi = 1, f = 0.8;
+		double top, lo = 0, hi = 0, rate;
 		bool lost;
 
 		fprintf(stderr, "  nomoatd: %u client%s, UDP connects as fast as they go\n", counts[c],
@@ -679,29 +739,34 @@ static int dmn_runs(const struct bench_env *e, struct bench_daemon *d)
 			break;
 		top = log_rate(&d->runs[d->nruns]);
 		lost = run_lost(&d->runs[d->nruns++]);
-		/* Lost some: paced runs below what the daemon got through
-		 * unpaced (top): 0.8 of it first, then halfway between the
-		 * fastest that lost nothing and the slowest that lost (or
-		 * 0.6 of the latter while none has kept everything). */
-		for (int p = 0; lost && p < DMN_PACED && hi - lo > 0.1; p++) {
-			uint32_t rate = (uint32_t)(f * top);
+		/* Lost some: paced runs, the first at the target; then up by a
+		 * quarter while nothing is lost (to what the unpaced run got
+		 * through), down to 0.6 of the lowest that lost while nothing
+		 * has kept everything, else halfway between the two. */
+		rate = targets[c];
+		for (int p = 0; lost && p < DMN_PACED; p++) {
 			struct bench_dmn_run *r = &d->runs[d->nruns];
 
 			if (rate < 1000 || d->nruns >= BENCH_DMN_RUNS)
 				break;
-			fprintf(stderr, "  nomoatd: %u client%s, UDP connects paced at %u/s\n", counts[c],
+			fprintf(stderr, "  nomoatd: %u client%s, UDP connects paced at %.0f/s\n", counts[c],
 				counts[c] > 1 ? "s" : "", rate);
 			if ((err = bench_time_left(e->deadline)))
 				break;
-			err = dmn_run(d, counts[c], rate, r);
+			err = dmn_run(d, counts[c], (uint32_t)rate, r);
 			if (err)
 				break;
 			d->nruns++;
 			if (run_lost(r))
-				hi = f;
+				hi = rate;
 			else
-				lo = f;
-			f = lo > 0 ? (lo + hi) / 2 : hi * 0.6;
+				lo = rate;
+			if (!hi)
+				rate = lo * 1.25 < top ? lo * 1.25 : 0;
+			else
+				rate = lo ? (lo + hi) / 2 : hi * 0.6;
+			if (hi && lo && hi - lo < 0.05 * hi)
+				break;
 		}
 	}
 	return err;
@@ -751,6 +816,31 @@ static void run_rates(const struct bench_dmn_run *r, double *lo, double *hi, uin
 	}
 }
 
+/* The best lossless per-client rate with k clients (-1: none), the CPU
+ * per event of that run, and whether the run at the target lost nothing. */
+static double best_lossless(const struct bench_daemon *d, unsigned k, uint32_t target, double *cpu, bool *at_target)
+{
+	double best = -1, lo, hi;
+	uint64_t recv;
+
+	*cpu = 0;
+	*at_target = false;
+	for (int i = 0; i < d->nruns; i++) {
+		const struct bench_dmn_run *r = &d->runs[i];
+
+		if (r->clients != k || run_lost(r))
+			continue;
+		run_rates(r, &lo, &hi, &recv);
+		if ((r->paced && r->rate >= target) || lo >= target)
+			*at_target = true;
+		if (lo > best) {
+			best = lo;
+			*cpu = cpu_per_event(r);
+		}
+	}
+	return best;
+}
+
 void bench_daemon_print(const struct bench_daemon *d)
 {
 	char st[64] = "not stopped";
@@ -770,9 +860,9 @@ void bench_daemon_print(const struct bench_daemon *d)
 	       "per-client decisions/s: from the start to the reader's last decision line; daemon lines/s: lines\n"
 	       "written to the events log, from the start until it stopped growing; SIGTERM at the end: %s\n",
 	       d->bin, d->ready_ms, DMN_RUN_MS / 1e3, st);
-	printf("  %7s %-14s %9s %10s %10s %18s %9s %8s %9s %9s %12s %12s %9s\n", "clients", "load", "connects",
-	       "connects/s", "daemon/s", "decisions/s/client", "min_recv", "drop_ln", "(ring)", "(slow)",
-	       "kernel_drops", "client_drops", "log_lines");
+	printf("  %7s %-14s %9s %10s %10s %18s %9s %8s %9s %9s %12s %12s %9s %9s %9s\n", "clients", "load",
+	       "connects", "connects/s", "daemon/s", "decisions/s/client", "min_recv", "drop_ln", "(ring)", "(slow)",
+	       "kernel_drops", "client_drops", "log_lines", "cpu_ns/ev", "rd_ns/ln");
 	for (int i = 0; i < d->nruns; i++) {
 		const struct bench_dmn_run *r = &d->runs[i];
 		char load[32], rates[48];
@@ -797,55 +887,51 @@ void bench_daemon_print(const struct bench_daemon *d)
 			printf(" %12llu", (unsigned long long)r->client_drops);
 		else
 			printf(" %12s", "?");
-		printf(" %9llu  %s\n", (unsigned long long)r->log_lines, run_lost(r) ? "lost" : "no drop");
+		printf(" %9llu %9.0f %9.0f  %s\n", (unsigned long long)r->log_lines, cpu_per_event(r),
+		       reader_per_line(r), run_lost(r) ? "lost" : "no drop");
 	}
 	printf("  (drop_ln: \"drops\" lines all readers got; (ring): the events their \"ring buffer full\" lines\n"
 	       "   count (as one reader sees them), (slow): those of their \"client too slow\" lines (all readers);\n"
 	       "   kernel_drops: the ring buffer's drop counter; client_drops: nomoat_event_client_drops_total\n"
-	       "   from /metrics (all clients); log_lines: lines the daemon wrote to its events log meanwhile)\n");
-	for (unsigned k = 1; k <= BENCH_DMN_CLIENTS; k++) {
-		double best = -1, lo, hi;
-		uint64_t recv;
-		bool any = false;
+	       "   from /metrics (all clients); log_lines: lines the daemon wrote to its events log meanwhile;\n"
+	       "   cpu_ns/ev: the daemon's CPU time (user and kernel, /proc/PID/schedstat) per line it wrote;\n"
+	       "   rd_ns/ln: the bench's own (its readers, getrusage) per decision line they got)\n");
+	for (unsigned k = 1; k <= BENCH_DMN_CLIENTS; k += BENCH_DMN_CLIENTS - 1) {
+		double best, cpu;
+		bool at;
 
-		for (int i = 0; i < d->nruns; i++) {
-			const struct bench_dmn_run *r = &d->runs[i];
-
-			if (r->clients != k)
-				continue;
-			any = true;
-			run_rates(r, &lo, &hi, &recv);
-			if (!run_lost(r) && lo > best)
-				best = lo;
-		}
-		if (!any)
-			continue;
+		best = best_lossless(d, k, k == 1 ? DMN_TARGET_1 : DMN_TARGET_4, &cpu, &at);
 		if (best >= 0)
-			printf("  %u client%s: every event delivered at up to %.0f events/s per client\n", k,
-			       k > 1 ? "s" : "", best);
+			printf("  %u client%s: every event delivered at up to %.0f events/s per client; the daemon's CPU\n"
+			       "    per event then %.0f ns (%.0f events/s a core)\n",
+			       k, k > 1 ? "s" : "", best, cpu, cpu > 0 ? 1e9 / cpu : 0);
 		else
 			printf("  %u client%s: events lost at every rate tried\n", k, k > 1 ? "s" : "");
 	}
 }
 
+/* name=V name_target=>=T name_met=yes|no */
+static void figure(const char *name, double v, double target)
+{
+	printf(" %s=%.0f %s_target=>=%.0f %s_met=%s", name, v, name, target, name, v >= target ? "yes" : "no");
+}
+
 void bench_daemon_summary(const struct bench_daemon *d)
 {
-	for (int i = 0; i < d->nruns; i++) {
-		const struct bench_dmn_run *r = &d->runs[i];
-		double lo, hi;
-		uint64_t recv;
+	double eps1, eps4, cpu1, cpu4;
+	bool at1, at4;
 
-		run_rates(r, &lo, &hi, &recv);
-		printf("summary daemon clients=%u load=%s rate=%u connects=%llu connects_per_s=%.0f daemon_lines_per_s=%.0f"
-		       " decisions_per_s_min=%.0f decisions_per_s_max=%.0f received_min=%llu drops_lines=%llu"
-		       " dropped_ring=%llu dropped_slow=%llu kernel_drops=%llu client_drops=%llu%s events_out=%llu"
-		       " log_lines=%llu other_lines=%llu lost=%d\n",
-		       r->clients, r->paced ? "paced" : "unpaced", r->rate, (unsigned long long)r->connects,
-		       r->client_secs > 0 ? r->connects / r->client_secs : 0, log_rate(r), lo, hi, (unsigned long long)recv,
-		       (unsigned long long)r->drop_lines, (unsigned long long)r->dropped_ring,
-		       (unsigned long long)r->dropped_slow, (unsigned long long)r->kernel_drops,
-		       (unsigned long long)r->client_drops, r->metrics_ok ? "" : "(no metrics)",
-		       (unsigned long long)r->events_out, (unsigned long long)r->log_lines,
-		       (unsigned long long)r->other_lines, run_lost(r));
-	}
+	if (d->skipped || !d->nruns)
+		return;
+	eps1 = best_lossless(d, 1, DMN_TARGET_1, &cpu1, &at1);
+	eps4 = best_lossless(d, BENCH_DMN_CLIENTS, DMN_TARGET_4, &cpu4, &at4);
+	printf("summary daemon");
+	figure("daemon_1_eps", eps1 > 0 ? eps1 : 0, DMN_TARGET_1);
+	figure("daemon_4_min_eps", eps4 > 0 ? eps4 : 0, DMN_TARGET_4);
+	printf(" lossless=%s", at1 && at4 ? "yes" : "no");
+	/* what one core of daemon time carries, at the measured cost */
+	printf(" daemon_1_cpu_ns_per_event=%.0f daemon_4_cpu_ns_per_event=%.0f", cpu1, cpu4);
+	figure("daemon_1_cpu_eps", cpu1 > 0 ? 1e9 / cpu1 : 0, DMN_TARGET_1);
+	figure("daemon_4_cpu_eps", cpu4 > 0 ? 1e9 / cpu4 : 0, DMN_TARGET_4);
+	printf(" runs=%d\n", d->nruns);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for user/daemon/ratelimit.c and user/daemon/evserver.c (cmocka):
- * token buckets over simulated time, and the event fan-out over real unix
- * sockets in a temporary directory. */
+/* Unit tests for user/daemon/ratelimit.c, user/daemon/evserver.c and
+ * user/daemon/stream.c (cmocka): token buckets over simulated time, the
+ * event fan-out, line by line and in batches, and the daemon's batching
+ * stream, over real unix sockets and a log file in a temporary directory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -24,6 +25,7 @@
 #include "err.h"
 #include "evserver.h"
 #include "ratelimit.h"
+#include "stream.h"
 #include "unit_util.h"
 
 #define MS 1000000ULL
@@ -400,6 +402,145 @@ static void test_evs_slow_client(void **state)
 	free(b);
 }
 
+/* Lines in batches (as the daemon sends them): B, reading, gets every
+ * line in order; A, not reading, gets whole lines only (a line begun on
+ * the socket is finished), and before the next line after a gap a note
+ * with the exact count it lost. */
+static void test_evs_batches(void **state)
+{
+	struct fx *f = *state;
+	const unsigned nbatch = 200, per = 50;
+	size_t cap = 8 << 20, alen, blen = 0, len;
+	char *a = malloc(cap), *b = malloc(cap), *batch = malloc(per * 256), want[256], *p;
+	unsigned seq = 0, got_a = 0, next, gap = 0, dropped = 0;
+	struct nm_evs_stats st;
+	int ca, cb;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(batch);
+	fx_open(f);
+	nm_evs_set_limits(&f->s, 64 << 10, 0);
+	ca = client(f);
+	cb = client(f);
+	pump(f, 10);
+	assert_int_equal(nclients(f), 2);
+	for (unsigned i = 0; i < nbatch; i++) {
+		len = 0;
+		for (unsigned k = 0; k < per; k++, seq++)
+			len += (size_t)snprintf(batch + len, 256, "{\"seq\":%06u,\"pad\":\"%0*d\"}\n", seq,
+						(int)(seq % 97) + 50, 0);
+		nm_evs_broadcast(&f->s, batch, len);
+		blen = drain(f, cb, b, blen, cap);
+	}
+	p = b;
+	for (unsigned i = 0; i < seq; i++) {
+		snprintf(want, sizeof(want), "{\"seq\":%06u,", i);
+		if (strncmp(p, want, strlen(want)))
+			fail_msg("client B line %u: %.40s", i, p);
+		p = strchr(p, '\n') + 1;
+	}
+	assert_int_equal(*p, 0);
+	alen = drain(f, ca, a, 0, cap);
+	nm_evs_broadcast(&f->s, "{\"final\":1}\n", 12);
+	alen = drain(f, ca, a, alen, cap);
+	/* A: whole lines in order; every gap announced, with its size, by a
+	 * note just before the next line delivered (the final one included) */
+	for (p = a, next = 0;;) {
+		unsigned n, lost;
+
+		if (sscanf(p, "{\"type\":\"drops\",\"events_dropped\":%u,\"reason\":\"client too slow\"}\n", &lost) == 1) {
+			assert_true(lost > 0);
+			gap = lost;
+			p = strchr(p, '\n') + 1;
+			continue;
+		}
+		if (!strcmp(p, "{\"final\":1}\n")) {
+			assert_int_equal(gap, seq - next);
+			dropped += gap;
+			break;
+		}
+		if (sscanf(p, "{\"seq\":%u,", &n) != 1)
+			fail_msg("client A: not a line of the stream: %.60s", p);
+		if (n != next + gap)
+			fail_msg("client A: line %u after line %u and a note of %u lost", n, next - 1, gap);
+		snprintf(want, sizeof(want), "{\"seq\":%06u,\"pad\":\"%0*d\"}\n", n, (int)(n % 97) + 50, 0);
+		if (strncmp(p, want, strlen(want)))
+			fail_msg("client A line %u is not whole: %.60s", n, p);
+		p += strlen(want);
+		dropped += gap;
+		gap = 0;
+		next = n + 1;
+		got_a++;
+	}
+	assert_true(got_a > 0 && got_a < seq);
+	assert_int_equal(dropped, seq - got_a);
+	nm_evs_stats(&f->s, &st);
+	assert_int_equal(st.lines_dropped, seq - got_a);
+	assert_int_equal(st.lines_sent, seq + got_a + 2);
+	close(ca);
+	close(cb);
+	free(a);
+	free(b);
+	free(batch);
+}
+
+/* The daemon's stream (stream.h): lines batched, then one write to the
+ * log and one broadcast; a full batch goes out by itself. */
+static void test_stream_batches(void **state)
+{
+	struct fx *f = *state;
+	char logp[160], *got = malloc(1 << 20), *want = malloc(1 << 20), line[128];
+	size_t glen = 0, wlen = 0, n;
+	struct nm_stream out;
+	FILE *log, *rd;
+	int ca;
+
+	assert_non_null(got);
+	assert_non_null(want);
+	fx_open(f);
+	ca = client(f);
+	pump(f, 10);
+	snprintf(logp, sizeof(logp), "%s/file", f->dir);
+	log = fopen(logp, "w");
+	assert_non_null(log);
+	assert_int_equal(nm_stream_open(&out), 0);
+	out.log = log;
+	out.evs = &f->s;
+	/* encoded in place, copied in, a missing newline added */
+	n = (size_t)snprintf(nm_stream_room(&out, 64), 64, "{\"n\":0}\n");
+	nm_stream_commit(&out, n);
+	nm_stream_line(&out, "{\"n\":1}", 7);
+	assert_int_equal(out.lines, 2);
+	wlen = (size_t)snprintf(want, 64, "{\"n\":0}\n{\"n\":1}\n");
+	/* nothing has gone out before the flush */
+	assert_int_equal(ftell(log), 0);
+	glen = drain(f, ca, got, 0, 1 << 20);
+	assert_int_equal(glen, 0);
+	nm_stream_flush(&out);
+	/* more than a batch holds: the first batch goes out by itself */
+	for (unsigned i = 2; wlen < NM_STREAM_BATCH + 4096; i++) {
+		n = (size_t)snprintf(line, sizeof(line), "{\"n\":%u,\"pad\":\"%080d\"}\n", i, 0);
+		nm_stream_line(&out, line, n);
+		memcpy(want + wlen, line, n);
+		wlen += n;
+	}
+	assert_true(out.len < wlen - NM_STREAM_BATCH + 4096);
+	nm_stream_close(&out);
+	fclose(log);
+	glen = drain(f, ca, got, 0, 1 << 20);
+	assert_int_equal(glen, wlen);
+	assert_memory_equal(got, want, wlen);
+	rd = fopen(logp, "r");
+	assert_non_null(rd);
+	assert_int_equal(fread(got, 1, 1 << 20, rd), wlen);
+	fclose(rd);
+	assert_memory_equal(got, want, wlen);
+	close(ca);
+	free(got);
+	free(want);
+}
+
 static void test_evs_client_gone(void **state)
 {
 	struct fx *f = *state;
@@ -583,6 +724,8 @@ int main(void)
 		cmocka_unit_test(test_rl_eviction_many),
 		cmocka_unit_test_setup_teardown(test_evs_two_clients, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_slow_client, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_evs_batches, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stream_batches, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_client_gone, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_max_clients, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evs_socket_mode, fx_setup, fx_teardown),

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "reasons.h"
+#include "unit_util.h"
 
 static void test_names(void **state)
 {
@@ -32,36 +33,11 @@ static void test_names(void **state)
 	}
 }
 
-/* The README beside the tree: from the working directory (make test runs
- * at the top), else two levels above the binary (build/tests/). */
-static FILE *open_readme(void)
-{
-	char exe[PATH_MAX], path[PATH_MAX + 32];
-	ssize_t n;
-	FILE *f = fopen("README.md", "re");
-
-	if (f)
-		return f;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = 0;
-	for (int up = 0; up < 3; up++) {
-		char *s = strrchr(exe, '/');
-
-		if (!s)
-			return NULL;
-		*s = 0;
-	}
-	snprintf(path, sizeof(path), "%s/README.md", exe);
-	return fopen(path, "re");
-}
-
 /* The README's paragraph "**Refusals.** ... Reasons ...": every
  * `lower-case-word` after "Reasons" up to the blank line. */
 static int readme_reasons(char names[][40], int max)
 {
-	FILE *f = open_readme();
+	FILE *f = ut_open_readme();
 	char line[1024];
 	bool in_par = false, listing = false;
 	int n = 0;

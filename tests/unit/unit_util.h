@@ -3,18 +3,21 @@
  * unit_util.h - helpers shared by the unit tests of the daemon's socket
  * servers (test_evserver.c, test_metrics.c): a fixture's temporary
  * directory and epoll fd, running the epoll loop, connecting to a unix
- * socket and reading what a socket has.  Failures end the test (cmocka).
+ * socket and reading what a socket has; the README, for tests that hold
+ * the code to what it says.  Failures end the test (cmocka).
  */
 #ifndef NM_UNIT_UTIL_H
 #define NM_UNIT_UTIL_H
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -81,6 +84,31 @@ static inline ssize_t ut_recv_more(int fd, char *buf, size_t *len, size_t cap)
 		assert_true(*len < cap - 1);
 	}
 	return r;
+}
+
+/* The README beside the tree: from the working directory (make test runs
+ * at the top), else two levels above the binary (build/tests/). */
+static inline FILE *ut_open_readme(void)
+{
+	char exe[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t n;
+	FILE *f = fopen("README.md", "re");
+
+	if (f)
+		return f;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = 0;
+	for (int up = 0; up < 3; up++) {
+		char *s = strrchr(exe, '/');
+
+		if (!s)
+			return NULL;
+		*s = 0;
+	}
+	snprintf(path, sizeof(path), "%s/README.md", exe);
+	return fopen(path, "re");
 }
 
 #endif

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "err.h"
 #include "events.h"
+#include "evline.h"
 #include "parse.h"
 #include "policy.h"
 
@@ -19,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #define NM_EVENTS_SOCKET_DEFAULT "/run/nomoat/events.sock"
+#define SOCKET_BUF (256u << 10) /* reads from the daemon, and writes of them */
 
 static volatile sig_atomic_t stop;
 
@@ -56,10 +58,15 @@ struct ev_ctx {
 static int on_event(void *arg, void *data, size_t len)
 {
 	struct ev_ctx *x = arg;
+	char line[NM_EVLINE_MAX];
+	size_t n;
 
 	if (x->skipping || len < sizeof(struct nm_event))
 		return 0;
-	nm_event_print(&x->fmt, stdout, data);
+	/* into stdout's buffer: flushed after each pass, not each line */
+	n = nm_event_line(&x->fmt, data, line, sizeof(line));
+	if (n)
+		fwrite(line, 1, n, stdout);
 	if (x->want && ++x->seen >= x->want)
 		return NM_EV_STOP;
 	return 0;
@@ -68,16 +75,44 @@ static int on_event(void *arg, void *data, size_t len)
 static void report_drops(struct nm_cli *c, __u64 dropped, __u64 total)
 {
 	if (c->json) {
-		nm_json_obj(&c->j, NULL);
-		nm_json_str(&c->j, "type", "drops");
-		nm_json_u64(&c->j, "events_dropped", dropped);
-		nm_json_u64(&c->j, "events_dropped_total", total);
-		nm_json_obj_end(&c->j);
-		nm_json_done(&c->j);
+		nm_evline_drops(&c->j, dropped, true, total, NULL);
 	} else {
 		printf("!! %llu events dropped (ring buffer full; %llu since load)\n", (unsigned long long)dropped,
 		       (unsigned long long)total);
 		fflush(stdout);
+	}
+}
+
+/* The complete lines of buf[0..*have) written out (up to the want-th
+ * decision line), the rest moved to the front.  *skipping: the start of
+ * the first line was dropped (longer than the buffer): drop the rest. */
+static void socket_lines(char *buf, size_t *have, bool *skipping, unsigned long want, unsigned long *seen)
+{
+	static const char dec[] = "\"type\":\"decision\"";
+	size_t pos = 0, run = 0;
+	char *nl;
+
+	while ((!want || *seen < want) && (nl = memchr(buf + pos, '\n', *have - pos))) {
+		size_t end = (size_t)(nl - buf) + 1;
+
+		if (*skipping) {
+			*skipping = false;
+			run = end;
+		} else if (memmem(buf + pos, end - pos, dec, sizeof(dec) - 1)) {
+			(*seen)++;
+		}
+		pos = end;
+	}
+	/* one write for all the lines of a read */
+	if (pos > run) {
+		fwrite(buf + run, 1, pos - run, stdout);
+		fflush(stdout);
+	}
+	memmove(buf, buf + pos, *have - pos);
+	*have -= pos;
+	if (*have == SOCKET_BUF) {
+		*have = 0; /* a line longer than the buffer: drop it */
+		*skipping = true;
 	}
 }
 
@@ -86,27 +121,31 @@ static void report_drops(struct nm_cli *c, __u64 dropped, __u64 total)
 static int events_from_socket(struct nm_cli *c, const char *path, unsigned long want, unsigned long timeout)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char buf[65536];
 	size_t have = 0;
 	unsigned long seen = 0;
+	bool skipping = false;
 	struct timespec t0, now;
 	int fd, ret = 0;
+	char *buf;
 
 	(void)c;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return nm_usage("--socket '%s': path too long", path);
 	strcpy(sa.sun_path, path);
+	buf = malloc(SOCKET_BUF);
+	if (!buf)
+		return nm_fail(NM_E_RUNTIME, -ENOMEM, "no memory for a %u KiB buffer", SOCKET_BUF >> 10);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		ret = nm_fail(NM_E_RUNTIME, -errno, "%s: %s: is nomoatd running?", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		free(buf);
 		return ret;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stop && (!want || seen < want)) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		char *nl;
 		ssize_t r;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -118,31 +157,18 @@ static int events_from_socket(struct nm_cli *c, const char *path, unsigned long 
 		}
 		if (poll(&p, 1, 100) <= 0)
 			continue;
-		r = read(fd, buf + have, sizeof(buf) - have - 1);
+		r = read(fd, buf + have, SOCKET_BUF - have);
 		if (r <= 0) {
 			if (r < 0 && errno == EINTR)
 				continue;
 			ret = r ? nm_fail(NM_E_RUNTIME, -errno, "%s: %s", path, strerror(errno)) : 0;
 			break;
 		}
-		have += r;
-		buf[have] = 0;
-		while ((nl = strchr(buf, '\n')) && (!want || seen < want)) {
-			size_t len = nl - buf + 1;
-
-			fwrite(buf, 1, len, stdout);
-			fflush(stdout);
-			const char *dec = strstr(buf, "\"type\":\"decision\"");
-
-			if (dec && dec < nl)
-				seen++;
-			memmove(buf, buf + len, have - len + 1);
-			have -= len;
-		}
-		if (have == sizeof(buf) - 1)
-			have = 0; /* a line longer than the buffer: drop it */
+		have += (size_t)r;
+		socket_lines(buf, &have, &skipping, want, &seen);
 	}
 	close(fd);
+	free(buf);
 	return ret;
 }
 
@@ -207,6 +233,8 @@ int nm_cmd_events(struct nm_cli *c, int argc, char **argv)
 		 * there after every poll, timed out or not. */
 		if (r >= 0)
 			r = ring_buffer__consume(rb);
+		fflush(stdout);
+		nm_event_fmt_refresh(&x.fmt);
 		if (r == -EINTR || r == NM_EV_STOP)
 			break;
 		if (r < 0) {

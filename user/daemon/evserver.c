@@ -2,6 +2,7 @@
 /* Fan-out of JSON event lines to unix-socket clients (evserver.h). */
 #include "evserver.h"
 #include "err.h"
+#include "evline.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -322,28 +323,93 @@ static void client_put(struct nm_evs_client *c, const void *p, size_t n)
 	c->len += n;
 }
 
-/* Queue one line (and a pending drops note) or count it lost.  A negative
- * errno when the client is gone. */
-static int client_deliver(struct nm_evs *s, struct nm_evs_client *c, const char *line, size_t len, bool add_nl)
+/* The drops note a client is owed, into note; its length. */
+static size_t drops_note(const struct nm_evs_client *c, char *note, size_t cap)
 {
+	return NM_EVLINE_BUF(note, cap, nm_evline_drops, c->drops, false, 0, "client too slow");
+}
+
+/* Bytes of the first lines of data[0..len) that fit in room, and how
+ * many lines that is. */
+static size_t lines_within(const char *data, size_t len, size_t room, __u64 *nlines)
+{
+	size_t took = 0;
+	const char *nl;
+
+	*nlines = 0;
+	while (took < len && (nl = memchr(data + took, '\n', len - took)) && (size_t)(nl + 1 - data) <= room) {
+		took = (size_t)(nl + 1 - data);
+		(*nlines)++;
+	}
+	return took;
+}
+
+/* Queue the lines data[0..len) (nlines of them) behind what the client
+ * has pending, with its drops note first: as many whole lines as its
+ * buffer allows, the rest counted lost. */
+static void client_queue(struct nm_evs *s, struct nm_evs_client *c, const char *data, size_t len, __u64 nlines)
+{
+	size_t pending = c->len - c->off, nlen = 0, room, took;
 	char note[128];
-	size_t nlen = 0;
-	int ret;
+	__u64 k = 0;
 
 	if (c->drops)
-		nlen = (size_t)snprintf(note, sizeof(note),
-					"{\"type\":\"drops\",\"events_dropped\":%llu,\"reason\":\"client too slow\"}\n",
-					(unsigned long long)c->drops);
-	if (!client_reserve(c, nlen + len + add_nl, s->buf_max)) {
-		c->drops++;
-		s->st.lines_dropped++;
-		return 0;
+		nlen = drops_note(c, note, sizeof(note));
+	room = s->buf_max > pending + nlen ? s->buf_max - pending - nlen : 0;
+	took = len <= room ? len : lines_within(data, len, room, &k);
+	if (took == len)
+		k = nlines;
+	if (!k || !client_reserve(c, nlen + took, s->buf_max)) {
+		c->drops += nlines;
+		s->st.lines_dropped += nlines;
+		return;
 	}
 	client_put(c, note, nlen);
-	client_put(c, line, len);
-	client_put(c, "\n", add_nl);
-	c->drops = 0;
-	s->st.lines_sent++;
+	client_put(c, data, took);
+	c->drops = nlines - k;
+	s->st.lines_sent += k;
+	s->st.lines_dropped += nlines - k;
+}
+
+/* Deliver the complete lines data[0..len) (nlines of them) to one client:
+ * straight from data while it has nothing pending, else (and for what the
+ * socket does not take now) through its buffer.  A negative errno when
+ * the client is gone. */
+static int client_deliver(struct nm_evs *s, struct nm_evs_client *c, const char *data, size_t len, __u64 nlines)
+{
+	int ret;
+
+	if (c->off == c->len && !c->drops && !(c->events & EPOLLOUT)) {
+		size_t sent = 0, tail;
+		const char *nl;
+		__u64 rest;
+
+		ret = nm_send_pending(c->fd, data, &sent, len, SEND_BATCH);
+		if (ret)
+			return ret;
+		if (sent == len) {
+			s->st.lines_sent += nlines;
+			return 0;
+		}
+		/* A line begun on the socket is finished there, whatever the
+		 * limit: a cut line would corrupt the stream. */
+		rest = 0;
+		for (const char *p = data + sent; (p = memchr(p, '\n', data + len - p)); p++)
+			rest++;
+		nl = memchr(data + sent, '\n', len - sent);
+		tail = sent && data[sent - 1] != '\n' ? (size_t)(nl + 1 - (data + sent)) : 0;
+		if (tail) {
+			if (!client_reserve(c, tail, (size_t)-1))
+				return -ENOMEM;
+			client_put(c, data + sent, tail);
+			rest--;
+		}
+		s->st.lines_sent += nlines - rest;
+		client_queue(s, c, data + sent + tail, len - sent - tail, rest);
+		client_interest(s, c);
+		return 0;
+	}
+	client_queue(s, c, data, len, nlines);
 	if (c->events & EPOLLOUT)
 		return 0; /* the socket is full: wait for EPOLLOUT */
 	ret = client_flush(c);
@@ -356,11 +422,9 @@ static int client_deliver(struct nm_evs *s, struct nm_evs_client *c, const char 
 static void notify_drops(struct nm_evs *s, struct nm_evs_client *c)
 {
 	char note[128];
-	size_t n = (size_t)snprintf(note, sizeof(note),
-				    "{\"type\":\"drops\",\"events_dropped\":%llu,\"reason\":\"client too slow\"}\n",
-				    (unsigned long long)c->drops);
+	size_t n = drops_note(c, note, sizeof(note));
 
-	if (!client_reserve(c, n, s->buf_max))
+	if (!n || !client_reserve(c, n, s->buf_max))
 		return;
 	client_put(c, note, n);
 	c->drops = 0;
@@ -411,7 +475,10 @@ int nm_evs_fd(const struct nm_evs *s)
 
 void nm_evs_on_accept(struct nm_evs *s)
 {
-	static const char busy[] = "{\"type\":\"error\",\"reason\":\"too many clients\"}\n";
+	char busy[64];
+	size_t n = NM_EVLINE_BUF(busy, sizeof(busy) - 1, nm_evline_error, "too many clients");
+
+	busy[n] = 0;
 
 	/* out of fds or memory: stop listening until a client leaves or the
 	 * next broadcast, rather than spin on a readable fd */
@@ -491,15 +558,30 @@ void nm_evs_handle(struct nm_evs *s, int fd, __u32 events)
 		nm_evs_on_writable(s, fd);
 }
 
-void nm_evs_broadcast(struct nm_evs *s, const char *line, size_t len)
+void nm_evs_broadcast(struct nm_evs *s, const char *data, size_t len)
 {
-	bool add_nl = !len || line[len - 1] != '\n';
+	char *copy = NULL;
+	__u64 nlines = 0;
 
 	accept_resume(s);
+	if (!s->nclients || !len)
+		return;
+	if (data[len - 1] != '\n') {
+		/* rare (callers write whole lines): add the newline in a copy */
+		copy = malloc(len + 1);
+		if (!copy)
+			return;
+		memcpy(copy, data, len);
+		copy[len++] = '\n';
+		data = copy;
+	}
+	for (const char *p = data; (p = memchr(p, '\n', data + len - p)); p++)
+		nlines++;
 	/* backwards: a removal moves the last client into slot i */
 	for (unsigned i = s->nclients; i-- > 0;)
-		if (client_deliver(s, s->clients[i], line, len, add_nl))
+		if (client_deliver(s, s->clients[i], data, len, nlines))
 			client_remove(s, i);
+	free(copy);
 }
 
 void nm_evs_stats(const struct nm_evs *s, struct nm_evs_stats *st)

@@ -5,8 +5,9 @@
  * The daemon listens on a path (mode 0600, owned by the daemon's user:
  * root-only) and writes every event line to every connected client.  It
  * never blocks: sockets are non-blocking and each client has a bounded
- * output buffer (NM_EVS_BUF_MAX, 1 MiB).  A line that does not fit is lost
- * for that client only and counted; before the client's next delivered
+ * output buffer (NM_EVS_BUF_MAX, 8 MiB); lines come in batches
+ * (nm_evs_broadcast) and go out with one send per client.  A line that does
+ * not fit is lost for that client only and counted; before the client's next delivered
  * line it gets one
  *     {"type":"drops","events_dropped":N,"reason":"client too slow"}
  * line (N: lines it lost since its last delivered line).  Clients that hang
@@ -88,7 +89,7 @@ void nm_accept_pause(int epfd, __u32 tag, int lfd, bool *paused, bool pause);
 int nm_send_pending(int fd, const char *buf, size_t *off, size_t len, int batch);
 
 /* ---- the server ---------------------------------------------------------- */
-#define NM_EVS_BUF_MAX     (1u << 20) /* per-client output buffer */
+#define NM_EVS_BUF_MAX     (8u << 20) /* per-client output buffer */
 #define NM_EVS_MAX_CLIENTS 256        /* more are refused with a line */
 #define NM_EVS_PATH_MAX    108        /* sizeof(sun_path) */
 
@@ -134,8 +135,13 @@ void nm_evs_on_readable(struct nm_evs *s, int fd); /* client sent something */
 void nm_evs_on_writable(struct nm_evs *s, int fd); /* client can take more */
 void nm_evs_on_hangup(struct nm_evs *s, int fd);   /* EPOLLHUP / EPOLLERR */
 
-/* Send one line (a complete "...\n"; a missing final newline is added) to
- * every client, as far as each one's buffer allows. */
+/* Send complete lines ("...\n...\n"; a missing final newline is added) to
+ * every client, as far as each one's buffer allows: to a client with
+ * nothing pending straight from data (send() until the socket is full),
+ * the rest through its buffer; a line that does not fit is lost for that
+ * client (and so are the lines after it in data), counted, and reported
+ * in the drops note before its next delivered line.  Batches of lines are
+ * cheaper than lines one by one: one send per client per batch. */
 void nm_evs_broadcast(struct nm_evs *s, const char *line, size_t len);
 
 void nm_evs_stats(const struct nm_evs *s, struct nm_evs_stats *st);

@@ -33,6 +33,7 @@
 #include "files.h"
 #include "err.h"
 #include "events.h"
+#include "evline.h"
 #include "evserver.h"
 #include "json.h"
 #include "loader.h"
@@ -45,6 +46,7 @@
 #include "state.h"
 #include "svc.h"
 #include "follow.h"
+#include "stream.h"
 #include "watch.h"
 
 #define DEFAULT_CONFIG  "/etc/nomoat/nomoat.conf"
@@ -73,8 +75,9 @@ struct daemon {
 	struct nm_watch w;
 	bool evs_on, mh_on, rl_on, w_on, watch_warned;
 	FILE *log;
+	struct nm_stream out;   /* every line, in batches, to the log and clients */
 	struct nm_event_fmt fmt;
-	__u64 rb_drops_seen, events_out, events_limited;
+	__u64 rb_drops_seen, events_limited, log_errors_seen;
 	unsigned batch;     /* events handled in this pass */
 	bool rb_more;       /* the last pass stopped at EVENT_BATCH */
 	__u64 reloads_ok, reloads_failed;
@@ -118,103 +121,54 @@ static __u64 now_mono_ns(void)
 
 /* ---- event output ------------------------------------------------------ */
 
-static void emit_line(struct daemon *d, const char *line, size_t len)
-{
-	if (d->log) {
-		fwrite(line, 1, len, d->log);
-		fflush(d->log);
-	}
-	if (d->evs_on)
-		nm_evs_broadcast(&d->evs, line, len);
-	d->events_out++;
-}
-
-static void emit_fmt(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void emit_fmt(struct daemon *d, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= (int)sizeof(line) - 1)
-		return;
-	line[n++] = '\n';
-	emit_line(d, line, n);
-}
+/* A line of any type (evline.h) into the stream, encoded in place. */
+#define EMIT(d, fn, ...)                                                                                \
+	do {                                                                                            \
+		char *p__ = nm_stream_room(&(d)->out, NM_EVLINE_MAX);                                   \
+                                                                                                        \
+		if (p__) {                                                                              \
+			struct nm_json j__;                                                             \
+                                                                                                        \
+			nm_json_init_buf(&j__, p__, NM_EVLINE_MAX, false);                              \
+			fn(&j__, __VA_ARGS__);                                                          \
+			nm_stream_commit(&(d)->out, nm_json_len(&j__));                                 \
+		}                                                                                       \
+	} while (0)
 
 static int on_event(void *arg, void *data, size_t len)
 {
 	struct daemon *d = arg;
 	const struct nm_event *e = data;
-	char buf[4096];
-	FILE *f;
-	long n;
+	char *p;
 
 	if (len < sizeof(*e))
 		return 0;
-	if (++d->batch > EVENT_BATCH)
-		return EV_BATCH_DONE; /* this one stays queued for the next pass */
 	/* One noisy sandbox must not drown the others. */
 	if (d->rl_on && !nm_rl_allow(&d->rl, e->cgroup_id, now_mono_ns())) {
 		d->events_limited++;
-		return 0;
+	} else if ((p = nm_stream_room(&d->out, NM_EVLINE_MAX))) {
+		/* encoded once, in place: the same bytes go to the log and to
+		 * every client */
+		nm_stream_commit(&d->out, nm_event_line(&d->fmt, e, p, NM_EVLINE_MAX));
 	}
-	f = fmemopen(buf, sizeof(buf), "w");
-	if (!f)
-		return 0;
-	nm_event_print(&d->fmt, f, e);
-	n = ftell(f);
-	fclose(f);
-	if (n > 0 && n < (long)sizeof(buf))
-		emit_line(d, buf, n);
-	return 0;
+	/* libbpf has consumed this event already (it advances before the
+	 * callback): stop only after handling it */
+	return ++d->batch >= EVENT_BATCH ? EV_BATCH_DONE : 0;
 }
 
 static void on_limited(__u64 key, __u64 n, void *arg)
 {
 	struct daemon *d = arg;
 
-	if (key == NM_RL_KEY_EVICTED)
-		emit_fmt(d, "{\"type\":\"limited\",\"cgroup_id\":null,\"events_limited\":%llu}",
-			 (unsigned long long)n);
-	else
-		emit_fmt(d, "{\"type\":\"limited\",\"cgroup_id\":%llu,\"events_limited\":%llu}",
-			 (unsigned long long)key, (unsigned long long)n);
+	EMIT(d, nm_evline_limited, key == NM_RL_KEY_EVICTED, key, n);
 }
 
-/* One bounded pass over the ring buffer. */
+/* One bounded pass over the ring buffer, its lines sent in batches. */
 static void consume(struct daemon *d)
 {
 	d->batch = 0;
 	d->rb_more = ring_buffer__consume(d->rb) == EV_BATCH_DONE;
-}
-
-/* {"type":"pins",...} into the event stream. */
-static void emit_pins(struct daemon *d, const struct nm_pin_report *r)
-{
-	struct nm_json j;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return;
-	nm_json_init(&j, f, false);
-	nm_json_obj(&j, NULL);
-	nm_json_str(&j, "type", "pins");
-	nm_json_str(&j, "pin_dir", d->pin_dir);
-	nm_json_u64(&j, "missing", r->missing);
-	nm_json_u64(&j, "restored", r->restored);
-	nm_json_u64(&j, "held", r->held);
-	nm_json_obj_end(&j);
-	fputc('\n', f);
-	if (fclose(f) == 0 && buf)
-		emit_line(d, buf, len);
-	free(buf);
+	nm_stream_flush(&d->out);
 }
 
 /* Pins gone from under us: enforcement goes on through the objects held;
@@ -236,13 +190,15 @@ static void check_pins(struct daemon *d)
 	    "%zu pinned again%s%s",
 	    r.missing, r.held, d->pin_dir, r.restored, r.first_err ? ", first failure: " : "",
 	    r.first_err ? strerror(r.first_err) : "");
-	emit_pins(d, &r);
+	EMIT(d, nm_evline_pins, d->pin_dir, r.missing, r.restored, r.held);
 }
 
 /* A line of a service's log (follow.h), into the stream. */
 static void on_service_line(const char *line, size_t len, void *arg)
 {
-	emit_line(arg, line, len);
+	struct daemon *d = arg;
+
+	nm_stream_line(&d->out, line, len);
 }
 
 /* Start, stop or move the followed logs to what the file says. */
@@ -260,13 +216,19 @@ static void tick(struct daemon *d)
 {
 	__u64 drops;
 
+	/* names (policies, reasons) at most one tick old */
+	nm_event_fmt_refresh(&d->fmt);
 	consume(d);
 	drops = nm_percpu_sum(d->m.gstats, NM_G_EVENTS_DROPPED);
 	if (drops != d->rb_drops_seen) {
-		emit_fmt(d, "{\"type\":\"drops\",\"events_dropped\":%llu,\"events_dropped_total\":%llu,"
-			    "\"reason\":\"ring buffer full\"}",
-			 (unsigned long long)(drops - d->rb_drops_seen), (unsigned long long)drops);
+		EMIT(d, nm_evline_drops, drops - d->rb_drops_seen, true, drops, "ring buffer full");
 		d->rb_drops_seen = drops;
+	}
+	if (d->out.log_errors != d->log_errors_seen) {
+		say("warning: %llu failed writes to the events log %s (the last: %s); the lines still go to the "
+		    "events socket", (unsigned long long)(d->out.log_errors - d->log_errors_seen), d->cfg.events_log,
+		    strerror(-d->out.log_err));
+		d->log_errors_seen = d->out.log_errors;
 	}
 	if (d->rl_on)
 		nm_rl_take_limited(&d->rl, on_limited, d);
@@ -329,7 +291,7 @@ static int fill_metrics(struct nm_metrics *mt, void *arg)
 	if (err)
 		return err;
 	nm_metrics_family(mt, "nomoat_events_total", NM_METRIC_COUNTER, "Event lines written by the daemon.");
-	nm_metrics_u64(mt, NULL, 0, d->events_out);
+	nm_metrics_u64(mt, NULL, 0, d->out.lines);
 	nm_metrics_family(mt, "nomoat_events_limited_total", NM_METRIC_COUNTER,
 			  "Events held back by the per-cgroup rate limit.");
 	nm_metrics_u64(mt, NULL, 0, d->events_limited);
@@ -394,14 +356,16 @@ static void watch_setup(struct daemon *d)
 
 static int open_log(struct daemon *d)
 {
+	nm_stream_flush(&d->out); /* what is batched goes to the old log */
+	d->out.log = NULL;
 	if (d->log && d->log != stdout)
 		fclose(d->log);
 	d->log = NULL;
 	if (!strcmp(d->cfg.events_log, "stdout")) {
-		d->log = stdout;
+		d->log = d->out.log = stdout;
 		return 0;
 	}
-	d->log = fopen(d->cfg.events_log, "ae");
+	d->log = d->out.log = fopen(d->cfg.events_log, "ae");
 	if (!d->log)
 		return nm_fail(NM_E_RUNTIME, -errno, "events-log %s: %s", d->cfg.events_log, strerror(errno));
 	return 0;
@@ -428,6 +392,7 @@ static int reload(struct daemon *d, bool first)
 	nm_config_free(&d->cfg);
 	d->cfg = cfg;
 	d->reloads_ok++;
+	nm_event_fmt_refresh(&d->fmt);
 	d->last_reload = now_real();
 	service_logs_setup(d);
 	/* Attach points may have come or gone: hold what is pinned now. */
@@ -513,6 +478,8 @@ static int loop(struct daemon *d)
 		}
 		if (d->rb_more)
 			consume(d);
+		/* whatever this round wrote (service lines, notes) goes out */
+		nm_stream_flush(&d->out);
 	}
 	return 0;
 }
@@ -570,6 +537,8 @@ static int setup_io(struct daemon *d)
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(d->rb),
 		  &(struct epoll_event){ .events = EPOLLIN, .data.u64 = nm_epoll_data(TAG_RB, 0) });
 	nm_event_fmt_init(&d->fmt, &d->m, true, false);
+	if (nm_stream_open(&d->out))
+		return nm_fail(NM_E_RUNTIME, -ENOMEM, "no memory for the event stream");
 	err = open_log(d);
 	if (err)
 		return err;
@@ -578,6 +547,7 @@ static int setup_io(struct daemon *d)
 	if (err)
 		return nm_fail(NM_E_RUNTIME, err, "events-socket %s: %s", d->cfg.events_socket, strerror(-err));
 	d->evs_on = true;
+	d->out.evs = &d->evs;
 	/* "unix:/path" in the file; the responder takes the bare path */
 	maddr = strncmp(d->cfg.metrics, "unix:", 5) ? d->cfg.metrics : d->cfg.metrics + 5;
 	if (maddr[0] == '/')
@@ -726,6 +696,7 @@ int main(int argc, char **argv)
 	    d.cfg.events_socket, d.cfg.metrics);
 	err = loop(&d);
 	unlink(d.pidfile);
+	nm_stream_close(&d.out);
 	if (d.evs_on)
 		nm_evs_close(&d.evs);
 	if (d.mh_on)

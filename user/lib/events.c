@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "events.h"
 #include "cgroup.h"
+#include "evline.h"
 #include "json.h"
 #include "parse.h"
 #include "policy.h"
@@ -15,6 +16,8 @@ void nm_event_fmt_init(struct nm_event_fmt *f, const struct nm_maps *m, bool jso
 
 	memset(f, 0, sizeof(*f));
 	f->maps = m;
+	f->epoch = 1;
+	f->sec = -1;
 	f->json = json;
 	f->pretty = pretty;
 	clock_gettime(CLOCK_REALTIME, &rt);
@@ -30,6 +33,12 @@ static bool is_hex64(const char *s, size_t n)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return true;
+}
+
+void nm_event_fmt_refresh(struct nm_event_fmt *f)
+{
+	if (!++f->epoch)
+		memset(f->pol, 0, sizeof(f->pol)), memset(f->why, 0, sizeof(f->why)), f->epoch = 1;
 }
 
 void nm_container_id(const char *path, char *out, size_t len)
@@ -59,14 +68,15 @@ void nm_container_id(const char *path, char *out, size_t len)
 	}
 }
 
-static const char *cg_path(struct nm_event_fmt *f, __u64 id)
+/* The cache slot of cgroup id: its path ("" once gone) and container. */
+static unsigned cg_slot(struct nm_event_fmt *f, __u64 id)
 {
 	char abs[4096];
 	unsigned slot;
 
 	for (unsigned i = 0; i < NM_CG_CACHE; i++)
 		if (f->cg[i].id == id && id)
-			return f->cg[i].path;
+			return i;
 	/* A gone cgroup is cached as "" too: each miss walks the whole tree,
 	 * and a gone cgroup's events would walk it again and again. */
 	if (nm_cgroup_path_of(id, abs, sizeof(abs)) || strlen(abs) >= sizeof(f->cg[0].path))
@@ -74,7 +84,70 @@ static const char *cg_path(struct nm_event_fmt *f, __u64 id)
 	slot = f->cg_next++ % NM_CG_CACHE;
 	f->cg[slot].id = id;
 	memcpy(f->cg[slot].path, abs, strlen(abs) + 1);
-	return f->cg[slot].path;
+	nm_container_id(abs, f->cg[slot].container, sizeof(f->cg[slot].container));
+	return slot;
+}
+
+static const char *policy_name(struct nm_event_fmt *f, __u32 id)
+{
+	struct nm_policy p = { 0 };
+
+	if (!f->maps || !id || id >= NM_MAX_POLICIES)
+		return "";
+	if (f->pol[id].epoch != f->epoch) {
+		if (nm_policy_get(f->maps, id, &p))
+			p.name[0] = 0;
+		memcpy(f->pol[id].name, p.name, sizeof(p.name));
+		f->pol[id].name[sizeof(p.name) - 1] = 0;
+		f->pol[id].epoch = f->epoch;
+	}
+	return f->pol[id].name;
+}
+
+static const char *rule_reason(struct nm_event_fmt *f, __u32 policy_id, const struct nm_cidr *c)
+{
+	__u32 h = policy_id * 0x9e3779b1u;
+	unsigned slot;
+
+	if (!f->maps)
+		return "";
+	for (size_t i = 0; i < sizeof(*c); i++)
+		h = (h ^ ((const __u8 *)c)[i]) * 0x01000193u;
+	slot = h % NM_REASON_CACHE;
+	if (f->why[slot].epoch != f->epoch || f->why[slot].policy_id != policy_id ||
+	    memcmp(&f->why[slot].rule, c, sizeof(*c))) {
+		nm_rule_reason(f->maps, policy_id, c, f->why[slot].text, sizeof(f->why[slot].text));
+		f->why[slot].epoch = f->epoch;
+		f->why[slot].policy_id = policy_id;
+		f->why[slot].rule = *c;
+	}
+	return f->why[slot].text;
+}
+
+/* "2026-11-26T12:36:14.202979Z": the date and time of day change once a
+ * second, and are made once a second. */
+static void event_time(struct nm_event_fmt *f, __s64 real_ns, char *buf, size_t len)
+{
+	__s64 sec = real_ns / 1000000000LL;
+
+	if (real_ns < 0 || len < 32) {
+		nm_iso_time(real_ns, buf, len);
+		return;
+	}
+	if (sec != f->sec) {
+		nm_iso_time(real_ns, f->stamp, sizeof(f->stamp));
+		if (strlen(f->stamp) != 27) { /* not a four-digit year */
+			nm_iso_time(real_ns, buf, len);
+			return;
+		}
+		f->sec = sec;
+	}
+	memcpy(buf, f->stamp, 19);
+	buf[19] = '.';
+	for (int i = 25, us = (int)((real_ns / 1000) % 1000000); i > 19; i--, us /= 10)
+		buf[i] = (char)('0' + us % 10);
+	buf[26] = 'Z';
+	buf[27] = 0;
 }
 
 /* The rule that matched, rebuilt from the address and the rule's prefix. */
@@ -97,70 +170,47 @@ static bool event_rule(const struct nm_event *e, struct nm_cidr *c)
 	return true;
 }
 
-void nm_event_print(struct nm_event_fmt *f, FILE *out, const struct nm_event *e)
+size_t nm_event_line(struct nm_event_fmt *f, const struct nm_event *e, char *buf, size_t cap)
 {
-	char when[64], dst[NM_CIDR_STRLEN], ndst[NM_CIDR_STRLEN], rule[NM_CIDR_STRLEN] = "";
-	char reason[NM_REASON_LEN] = "", comm[17], container[80];
-	struct nm_policy p = { 0 };
+	char when[64], dst[NM_CIDR_STRLEN], ndst[NM_CIDR_STRLEN], rule[NM_CIDR_STRLEN] = "", comm[17];
+	struct nm_decision d = { .rule = rule, .reason_text = "" };
+	struct nm_json j;
 	struct nm_cidr rc;
-	const char *cgp;
+	unsigned cg;
 
-	nm_iso_time((__s64)e->ts_ns + f->boot_to_real_ns, when, sizeof(when));
+	event_time(f, (__s64)e->ts_ns + f->boot_to_real_ns, when, sizeof(when));
 	nm_format_addr16(e->orig_addr, e->family, e->orig_port, dst, sizeof(dst));
 	nm_format_addr16(e->new_addr, e->family == 4 && e->new_addr[2] == (__u32)htonl(0xffff) ? 4 : 6,
 			 e->new_port, ndst, sizeof(ndst));
 	if (event_rule(e, &rc)) {
 		nm_format_cidr(&rc, rule, sizeof(rule));
-		if (f->maps)
-			nm_rule_reason(f->maps, e->policy_id, &rc, reason, sizeof(reason));
+		d.reason_text = rule_reason(f, e->policy_id, &rc);
 	}
-	if (f->maps && e->policy_id)
-		nm_policy_get(f->maps, e->policy_id, &p);
 	memcpy(comm, e->comm, 16);
 	comm[16] = 0;
-	cgp = cg_path(f, e->cgroup_id);
-	nm_container_id(cgp, container, sizeof(container));
-
-	if (f->json) {
-		struct nm_json j;
-
-		nm_json_init(&j, out, f->pretty);
-		nm_json_obj(&j, NULL);
-		nm_json_str(&j, "type", "decision");
-		nm_json_str(&j, "time", when);
-		nm_json_u64(&j, "ts_ns", e->ts_ns);
-		nm_json_str(&j, "verdict", nm_verdict_name(e->verdict));
-		nm_json_str(&j, "hook", nm_hook_name(e->hook));
-		nm_json_str(&j, "proto", nm_proto_name(e->proto));
-		nm_json_u64(&j, "family", e->family);
-		nm_json_bool(&j, "mapped", e->mapped);
-		nm_json_str(&j, "dst", dst);
-		nm_json_str(&j, "new_dst", ndst);
-		nm_json_str(&j, "rule", rule);
-		nm_json_str(&j, "reason", nm_reason_name(e->reason));
-		nm_json_str(&j, "reason_text", reason);
-		nm_json_str(&j, "policy", p.name);
-		nm_json_u64(&j, "policy_id", e->policy_id);
-		nm_json_u64(&j, "cgroup_id", e->cgroup_id);
-		nm_json_str(&j, "cgroup", cgp);
-		nm_json_str(&j, "container", container);
-		nm_json_u64(&j, "pid", e->pid);
-		nm_json_u64(&j, "tid", e->tid);
-		nm_json_u64(&j, "uid", e->uid);
-		nm_json_str(&j, "comm", comm);
-		nm_json_obj_end(&j);
-		nm_json_done(&j);
-		return;
-	}
-	fprintf(out, "%s %-14s %-8s %-3s %s%s", when, nm_verdict_name(e->verdict), nm_hook_name(e->hook),
-		nm_proto_name(e->proto), e->mapped ? "::ffff:" : "", dst);
-	if (strcmp(dst, ndst))
-		fprintf(out, " -> %s", ndst);
-	fprintf(out, " %s%s%s policy=%s cgroup=%s pid=%u uid=%u comm=%s", nm_reason_name(e->reason),
-		rule[0] ? " " : "", rule, p.name[0] ? p.name : "-", cgp[0] ? cgp : "?", e->pid, e->uid,
-		comm[0] ? comm : "?");
-	if (reason[0])
-		fprintf(out, " (%s)", reason);
-	fputc('\n', out);
-	fflush(out);
+	cg = cg_slot(f, e->cgroup_id);
+	d.time = when;
+	d.ts_ns = e->ts_ns;
+	d.verdict = nm_verdict_name(e->verdict);
+	d.hook = nm_hook_name(e->hook);
+	d.proto = nm_proto_name(e->proto);
+	d.family = e->family;
+	d.mapped = e->mapped;
+	d.dst = dst;
+	d.new_dst = ndst;
+	d.reason = nm_reason_name(e->reason);
+	d.policy = policy_name(f, e->policy_id);
+	d.policy_id = e->policy_id;
+	d.cgroup_id = e->cgroup_id;
+	d.cgroup = f->cg[cg].path;
+	d.container = f->cg[cg].container;
+	d.pid = e->pid;
+	d.tid = e->tid;
+	d.uid = e->uid;
+	d.comm = comm;
+	if (!f->json)
+		return nm_evline_decision_text(buf, cap, &d);
+	nm_json_init_buf(&j, buf, cap, f->pretty);
+	nm_evline_decision(&j, &d);
+	return nm_json_len(&j);
 }

@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "json.h"
 
-#include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
 void nm_json_init(struct nm_json *j, FILE *f, bool pretty)
 {
+	memset(j, 0, sizeof(*j));
 	j->f = f;
 	j->pretty = pretty;
-	j->depth = 0;
 	j->first[0] = true;
 }
 
@@ -45,63 +44,150 @@ static size_t utf8_len(const unsigned char *s, size_t left)
 	return n;
 }
 
-static void escaped(FILE *f, const char *s)
+void nm_json_init_buf(struct nm_json *j, char *buf, size_t cap, bool pretty)
 {
+	nm_json_init(j, NULL, pretty);
+	j->buf = buf;
+	j->cap = cap;
+}
+
+size_t nm_json_len(const struct nm_json *j)
+{
+	return j->full ? 0 : j->len;
+}
+
+/* Lines are short and written in pieces of a few bytes: the buffer's
+ * path is inline, with a byte loop for the small pieces. */
+static void out_slow(struct nm_json *j, const void *p, size_t n)
+{
+	if (j->f)
+		fwrite(p, 1, n, j->f);
+	else
+		j->full = true;
+}
+
+static inline void out(struct nm_json *j, const void *p, size_t n)
+{
+	if (!j->f && n <= j->cap - j->len && !j->full) {
+		char *d = j->buf + j->len;
+		const char *s = p;
+
+		j->len += n;
+		if (n > 16) {
+			memcpy(d, s, n);
+			return;
+		}
+		while (n--)
+			*d++ = *s++;
+		return;
+	}
+	out_slow(j, p, n);
+}
+
+static inline void outc(struct nm_json *j, char c)
+{
+	if (!j->f && j->len < j->cap && !j->full)
+		j->buf[j->len++] = c;
+	else
+		out_slow(j, &c, 1);
+}
+
+#define OUTS(j, lit) out(j, lit, sizeof(lit) - 1)
+
+/* Bytes that stand for themselves in a JSON string. */
+static inline bool plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* The plain bytes at *p: copied into the buffer as they are scanned, or
+ * written to the stream in one piece. */
+static inline const unsigned char *plain_run(struct nm_json *j, const unsigned char *p)
+{
+	const unsigned char *run = p;
+
+	if (!j->f && !j->full) {
+		char *d = j->buf + j->len, *end = j->buf + j->cap;
+
+		while (plain(*p) && d < end)
+			*d++ = (char)*p++;
+		j->len = (size_t)(d - j->buf);
+		if (!plain(*p))
+			return p;
+		run = p; /* out of room: out() marks it full */
+	}
+	while (plain(*p))
+		p++;
+	if (p > run)
+		out(j, run, (size_t)(p - run));
+	return p;
+}
+
+static void escaped(struct nm_json *j, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
 	size_t n;
 
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	outc(j, '"');
+	for (;;) {
+		p = plain_run(j, p);
 		switch (*p) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\t': fputs("\\t", f); break;
-		case '\r': fputs("\\r", f); break;
+		case 0: outc(j, '"'); return;
+		case '"': OUTS(j, "\\\""); break;
+		case '\\': OUTS(j, "\\\\"); break;
+		case '\n': OUTS(j, "\\n"); break;
+		case '\t': OUTS(j, "\\t"); break;
+		case '\r': OUTS(j, "\\r"); break;
 		default:
 			if (*p < 0x20 || *p == 0x7f) {
-				fprintf(f, "\\u%04x", *p);
-			} else if (*p < 0x80) {
-				fputc(*p, f);
+				char u[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
+
+				out(j, u, sizeof(u));
 			} else if ((n = utf8_len(p, strnlen((const char *)p, 4)))) {
-				fwrite(p, 1, n, f);
+				out(j, p, n);
 				p += n - 1;
 			} else {
 				/* JSON text is UTF-8: a stray byte (a user's word in a
 				 * message, a cgroup name) becomes U+FFFD */
-				fputs("\\ufffd", f);
+				OUTS(j, "\\ufffd");
 			}
 		}
+		p++;
 	}
-	fputc('"', f);
 }
 
 static void indent(struct nm_json *j)
 {
+	static const char spaces[2 * NM_JSON_DEPTH] = "                                ";
+
 	if (!j->pretty)
 		return;
-	fputc('\n', j->f);
-	for (int i = 0; i < j->depth; i++)
-		fputs("  ", j->f);
+	outc(j, '\n');
+	out(j, spaces, 2 * (size_t)j->depth);
 }
 
 static void member(struct nm_json *j, const char *key)
 {
 	if (j->depth > 0) {
 		if (!j->first[j->depth])
-			fputc(',', j->f);
+			outc(j, ',');
 		indent(j);
 	}
 	j->first[j->depth] = false;
 	if (key) {
-		escaped(j->f, key);
-		fputs(j->pretty ? ": " : ":", j->f);
+		escaped(j, key);
+		if (j->pretty)
+			OUTS(j, ": ");
+		else
+			outc(j, ':');
 	}
 }
 
 static void open_(struct nm_json *j, const char *key, char c)
 {
 	member(j, key);
-	fputc(c, j->f);
+	outc(j, c);
 	if (j->depth < NM_JSON_DEPTH - 1)
 		j->depth++;
 	j->first[j->depth] = true;
@@ -115,7 +201,7 @@ static void close_(struct nm_json *j, char c)
 		j->depth--;
 	if (!empty)
 		indent(j);
-	fputc(c, j->f);
+	outc(j, c);
 }
 
 void nm_json_obj(struct nm_json *j, const char *key) { open_(j, key, '{'); }
@@ -126,31 +212,53 @@ void nm_json_arr_end(struct nm_json *j) { close_(j, ']'); }
 void nm_json_str(struct nm_json *j, const char *key, const char *val)
 {
 	member(j, key);
-	escaped(j->f, val ? val : "");
+	escaped(j, val ? val : "");
+}
+
+static void digits(struct nm_json *j, bool neg, uint64_t v)
+{
+	char d[21], *p = d + sizeof(d);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	if (neg)
+		*--p = '-';
+	out(j, p, (size_t)(d + sizeof(d) - p));
 }
 
 void nm_json_u64(struct nm_json *j, const char *key, uint64_t v)
 {
 	member(j, key);
-	fprintf(j->f, "%" PRIu64, v);
+	digits(j, false, v);
 }
 
 void nm_json_i64(struct nm_json *j, const char *key, int64_t v)
 {
 	member(j, key);
-	fprintf(j->f, "%" PRId64, v);
+	digits(j, v < 0, v < 0 ? -(uint64_t)v : (uint64_t)v);
 }
 
 void nm_json_bool(struct nm_json *j, const char *key, bool v)
 {
 	member(j, key);
-	fputs(v ? "true" : "false", j->f);
+	if (v)
+		OUTS(j, "true");
+	else
+		OUTS(j, "false");
+}
+
+void nm_json_null(struct nm_json *j, const char *key)
+{
+	member(j, key);
+	OUTS(j, "null");
 }
 
 void nm_json_done(struct nm_json *j)
 {
-	fputc('\n', j->f);
-	fflush(j->f);
+	outc(j, '\n');
+	if (j->f)
+		fflush(j->f);
 	j->depth = 0;
 	j->first[0] = true;
 }

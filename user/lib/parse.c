@@ -226,7 +226,7 @@ static int parse_addr(const char *s, __u8 a[16], __u8 *family)
 	return parse_v4(s, a);
 }
 
-static bool is_v4mapped(const __u8 a[16])
+bool nm_addr_is_v4mapped(const __u8 a[16])
 {
 	static const __u8 pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
@@ -369,7 +369,7 @@ static int parse_target(const char *s, struct nm_cidr *out, unsigned *had, unsig
 			return num_fail(err, errlen, q, rc, "port", port_min, 65535);
 	}
 
-	if (fam == 6 && is_v4mapped(a) && plen < 96)
+	if (fam == 6 && nm_addr_is_v4mapped(a) && plen < 96)
 		return nm_errf(err, errlen,
 			    "'%s': IPv4-mapped prefix shorter than /96 is not IPv4", q);
 	if (mask_addr(a, fam == 4 ? 4 : 16, plen)) {
@@ -381,7 +381,7 @@ static int parse_target(const char *s, struct nm_cidr *out, unsigned *had, unsig
 	}
 
 	memset(out, 0, sizeof(*out));
-	if (fam == 6 && is_v4mapped(a)) {
+	if (fam == 6 && nm_addr_is_v4mapped(a)) {
 		fam = 4;
 		plen -= 96;
 		memmove(a, a + 12, 4);
@@ -455,43 +455,6 @@ int nm_parse_endpoint_from(const char *s, unsigned port_min, int *family, struct
 }
 
 /* ---- formatting --------------------------------------------------------- */
-
-static const char *format_addr(int af, const void *a, __u8 plen, __u8 maxbits,
-			       __u16 port, char *buf, size_t buflen)
-{
-	char txt[INET6_ADDRSTRLEN];
-
-	if (!inet_ntop(af, a, txt, sizeof(txt)))
-		snprintf(txt, sizeof(txt), "invalid");
-	if (port)
-		snprintf(buf, buflen, af == AF_INET6 ? "[%s]:%u" : "%s:%u", txt, port);
-	else if (plen >= maxbits)
-		snprintf(buf, buflen, "%s", txt);
-	else
-		snprintf(buf, buflen, "%s/%u", txt, plen);
-	return buf;
-}
-
-const char *nm_format_cidr(const struct nm_cidr *c, char *buf, size_t buflen)
-{
-	if (c->family == 4)
-		return format_addr(AF_INET, c->addr, c->prefixlen, 32, c->port, buf, buflen);
-	if (c->family == 6)
-		return format_addr(AF_INET6, c->addr, c->prefixlen, 128, c->port, buf, buflen);
-	snprintf(buf, buflen, "invalid");
-	return buf;
-}
-
-const char *nm_format_addr16(const __u32 addr[4], __u8 family, __u16 port_be,
-			     char *buf, size_t buflen)
-{
-	__u8 a[16];
-
-	memcpy(a, addr, sizeof(a));
-	if (family == 4 && is_v4mapped(a))
-		return format_addr(AF_INET, a + 12, 32, 32, ntohs(port_be), buf, buflen);
-	return format_addr(AF_INET6, a, 128, 128, ntohs(port_be), buf, buflen);
-}
 
 /* ---- LPM keys ----------------------------------------------------------- */
 

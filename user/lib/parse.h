@@ -53,8 +53,11 @@ static inline int nm_parse_endpoint(const char *s, int *family, struct nm_ep4 *e
 	return nm_parse_endpoint_from(s, 1, family, ep4, ep6, err, errlen);
 }
 
-/* Format a rule target the way nm_parse_cidr reads it back; single
- * addresses print without /32 or /128.  Returns buf. */
+/* Is a (16 bytes) in ::ffff:0:0/96? */
+bool nm_addr_is_v4mapped(const __u8 a[16]);
+
+/* (addrfmt.c) Format a rule target the way nm_parse_cidr reads it back;
+ * single addresses print without /32 or /128.  Returns buf. */
 const char *nm_format_cidr(const struct nm_cidr *c, char *buf, size_t buflen);
 
 /* Format a 16-byte event address (v4-mapped for IPv4, network order):
