@@ -214,6 +214,9 @@ void nmp_refuse(struct nmp_conn *c, int status)
 /* ---- events ------------------------------------------------------------------------ */
 void nmp_conn_event(struct nmp_conn *c, bool upstream, uint32_t ev)
 {
+	/* a hang-up in any state: the relay reads that side on to its EOF */
+	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		(upstream ? &c->down : &c->up)->drain = true;
 	switch (c->st) {
 	case NMP_ST_SNIFF:
 		if (!upstream)

@@ -315,13 +315,14 @@ void nmp_upstream_event(struct nmp_conn *c, uint32_t ev);
 void nmp_conn_resolved(struct nmp_conn *c, const struct nmp_addrs *a);
 
 /* relay.c */
+#define NMP_DIR_UP   1  /* client -> upstream */
+#define NMP_DIR_DOWN 2  /* upstream -> client */
 void nmp_relay_init(struct nmp_conn *c);
-void nmp_relay_start(struct nmp_conn *c);
+/* Connected: relay, first the directions dirs (NMP_DIR_UP | NMP_DIR_DOWN). */
+void nmp_relay_start(struct nmp_conn *c, unsigned dirs);
 /* An event on one of the sockets (ev 0: look at both directions). */
 void nmp_relay_event(struct nmp_conn *c, bool upstream, uint32_t ev);
 void nmp_relay_free(struct nmp_conn *c);
-#define NMP_DIR_UP   1
-#define NMP_DIR_DOWN 2
 void nmp_pipes_free(struct nmp_proxy *px);
 
 #endif

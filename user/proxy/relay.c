@@ -30,8 +30,8 @@
  * and goes on next turn).  An event runs only the directions it concerns
  * (readable: the one reading that socket; writable: the one writing it).
  * A short read is trusted only when no hang-up was reported for the source
- * (then it reads on to the EOF) and not on the first turn (a FIN may have
- * come while the connection was still being decided).  Both sockets have
+ * (conn.c marks the direction in any state, so a FIN that came while the
+ * connection was being decided is not lost; it reads on to the EOF).  Both sockets have
  * TCP_NODELAY (the client's inherited from the listener): the proxy
  * forwards what it got at once, small exchanges must not wait for Nagle.
  */
@@ -95,11 +95,22 @@ void nmp_relay_init(struct nmp_conn *c)
 	c->up.pipe.fd[0] = c->up.pipe.fd[1] = c->down.pipe.fd[0] = c->down.pipe.fd[1] = -1;
 }
 
-void nmp_relay_start(struct nmp_conn *c)
+static void relay_run(struct nmp_conn *c, unsigned dirs);
+
+static bool has_output(const struct nmp_dir *d)
 {
-	c->up.drain = c->down.drain = true;
+	return d->in_pipe || d->pre.off < d->pre.len;
+}
+
+void nmp_relay_start(struct nmp_conn *c, unsigned dirs)
+{
+	/* and a direction with a head to write first (CONNECT's answer) */
+	if (has_output(&c->up))
+		dirs |= NMP_DIR_UP;
+	if (has_output(&c->down))
+		dirs |= NMP_DIR_DOWN;
 	nmp_set_state(c, NMP_ST_RELAY);
-	nmp_relay_event(c, false, 0);
+	relay_run(c, dirs);
 }
 
 /* The rest of a short send: into the (empty) pipe, spliced out later.  A
@@ -208,9 +219,10 @@ static int dir_pump(struct nmp_proxy *px, struct nmp_dir *d, int src, int dst, b
 }
 
 /* Which directions an event concerns: readable, the one reading that
- * socket; writable, the one writing it.  A hang-up or error: both, and the
- * reading one reads on to the end. */
-static unsigned event_dirs(struct nmp_conn *c, bool upstream, uint32_t ev)
+ * socket; writable, the one writing it, when it has output waiting (every
+ * edge of a writable socket reports EPOLLOUT again, also one for bytes
+ * that came in); a hang-up or error, both. */
+static unsigned event_dirs(const struct nmp_conn *c, bool upstream, uint32_t ev)
 {
 	unsigned in = upstream ? NMP_DIR_DOWN : NMP_DIR_UP, out = upstream ? NMP_DIR_UP : NMP_DIR_DOWN, d = 0;
 
@@ -218,15 +230,12 @@ static unsigned event_dirs(struct nmp_conn *c, bool upstream, uint32_t ev)
 		return NMP_DIR_UP | NMP_DIR_DOWN;
 	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		d |= in;
-	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+	if ((ev & (EPOLLHUP | EPOLLERR)) || ((ev & EPOLLOUT) && has_output(upstream ? &c->up : &c->down)))
 		d |= out;
-	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-		(upstream ? &c->down : &c->up)->drain = true;
 	return d;
 }
 
-/* Move bytes in the directions the event concerns (ev 0: both).  1 when
- * more is left to do now (the caller queues the connection as ready), 0
+/* Move bytes in the directions dirs.  1 when more is left to do now, 0
  * when they wait for the sockets, -1 when the connection is over (closed
  * here). */
 static int relay_pump(struct nmp_conn *c, unsigned dirs)
@@ -250,15 +259,21 @@ static int relay_pump(struct nmp_conn *c, unsigned dirs)
 	return a == 1 || b == 1;
 }
 
-void nmp_relay_event(struct nmp_conn *c, bool upstream, uint32_t ev)
+/* ... and with more to do, on the ready list for the next turn. */
+static void relay_run(struct nmp_conn *c, unsigned dirs)
 {
 	struct nmp_proxy *px = c->px;
 
-	if (relay_pump(c, event_dirs(c, upstream, ev)) > 0 && !c->on_ready) {
+	if (dirs && relay_pump(c, dirs) > 0 && !c->on_ready) {
 		c->on_ready = true;
 		c->rnext = px->ready;
 		px->ready = c;
 	}
+}
+
+void nmp_relay_event(struct nmp_conn *c, bool upstream, uint32_t ev)
+{
+	relay_run(c, event_dirs(c, upstream, ev));
 }
 
 void nmp_relay_free(struct nmp_conn *c)

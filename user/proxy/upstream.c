@@ -21,7 +21,7 @@
 #include "proxy.h"
 
 /* ---- connecting upstream ----------------------------------------------------- */
-static void connected(struct nmp_conn *c);
+static void connected(struct nmp_conn *c, uint32_t ev);
 
 static socklen_t sa_len(const struct sockaddr_storage *ss)
 {
@@ -59,7 +59,7 @@ void nmp_upstream_connect(struct nmp_conn *c)
 			}
 			c->ufd = fd;
 			if (rc == 0)
-				connected(c);
+				connected(c, 0);
 			return;
 		}
 		/* EPERM: the kernel refused it (the proxy's own policy) */
@@ -90,7 +90,7 @@ void nmp_upstream_event(struct nmp_conn *c, uint32_t ev)
 	if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &l) || err == EINPROGRESS)
 		return;
 	if (err == 0) {
-		connected(c);
+		connected(c, ev);
 		return;
 	}
 	if (err == EPERM || err == EACCES)
@@ -165,7 +165,8 @@ static bool rewrite_absolute(struct nmp_conn *c, const struct nmp_http_req *rq)
 	return true;
 }
 
-static void connected(struct nmp_conn *c)
+/* Connected (ev: the upstream socket's event, 0 when at once). */
+static void connected(struct nmp_conn *c, uint32_t ev)
 {
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
@@ -193,7 +194,9 @@ static void connected(struct nmp_conn *c)
 		free(c->head);
 		c->head = NULL;
 	}
-	nmp_relay_start(c);
+	/* the client's bytes are there (the head was only peeked); the
+	 * server's only when its event said so */
+	nmp_relay_start(c, NMP_DIR_UP | (!ev || (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ? NMP_DIR_DOWN : 0));
 }
 
 /* The resolver answered (or the hosts file did). */
