@@ -1044,8 +1044,8 @@ void bench_proxy_print(const struct bench_proxy *r)
 	       " connections;\n   per s: exchanges one after the other on one client; nmp/squid target >=%d)\n",
 	       RR_COUNT, NC_COUNT, SQUID_X_MIN);
 	printf("  proxy CPU (schedstat)   one stream %.0f us/MB, 64 streams %.0f us/MB, keep-alive %.1f us,"
-	       " new conn %.1f us an exchange", r->cpu_us[BENCH_PX_BULK1][BENCH_PX_NMP], r->cpu_us[BENCH_PX_BULK64][BENCH_PX_NMP],
-	       r->cpu_us[BENCH_PX_RR][BENCH_PX_NMP], r->cpu_us[BENCH_PX_NEWCONN][BENCH_PX_NMP]);
+	       " new conn %.1f us an exchange", r->cpu_us[BENCH_PX_BULK1][BENCH_PX_NMP],
+	       r->cpu_us[BENCH_PX_BULK64][BENCH_PX_NMP], r->cpu_us[BENCH_PX_RR][BENCH_PX_NMP], r->cpu_us[BENCH_PX_NEWCONN][BENCH_PX_NMP]);
 	if (sq)
 		printf(" (Squid %.0f, %.0f, %.1f, %.1f)", r->cpu_us[BENCH_PX_BULK1][BENCH_PX_SQUID],
 		       r->cpu_us[BENCH_PX_BULK64][BENCH_PX_SQUID], r->cpu_us[BENCH_PX_RR][BENCH_PX_SQUID],

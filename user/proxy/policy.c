@@ -32,7 +32,8 @@ static bool in_range(const struct nm_cidr *r, const uint8_t *addr)
 	return !rest || ((addr[full] ^ r->addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
 }
 
-int nmp_synth_name(const struct nmp_policy *cpol, const char *names_dir, int family, const uint8_t *addr, char *name, size_t len)
+int nmp_synth_name(const struct nmp_policy *cpol, const char *names_dir, int family, const uint8_t *addr,
+		   char *name, size_t len)
 {
 	struct nmp_policy *pol = (struct nmp_policy *)cpol; /* the lazily opened table */
 	uint32_t slot;

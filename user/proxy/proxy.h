@@ -106,7 +106,8 @@ int nmp_policies_load(struct nmp_policies *ps, const char *config, FILE *errf);
  * 1 with name filled, 0 when addr is not one of pol's synthetic addresses,
  * -ENOENT when it is but no name has it, -ESTALE when the table cannot be
  * read (nomoat-dns not run yet, or made for other ranges). */
-int nmp_synth_name(const struct nmp_policy *pol, const char *names_dir, int family, const uint8_t *addr, char *name, size_t len);
+int nmp_synth_name(const struct nmp_policy *pol, const char *names_dir, int family, const uint8_t *addr,
+		   char *name, size_t len);
 const struct nmp_policy *nmp_policy_by_name(const struct nmp_policies *ps, const char *name);
 /* By the kernel's policy id: refreshes the names at most once a second
  * when the id is unknown.  NULL when no policy block of that name. */

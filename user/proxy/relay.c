@@ -120,7 +120,7 @@ static int keep_rest(struct nmp_proxy *px, struct nmp_dir *d, const char *p, siz
 	ssize_t w;
 
 	if (d->pipe.fd[0] < 0 && pipe_get(px, d))
-		return -1;
+		return -2;
 	w = write(d->pipe.fd[1], p, n);
 	if (w != (ssize_t)n) {
 		if (w >= 0)
@@ -131,7 +131,8 @@ static int keep_rest(struct nmp_proxy *px, struct nmp_dir *d, const char *p, siz
 	return 0;
 }
 
-/* One direction: 0 waiting on a socket (or done), 1 more to do, -1 error. */
+/* One direction: 0 waiting on a socket (or done), 1 more to do, -1 error,
+ * -2 no pipe to be had. */
 static int dir_pump(struct nmp_proxy *px, struct nmp_dir *d, int src, int dst, bool *moved)
 {
 	for (int i = 0; i < NMP_PUMP_ROUNDS; i++) {
@@ -169,7 +170,7 @@ static int dir_pump(struct nmp_proxy *px, struct nmp_dir *d, int src, int dst, b
 		}
 		if (d->bulk) {
 			if (d->pipe.fd[0] < 0 && pipe_get(px, d))
-				return -1;
+				return -2;
 			n = splice(src, NULL, d->pipe.fd[1], NULL, d->pipe.cap, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 			if (n < 0) {
 				if (errno != EAGAIN)
@@ -206,8 +207,8 @@ static int dir_pump(struct nmp_proxy *px, struct nmp_dir *d, int src, int dst, b
 		}
 		d->bytes += (uint64_t)m;
 		if (m < n) {
-			if (keep_rest(px, d, px->xbuf + m, (size_t)(n - m)))
-				return -1;
+			if ((n = keep_rest(px, d, px->xbuf + m, (size_t)(n - m))))
+				return (int)n;
 			continue;
 		}
 		if (n == (ssize_t)sizeof(px->xbuf))
@@ -245,6 +246,12 @@ static int relay_pump(struct nmp_conn *c, unsigned dirs)
 	int a = dirs & NMP_DIR_UP ? dir_pump(px, &c->up, c->cfd, c->ufd, &moved) : 0;
 	int b = a < 0 || !(dirs & NMP_DIR_DOWN) ? 0 : dir_pump(px, &c->down, c->ufd, c->cfd, &moved);
 
+	if (a == -2 || b == -2) {
+		c->reason = NMP_R_NO_RESOURCES;
+		snprintf(c->detail, sizeof(c->detail), "pipe: %s", strerror(errno));
+		nmp_conn_close(c);
+		return -1;
+	}
 	if (a < 0 || b < 0) {
 		snprintf(c->detail, sizeof(c->detail), "relay ended by an error: %s", strerror(errno));
 		nmp_conn_close(c);
