@@ -248,6 +248,7 @@ struct bench_env {
 	struct sockaddr_in srv;     /* the server there */
 	int cpu_cl, cpu_srv;        /* as for the cycle clients; -1: free */
 	bool quick;
+	unsigned rounds;            /* -r */
 	uint64_t deadline;          /* no new measurement after this */
 	struct bench_rng *rng;
 };

@@ -881,13 +881,16 @@ const char *const bench_px_fig_names[BENCH_PX_FIGS] = { "one stream", "64 stream
 int bench_proxy_run(const struct bench_env *e, struct bench_proxy *r)
 {
 	struct px x = { .e = e };
-	int err, rounds = e->quick ? ROUNDS_Q : ROUNDS, nmodes;
+	/* -r, at most BENCH_PX_ROUNDS; -q: at most ROUNDS_Q */
+	int err, rounds = e->rounds ? (int)(e->rounds < BENCH_PX_ROUNDS ? e->rounds : BENCH_PX_ROUNDS) : ROUNDS, nmodes;
 	double rates[BENCH_PX_FIGS][BENCH_PX_MODES][BENCH_PX_ROUNDS], cpu[BENCH_PX_FIGS][BENCH_PX_MODES][BENCH_PX_ROUNDS];
 	double idle[2][IDLE_REPS];
 	static uint32_t pool[BENCH_PX_FIGS][BENCH_PX_MODES][BENCH_PX_ROUNDS * RR_COUNT];
 	size_t npool[BENCH_PX_FIGS][BENCH_PX_MODES] = { { 0 } };
 
 	memset(r, 0, sizeof(*r));
+	if (e->quick && rounds > ROUNDS_Q)
+		rounds = ROUNDS_Q;
 	if (!bench_sibling("nomoat-proxy", x.nmp_bin, sizeof(x.nmp_bin))) {
 		r->skipped = "nomoat-proxy not found next to nomoat-bench or at build/nomoat-proxy";
 		bench_err("proxy: %s", r->skipped);
@@ -1045,7 +1048,8 @@ void bench_proxy_print(const struct bench_proxy *r)
 	       RR_COUNT, NC_COUNT, SQUID_X_MIN);
 	printf("  proxy CPU (schedstat)   one stream %.0f us/MB, 64 streams %.0f us/MB, keep-alive %.1f us,"
 	       " new conn %.1f us an exchange", r->cpu_us[BENCH_PX_BULK1][BENCH_PX_NMP],
-	       r->cpu_us[BENCH_PX_BULK64][BENCH_PX_NMP], r->cpu_us[BENCH_PX_RR][BENCH_PX_NMP], r->cpu_us[BENCH_PX_NEWCONN][BENCH_PX_NMP]);
+	       r->cpu_us[BENCH_PX_BULK64][BENCH_PX_NMP], r->cpu_us[BENCH_PX_RR][BENCH_PX_NMP],
+	       r->cpu_us[BENCH_PX_NEWCONN][BENCH_PX_NMP]);
 	if (sq)
 		printf(" (Squid %.0f, %.0f, %.1f, %.1f)", r->cpu_us[BENCH_PX_BULK1][BENCH_PX_SQUID],
 		       r->cpu_us[BENCH_PX_BULK64][BENCH_PX_SQUID], r->cpu_us[BENCH_PX_RR][BENCH_PX_SQUID],

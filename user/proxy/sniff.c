@@ -32,7 +32,7 @@ static void decide(struct nmp_conn *c, const char *raw, size_t rawlen)
 			nmp_set_reason(c, "deny", NMP_R_UNKNOWN_POLICY, "no policy block '%s' in %s", c->policy, c->px->o.config);
 		else if (c->has_origin)
 			nmp_set_reason(c, "deny", NMP_R_UNKNOWN_POLICY, "policy id %u has no name in the pins",
-				   c->origin.policy_id);
+				       c->origin.policy_id);
 		else
 			nmp_set_reason(c, "deny", NMP_R_UNKNOWN_POLICY, "not redirected by nomoat, and no --default-policy");
 		nmp_refuse(c, 403);
@@ -109,8 +109,9 @@ static bool pass_synthetic(struct nmp_conn *c, const struct nmp_policy *pol)
 	c->kind = NMP_K_SYNTH;
 	c->proto = "synthetic";
 	if (rc == -ESTALE) {
-		nmp_set_reason(c, "deny", NMP_R_SYNTHETIC_TABLE, "no table of synthetic names for policy %s in %s (is nomoat-dns running?)",
-			   pol->name, c->px->o.names_dir);
+		nmp_set_reason(c, "deny", NMP_R_SYNTHETIC_TABLE,
+			       "no table of synthetic names for policy %s in %s (is nomoat-dns running?)", pol->name,
+			       c->px->o.names_dir);
 		nmp_refuse(c, 403);
 	} else if (rc < 0) {
 		nmp_set_reason(c, "deny", NMP_R_UNKNOWN_SYNTHETIC, "no name was handed out for this synthetic address");
@@ -197,13 +198,13 @@ static void sniff_http(struct nmp_conn *c, size_t n, bool ended)
 		     nm_host_norm(rq.host, strlen(rq.host), tn, sizeof(tn), NULL, 0) == NM_HOST_INVALID || strcmp(hn, tn))) {
 			snprintf(c->name, sizeof(c->name), "%.255s", rq.host);
 			nmp_set_reason(c, "deny", NMP_R_HOST_MISMATCH, "Host header '%s' names another host than the target",
-				   rq.hdr_host);
+				       rq.hdr_host);
 			nmp_refuse(c, 403);
 			return;
 		}
 	} else if (!c->has_origin) {
 		nmp_set_reason(c, "deny", NMP_R_NOT_A_PROXY_REQUEST,
-			   "a request to the proxy itself: use CONNECT or an absolute URI");
+			       "a request to the proxy itself: use CONNECT or an absolute URI");
 		nmp_refuse(c, 400);
 		return;
 	} else if (!*rq.host) {

@@ -72,7 +72,7 @@ void nmp_upstream_connect(struct nmp_conn *c)
 		char a[80];
 
 		nmp_set_reason(c, "deny", NMP_R_UPSTREAM_DENIED, "the kernel refused the proxy's connect to %s (%s)",
-			   nm_svc_sa_str(&c->upstream, a, sizeof(a)), strerror(c->last_err));
+			       nm_svc_sa_str(&c->upstream, a, sizeof(a)), strerror(c->last_err));
 		nmp_refuse(c, 403);
 	} else {
 		nmp_set_reason(c, "deny", NMP_R_UPSTREAM_FAILED, "%s", strerror(c->last_err ? c->last_err : EHOSTUNREACH));
