@@ -248,7 +248,7 @@ void nmp_ready_run(struct nmp_proxy *px)
 		n = c->rnext;
 		c->on_ready = false;
 		if (c->st == NMP_ST_RELAY)
-			nmp_relay_event(c, false, 0);
+			nmp_relay_resume(c);
 	}
 }
 

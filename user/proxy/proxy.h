@@ -219,6 +219,7 @@ struct nmp_conn {
 	struct nmp_conn *tprev, *tnext;
 	struct nmp_tlist *tl;
 	struct nmp_conn *rnext; /* ready list: relay with more to do */
+	unsigned ready_dirs;    /* ... in these directions */
 	struct nmp_conn *gnext; /* closed, to be freed at the end of the turn */
 	bool on_ready;
 	bool resolving;         /* a lookup is out: the struct must stay */
@@ -323,6 +324,8 @@ void nmp_relay_init(struct nmp_conn *c);
 void nmp_relay_start(struct nmp_conn *c, unsigned dirs);
 /* An event on one of the sockets (ev 0: look at both directions). */
 void nmp_relay_event(struct nmp_conn *c, bool upstream, uint32_t ev);
+/* From the ready list: go on in the directions that had more to do. */
+void nmp_relay_resume(struct nmp_conn *c);
 void nmp_relay_free(struct nmp_conn *c);
 void nmp_pipes_free(struct nmp_proxy *px);
 

@@ -11,7 +11,8 @@
  *   bulk   a read that fills the buffer switches the direction to splice():
  *          source socket into a pipe, and at once (the same turn) the pipe
  *          into the other socket, so the payload never enters user space.
- *          A splice that brings less than NMP_XBUF switches back.
+ *          A turn whose first splice brings less than NMP_XBUF switches
+ *          back (the small tail of a burst does not).
  * A pipe comes from a pool (pipes grown to NMP_PIPE_SIZE, 256 KiB, when
  * the kernel lets us) when a direction needs one (bulk, or the rest of a
  * short send) and goes back to it as soon as it is empty and the source
@@ -135,6 +136,8 @@ static int keep_rest(struct nmp_proxy *px, struct nmp_dir *d, const char *p, siz
  * -2 no pipe to be had. */
 static int dir_pump(struct nmp_proxy *px, struct nmp_dir *d, int src, int dst, bool *moved)
 {
+	int reads = 0;
+
 	for (int i = 0; i < NMP_PUMP_ROUNDS; i++) {
 		ssize_t n, m;
 
@@ -178,10 +181,13 @@ static int dir_pump(struct nmp_proxy *px, struct nmp_dir *d, int src, int dst, b
 				pipe_put(px, d);
 				return 0;
 			}
+			/* back to recv/send only when a turn's first read is
+			 * small: the tail of a burst is not a small exchange */
 			if (n == 0)
 				d->eof = true;
-			else if (n < NMP_XBUF)
+			else if (n < NMP_XBUF && !reads)
 				d->bulk = false;
+			reads++;
 			d->in_pipe = (size_t)n;
 			*moved = true;
 			continue;
@@ -236,9 +242,9 @@ static unsigned event_dirs(const struct nmp_conn *c, bool upstream, uint32_t ev)
 	return d;
 }
 
-/* Move bytes in the directions dirs.  1 when more is left to do now, 0
- * when they wait for the sockets, -1 when the connection is over (closed
- * here). */
+/* Move bytes in the directions dirs: the directions with more to do now
+ * (0: they wait for the sockets), or -1 when the connection is over
+ * (closed here). */
 static int relay_pump(struct nmp_conn *c, unsigned dirs)
 {
 	struct nmp_proxy *px = c->px;
@@ -263,15 +269,20 @@ static int relay_pump(struct nmp_conn *c, unsigned dirs)
 	}
 	if (moved)
 		nmp_tlist_put(&px->t_idle, c, nm_svc_now_ms());
-	return a == 1 || b == 1;
+	return (a == 1 ? NMP_DIR_UP : 0) | (b == 1 ? NMP_DIR_DOWN : 0);
 }
 
-/* ... and with more to do, on the ready list for the next turn. */
+/* ... and the directions with more to do on the ready list for the next
+ * turn (only those: the other may wait for a socket). */
 static void relay_run(struct nmp_conn *c, unsigned dirs)
 {
 	struct nmp_proxy *px = c->px;
+	int more = dirs ? relay_pump(c, dirs) : 0;
 
-	if (dirs && relay_pump(c, dirs) > 0 && !c->on_ready) {
+	if (more <= 0)
+		return;
+	c->ready_dirs |= (unsigned)more;
+	if (!c->on_ready) {
 		c->on_ready = true;
 		c->rnext = px->ready;
 		px->ready = c;
@@ -281,6 +292,14 @@ static void relay_run(struct nmp_conn *c, unsigned dirs)
 void nmp_relay_event(struct nmp_conn *c, bool upstream, uint32_t ev)
 {
 	relay_run(c, event_dirs(c, upstream, ev));
+}
+
+void nmp_relay_resume(struct nmp_conn *c)
+{
+	unsigned dirs = c->ready_dirs;
+
+	c->ready_dirs = 0;
+	relay_run(c, dirs);
 }
 
 void nmp_relay_free(struct nmp_conn *c)
