@@ -566,7 +566,7 @@ static void fill_env(struct bench *b)
 	b->env = (struct bench_env){
 		.maps = &b->maps, .pin_dir = b->pin_dir, .cg_base = b->cg_base, .cg_app = b->cg_app,
 		.app_cgid = b->app_cgid, .ns = b->ns_nm, .srv = b->srv_nm.addr, .cpu_cl = b->cpu_cl,
-		.cpu_srv = b->cpu_srv, .quick = b->quick, .deadline = b->deadline, .rng = &b->rng,
+		.cpu_srv = b->cpu_srv, .quick = b->quick, .rounds = b->rounds, .deadline = b->deadline, .rng = &b->rng,
 	};
 }
 
@@ -791,7 +791,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: nomoat-bench [-r ROUNDS] [-c CYCLES] [-w WARMUP] [-e EVENT_MS] [-s SEED] [-q] [-p PIN]\n"
 		   "                    [-P PARTS]\n"
-		   "  -r  alternating rounds per prefix count (default 7, at most %d)\n"
+		   "  -r  alternating rounds per prefix count (default 7, at most %d; the\n"
+		   "      proxy part: at most %d)\n"
 		   "  -c  timed cycles per mode and round (default 3000)\n"
 		   "  -w  untimed cycles before each round (default 200)\n"
 		   "  -e  duration of each event-rate run in ms (default 3000)\n"
@@ -807,7 +808,7 @@ static void usage(FILE *f)
 		   "      and small exchanges direct, through nomoat-proxy and Squid),\n"
 		   "      dns (queries/s and latency direct, through nomoat-dns and\n"
 		   "      dnsmasq as a filtering forwarder)\n",
-		MAX_ROUNDS);
+		MAX_ROUNDS, BENCH_PX_ROUNDS);
 }
 
 static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)

@@ -248,6 +248,7 @@ struct bench_env {
 	struct sockaddr_in srv;     /* the server there */
 	int cpu_cl, cpu_srv;        /* as for the cycle clients; -1: free */
 	bool quick;
+	unsigned rounds;            /* -r */
 	uint64_t deadline;          /* no new measurement after this */
 	struct bench_rng *rng;
 };
@@ -338,6 +339,7 @@ void bench_backstop_summary(const struct bench_backstop *r);
 /* ---- bench_proxy.c ----------------------------------------------------- */
 
 #define BENCH_PX_ROUNDS 9
+#define BENCH_PX_IDLE_REPS 5
 enum { BENCH_PX_DIRECT, BENCH_PX_NMP, BENCH_PX_SQUID, BENCH_PX_MODES };
 enum { BENCH_PX_BULK1, BENCH_PX_BULK64, BENCH_PX_RR, BENCH_PX_NEWCONN, BENCH_PX_FIGS };
 extern const char *const bench_px_fig_names[BENCH_PX_FIGS];
@@ -352,6 +354,13 @@ struct bench_proxy {
 	double rate[BENCH_PX_FIGS][BENCH_PX_MODES];
 	double med_us[BENCH_PX_FIGS][BENCH_PX_MODES], p90_us[BENCH_PX_FIGS][BENCH_PX_MODES];
 	double round_rate[BENCH_PX_FIGS][BENCH_PX_MODES][BENCH_PX_ROUNDS];
+	/* the proxy's CPU time (schedstat), median of the rounds: µs per
+	 * exchange, or per MB for the bulk figures (0 for direct) */
+	double cpu_us[BENCH_PX_FIGS][BENCH_PX_MODES];
+	/* memory held per idle connection (slab + TCP pages + the proxy's
+	 * RSS, bytes, median of idle_reps), direct and through nomoat-proxy */
+	int idle_reps;
+	double idle_direct_b, idle_nmp_b, idle_rep_b[2][BENCH_PX_IDLE_REPS];
 };
 
 /* Direct, through nomoat-proxy and through Squid behind the redirect:

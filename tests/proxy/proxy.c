@@ -525,6 +525,11 @@ static void cases_transparent(void)
 	snprintf(want, sizeof(want), "HELLO 11.22.33.45:443 host=other.test");
 	case_sh("ip-only: a policy with ip-only passes any name to the original destination", "agents/iponly", want,
 		true, CURL "%s --resolve other.test:443:11.22.33.45 https://other.test/", cert);
+	/* nothing to sniff: the relay must read the server's side first */
+	case_sh("ip-only: a server that speaks first is heard before the client sends", "agents/iponly",
+		"BANNER ECHO hello", true,
+		"python3 -c \"import socket; s = socket.create_connection(('11.22.33.44', 84), timeout=5); "
+		"b = s.recv(100).decode().strip(); s.sendall(b'hello\\n'); print(b, s.recv(100).decode().strip())\"");
 }
 
 static void cases_explicit(void)
@@ -618,6 +623,11 @@ static void cases_streams(void)
 
 		case_sh("bulk: 64 MiB through the splice relay arrive whole", "agents/a", "67108864 ", true,
 			"curl -sS --max-time 20 -o /dev/null -w '%%{size_download} %%{speed_download}' "
+			"--resolve allowed.test:83:11.22.33.44 http://allowed.test:83/");
+		/* a slow reader: the relay waits on the client's window,
+		 * holding one pipe, and loses nothing */
+		case_sh("bulk: 64 MiB to a reader limited to 32 MB/s arrive whole", "agents/a", "67108864", true,
+			"curl -sS --max-time 9 --limit-rate 32M -o /dev/null -w '%%{size_download}' "
 			"--resolve allowed.test:83:11.22.33.44 http://allowed.test:83/");
 		nmt_sh("outside", direct, sizeof(direct), 25000,
 		      "curl -sS --max-time 20 -o /dev/null -w '%%{size_download} %%{speed_download}' "

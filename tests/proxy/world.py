@@ -8,6 +8,7 @@
 #   11.22.33.44:81   read to EOF, then answer "GOT <n>" (half-close)
 #   11.22.33.44:82   read and never answer (idle timeout)
 #   11.22.33.44:83   read the request head, then send 64 MiB (bulk)
+#   11.22.33.44:84   speak first ("BANNER"), then answer one line with "ECHO <line>"
 import socket
 import ssl
 import sys
@@ -68,6 +69,15 @@ def handle(c, kind):
         elif kind == "hold":
             while c.recv(65536):
                 pass
+        elif kind == "banner":
+            c.sendall(b"BANNER\n")
+            line = b""
+            while not line.endswith(b"\n"):
+                d = c.recv(1024)
+                if not d:
+                    break
+                line += d
+            c.sendall(b"ECHO " + line)
         elif kind == "bulk":
             read_head(c)
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\nConnection: close\r\n\r\n")
@@ -108,6 +118,7 @@ for a in V6:
 serve(socket.AF_INET, "11.22.33.44", 81, "eof")
 serve(socket.AF_INET, "11.22.33.44", 82, "hold")
 serve(socket.AF_INET, "11.22.33.44", 83, "bulk")
+serve(socket.AF_INET, "11.22.33.44", 84, "banner")
 print("ready", flush=True)
 while True:
     time.sleep(3600)

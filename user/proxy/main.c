@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -203,6 +204,8 @@ static int listen_on(const struct sockaddr_storage *ss)
 	if (fd < 0)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* accepted sockets inherit it: no setsockopt per connection */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)ss,
@@ -235,9 +238,9 @@ static int origin_check(int fd, int family)
 	return -1;
 }
 
-static int setup(void)
+static int setup(struct nmp_proxy *px)
 {
-	struct nmp_opts *o = &nmp.o;
+	struct nmp_opts *o = &px->o;
 	struct epoll_event ev;
 	sigset_t ss;
 	int err;
@@ -248,14 +251,14 @@ static int setup(void)
 		return -1;
 	}
 	/* 2. what needs privileges or root-only files */
-	nmp.pols.names.map_fd = -1;
-	err = nmp_policies_load(&nmp.pols, o->config, stderr);
+	px->pols.names.map_fd = -1;
+	err = nmp_policies_load(&px->pols, o->config, stderr);
 	if (err) {
 		fprintf(stderr, "nomoat-proxy: %s: %s\n", o->config,
 			err == -EINVAL ? "errors above" : strerror(-err));
 		return -1;
 	}
-	err = nm_polnames_open(&nmp.pols.names, o->pin_dir);
+	err = nm_polnames_open(&px->pols.names, o->pin_dir);
 	if (err) {
 		fprintf(stderr,
 			"nomoat-proxy: cannot read policy names from %s/nm_policies: %s (is nomoat loaded? "
@@ -269,20 +272,20 @@ static int setup(void)
 		return -1;
 	}
 	nmp_raise_nofile(&o->max_conns);
-	nmp.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (nmp.ep < 0)
+	px->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (px->ep < 0)
 		return -1;
 	for (int i = 0; i < o->nlisten; i++) {
-		nmp.lfd[i] = listen_on(&o->listen[i]);
-		if (nmp.lfd[i] < 0)
+		px->lfd[i] = listen_on(&o->listen[i]);
+		if (px->lfd[i] < 0)
 			return -1;
-		nmp.lfamily[i] = o->listen[i].ss_family;
+		px->lfamily[i] = o->listen[i].ss_family;
 		ev.events = EPOLLIN;
 		ev.data.u64 = (uint64_t)i << 3 | NMP_TAG_LISTEN;
-		if (epoll_ctl(nmp.ep, EPOLL_CTL_ADD, nmp.lfd[i], &ev))
+		if (epoll_ctl(px->ep, EPOLL_CTL_ADD, px->lfd[i], &ev))
 			return -1;
 	}
-	if (!o->explicit_only && origin_check(nmp.lfd[0], nmp.lfamily[0]))
+	if (!o->explicit_only && origin_check(px->lfd[0], px->lfamily[0]))
 		return -1;
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGINT);
@@ -290,64 +293,64 @@ static int setup(void)
 	sigaddset(&ss, SIGHUP);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	nmp.sigfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
+	px->sigfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
 	ev.events = EPOLLIN;
 	ev.data.u64 = NMP_TAG_SIG;
-	if (nmp.sigfd < 0 || epoll_ctl(nmp.ep, EPOLL_CTL_ADD, nmp.sigfd, &ev))
+	if (px->sigfd < 0 || epoll_ctl(px->ep, EPOLL_CTL_ADD, px->sigfd, &ev))
 		return -1;
 	/* 3. no privilege from here on (threads start after, so they inherit it) */
 	if (o->user && nm_svc_drop_privs("nomoat-proxy", o->user))
 		return -1;
-	err = nmp_resolver_start(&nmp.res, o->resolvers, o->resolve_queue, o->hosts, o->no_dns);
+	err = nmp_resolver_start(&px->res, o->resolvers, o->resolve_queue, o->hosts, o->no_dns);
 	if (err) {
 		fprintf(stderr, "nomoat-proxy: resolver: %s\n", strerror(-err));
 		return -1;
 	}
 	ev.events = EPOLLIN;
 	ev.data.u64 = NMP_TAG_RES;
-	if (epoll_ctl(nmp.ep, EPOLL_CTL_ADD, nmp_resolver_fd(nmp.res), &ev))
+	if (epoll_ctl(px->ep, EPOLL_CTL_ADD, nmp_resolver_fd(px->res), &ev))
 		return -1;
-	nmp.lim = nmp_limits_new(o->max_per_client);
-	if (!nmp.lim)
+	px->lim = nmp_limits_new(o->max_per_client);
+	if (!px->lim)
 		return -1;
-	nmp.t_hs.ms = o->handshake_ms;
-	nmp.t_idle.ms = o->idle_ms;
-	nmp.t_linger.ms = NMP_LINGER_MS;
+	px->t_hs.ms = o->handshake_ms;
+	px->t_idle.ms = o->idle_ms;
+	px->t_linger.ms = NMP_LINGER_MS;
 	return 0;
 }
 
 /* SIGHUP: the allowlists, the policy names and the log, each kept as it
  * was when it cannot be read again. */
-static void reload(void)
+static void reload(struct nmp_proxy *px)
 {
-	int err = nmp_policies_load(&nmp.pols, nmp.o.config, stderr);
+	int err = nmp_policies_load(&px->pols, px->o.config, stderr);
 
 	if (err)
-		fprintf(stderr, "nomoat-proxy: reload of %s failed (%s): the old allowlists stay\n", nmp.o.config,
+		fprintf(stderr, "nomoat-proxy: reload of %s failed (%s): the old allowlists stay\n", px->o.config,
 			err == -EINVAL ? "errors above" : strerror(-err));
-	err = nm_polnames_refresh(&nmp.pols.names);
+	err = nm_polnames_refresh(&px->pols.names);
 	if (err)
 		fprintf(stderr, "nomoat-proxy: policy names not read again: %s\n", strerror(-err));
 	err = nmp_log_reopen();
 	if (err)
 		fprintf(stderr, "nomoat-proxy: log not reopened: %s\n", strerror(-err));
-	fprintf(stderr, "nomoat-proxy: reloaded (%zu policies)\n", nmp.pols.n);
+	fprintf(stderr, "nomoat-proxy: reloaded (%zu policies)\n", px->pols.n);
 }
 
-static int run(void)
+static int run(struct nmp_proxy *px)
 {
 	struct epoll_event evs[256];
 	bool stop = false;
 
 	while (!stop) {
-		long long now = nm_svc_now_ms(), next = nmp_timers_next();
+		long long now = nm_svc_now_ms(), next = nmp_timers_next(px);
 		int timeout = 1000, n;
 
-		if (nmp.ready)
+		if (px->ready)
 			timeout = 0;
 		else if (next >= 0)
 			timeout = next <= now ? 0 : (int)(next - now < 1000 ? next - now : 1000);
-		n = epoll_wait(nmp.ep, evs, 256, timeout);
+		n = epoll_wait(px->ep, evs, 256, timeout);
 		if (n < 0 && errno != EINTR) {
 			perror("nomoat-proxy: epoll_wait");
 			return 1;
@@ -358,8 +361,8 @@ static int run(void)
 
 			switch (u & NMP_TAG_MASK) {
 			case NMP_TAG_LISTEN:
-				if (!nmp.accept_paused)
-					nmp_accept((int)(u >> 3));
+				if (!px->accept_paused)
+					nmp_accept(px, (int)(u >> 3));
 				break;
 			case NMP_TAG_CLIENT:
 			case NMP_TAG_UP:
@@ -367,14 +370,14 @@ static int run(void)
 					nmp_conn_event(c, (u & NMP_TAG_MASK) == NMP_TAG_UP, evs[i].events);
 				break;
 			case NMP_TAG_RES:
-				nmp_resolver_done(nmp.res, nmp_conn_resolved);
+				nmp_resolver_done(px->res, nmp_conn_resolved);
 				break;
 			case NMP_TAG_SIG: {
 				struct signalfd_siginfo si;
 
-				while (read(nmp.sigfd, &si, sizeof(si)) == sizeof(si)) {
+				while (read(px->sigfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP)
-						reload();
+						reload(px);
 					else
 						stop = true;
 				}
@@ -382,32 +385,35 @@ static int run(void)
 			}
 			}
 		}
-		nmp_ready_run();
-		nmp_timers_run(nm_svc_now_ms());
-		nmp_graveyard_free();
+		nmp_ready_run(px);
+		nmp_timers_run(px, nm_svc_now_ms());
+		nmp_graveyard_free(px);
 	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	int rc = parse_args(argc, argv, &nmp.o);
+	static struct nmp_proxy proxy; /* the loop's state: passed, never global */
+	struct nmp_proxy *px = &proxy;
+	int rc = parse_args(argc, argv, &px->o);
 	char a[80];
 
 	if (rc)
 		return rc == 1 ? 0 : 2;
-	if (setup())
+	if (setup(px))
 		return 1;
-	for (int i = 0; i < nmp.o.nlisten; i++)
-		fprintf(stderr, "nomoat-proxy: listening on %s\n", nm_svc_sa_str(&nmp.o.listen[i], a, sizeof(a)));
-	if (nmp.o.verbose)
+	for (int i = 0; i < px->o.nlisten; i++)
+		fprintf(stderr, "nomoat-proxy: listening on %s\n", nm_svc_sa_str(&px->o.listen[i], a, sizeof(a)));
+	if (px->o.verbose)
 		fprintf(stderr, "nomoat-proxy: %zu policies from %s, names from %s, up to %u connections (%u a client)\n",
-			nmp.pols.n, nmp.o.config, nmp.o.pin_dir, nmp.o.max_conns, nmp.o.max_per_client);
+			px->pols.n, px->o.config, px->o.pin_dir, px->o.max_conns, px->o.max_per_client);
 	fprintf(stderr, "nomoat-proxy: ready\n");
-	rc = run();
-	nmp_resolver_stop(nmp.res);
+	rc = run(px);
+	nmp_resolver_stop(px->res);
+	nmp_pipes_free(px);
 	nmp_log_close();
 	fprintf(stderr, "nomoat-proxy: stopped (%llu connections accepted, %llu refused at the limits)\n",
-		(unsigned long long)nmp.accepted, (unsigned long long)nmp.refused_limit);
+		(unsigned long long)px->accepted, (unsigned long long)px->refused_limit);
 	return rc;
 }

@@ -32,7 +32,8 @@ static bool in_range(const struct nm_cidr *r, const uint8_t *addr)
 	return !rest || ((addr[full] ^ r->addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
 }
 
-int nmp_synth_name(const struct nmp_policy *cpol, int family, const uint8_t *addr, char *name, size_t len)
+int nmp_synth_name(const struct nmp_policy *cpol, const char *names_dir, int family, const uint8_t *addr,
+		   char *name, size_t len)
 {
 	struct nmp_policy *pol = (struct nmp_policy *)cpol; /* the lazily opened table */
 	uint32_t slot;
@@ -42,7 +43,7 @@ int nmp_synth_name(const struct nmp_policy *cpol, int family, const uint8_t *add
 	if (!pol->tab && nm_svc_now_ms() - pol->tab_tried_ms >= 1000) {
 		struct nm_synth *t = calloc(1, sizeof(*t));
 
-		if (t && !nm_synth_open(t, nmp.o.names_dir, pol->name, &pol->synth4, &pol->synth6, false)) {
+		if (t && !nm_synth_open(t, names_dir, pol->name, &pol->synth4, &pol->synth6, false)) {
 			pol->tab = t;
 		} else {
 			free(t);

@@ -10,11 +10,18 @@
  *            or an HTTP head is complete; decide (conn.c)
  *   RESOLVE  the allowed name is looked up (hosts file, else the pool)
  *   CONNECT  non-blocking connect to each address in turn
- *   RELAY    splice() both ways through a pipe each (relay.c), half-close
+ *   RELAY    recv/send for small exchanges, splice() through a pooled
+ *            pipe for bulk, both ways (relay.c), half-close
  *   LINGER   a refusal was written; read and drop what the client still
  *            sends (so the close does not reset the answer away), then close
  * Every state has a deadline: SNIFF, RESOLVE and CONNECT the handshake
- * timeout, RELAY the idle timeout (reset by any byte), LINGER 2 s.
+ * timeout, RELAY the idle timeout (reset by any byte), LINGER 2 s; the
+ * one state setter (nmp_set_state) puts it on the list its state needs.
+ *
+ * The files by stage: accept.c (accept, origin, limits), sniff.c (peeked
+ * head, the name check), upstream.c (resolved addresses, connect, the head
+ * rewritten), relay.c, conn.c (states, timeouts, refusals, the end).  All
+ * the loop's state is one struct nmp_proxy, reached from each connection.
  */
 #ifndef NMP_PROXY_H
 #define NMP_PROXY_H
@@ -38,9 +45,11 @@
 #define NMP_MAX_LISTEN    16
 #define NMP_MAX_ADDRS     8      /* upstream addresses tried per name */
 #define NMP_LINGER_MS     2000
-#define NMP_PUMP_ROUNDS   16     /* splices per direction per turn (fairness) */
+#define NMP_PUMP_ROUNDS   16     /* calls per direction per turn (fairness) */
 #define NMP_PIPE_CHUNK    (64 * 1024)   /* a pipe's default size: kept when it cannot grow */
 #define NMP_PIPE_SIZE     (256 * 1024)  /* asked for with F_SETPIPE_SZ */
+#define NMP_PIPE_POOL     64            /* empty pipes kept for the next bulk direction */
+#define NMP_XBUF          (16 * 1024)   /* the small path's buffer; a full read means bulk */
 #define NMP_PEEK_MAX      (NMP_SNI_MAX_BYTES > NMP_HTTP_HEAD_MAX ? NMP_SNI_MAX_BYTES : NMP_HTTP_HEAD_MAX)
 
 /* Defaults. */
@@ -92,11 +101,13 @@ struct nmp_policies {
 };
 
 int nmp_policies_load(struct nmp_policies *ps, const char *config, FILE *errf);
-/* The name behind a synthetic address of pol (family 4: 4 bytes, 6: 16):
+/* The name behind a synthetic address of pol (family 4: 4 bytes, 6: 16),
+ * from the table in names_dir:
  * 1 with name filled, 0 when addr is not one of pol's synthetic addresses,
  * -ENOENT when it is but no name has it, -ESTALE when the table cannot be
  * read (nomoat-dns not run yet, or made for other ranges). */
-int nmp_synth_name(const struct nmp_policy *pol, int family, const uint8_t *addr, char *name, size_t len);
+int nmp_synth_name(const struct nmp_policy *pol, const char *names_dir, int family, const uint8_t *addr,
+		   char *name, size_t len);
 const struct nmp_policy *nmp_policy_by_name(const struct nmp_policies *ps, const char *name);
 /* By the kernel's policy id: refreshes the names at most once a second
  * when the id is unknown.  NULL when no policy block of that name. */
@@ -180,18 +191,27 @@ struct nmp_obuf {
 	size_t len, off;
 };
 
+struct nmp_pipe {
+	int fd[2];       /* -1: none */
+	size_t cap;      /* its size */
+};
+
 /* One direction of the relay. */
 struct nmp_dir {
-	int pipe[2];
+	struct nmp_pipe pipe; /* from the pool while bulk or a short send's rest is in it */
 	size_t in_pipe;
-	size_t cap;      /* the pipe's size */
+	bool bulk;       /* splice (the last read filled NMP_XBUF), else recv/send */
+	bool drain;      /* read the source until EAGAIN or EOF (a short read proves nothing) */
 	bool eof;        /* the source said EOF */
 	bool shut;       /* we shut the destination's write side */
 	uint64_t bytes;
 	struct nmp_obuf pre; /* bytes to write before relaying (a rewritten head) */
 };
 
+struct nmp_proxy;
+
 struct nmp_conn {
+	struct nmp_proxy *px;
 	int cfd, ufd;
 	enum nmp_state st;
 	enum nmp_kind kind;
@@ -199,6 +219,7 @@ struct nmp_conn {
 	struct nmp_conn *tprev, *tnext;
 	struct nmp_tlist *tl;
 	struct nmp_conn *rnext; /* ready list: relay with more to do */
+	unsigned ready_dirs;    /* ... in these directions */
 	struct nmp_conn *gnext; /* closed, to be freed at the end of the turn */
 	bool on_ready;
 	bool resolving;         /* a lookup is out: the struct must stay */
@@ -246,9 +267,12 @@ struct nmp_proxy {
 	unsigned nconns;
 	bool accept_paused;
 	uint64_t accepted, refused_limit;
+	struct nmp_pipe pipes[NMP_PIPE_POOL]; /* the pool (relay.c) */
+	unsigned npipes;
+	uint64_t pipes_made;
+	char peekbuf[NMP_PEEK_MAX];   /* sniffed heads land here (sniff.c) */
+	char xbuf[NMP_XBUF];          /* the relay's small path (relay.c) */
 };
-
-extern struct nmp_proxy nmp;
 
 /* epoll tags: the low bits of data.u64 say what the pointer is. */
 #define NMP_TAG_LISTEN 1u
@@ -258,27 +282,51 @@ extern struct nmp_proxy nmp;
 #define NMP_TAG_SIG    5u
 #define NMP_TAG_MASK   7u
 
-void nmp_accept(int li);
+/* accept.c: up to 64 connections from listener li; the listeners out of
+ * and back into the loop when descriptors run out or the limit is reached. */
+void nmp_accept(struct nmp_proxy *px, int li);
+void nmp_accept_resume(struct nmp_proxy *px);
+
+/* conn.c */
+/* The one way a state changes: also the timeout list the state needs
+ * (SNIFF, RESOLVE, CONNECT: the handshake deadline from accept on; RELAY:
+ * idle from now; LINGER: from now; DEAD: none). */
+void nmp_set_state(struct nmp_conn *c, enum nmp_state st);
+void nmp_set_reason(struct nmp_conn *c, const char *verdict, enum nmp_reason reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Refuse: an HTTP answer (status) where the client speaks HTTP, else a close. */
+void nmp_refuse(struct nmp_conn *c, int status);
 void nmp_conn_event(struct nmp_conn *c, bool upstream, uint32_t ev);
-void nmp_conn_resolved(struct nmp_conn *c, const struct nmp_addrs *a);
-void nmp_timers_run(long long now);
-long long nmp_timers_next(void);
+void nmp_conn_close(struct nmp_conn *c);
 void nmp_tlist_put(struct nmp_tlist *l, struct nmp_conn *c, long long now);
 void nmp_tlist_del(struct nmp_conn *c);
-void nmp_conn_close(struct nmp_conn *c);
-void nmp_ready_run(void);
-void nmp_graveyard_free(void);
+void nmp_timers_run(struct nmp_proxy *px, long long now);
+long long nmp_timers_next(const struct nmp_proxy *px);
+void nmp_ready_run(struct nmp_proxy *px);
+void nmp_graveyard_free(struct nmp_proxy *px);
+
+/* sniff.c: the head peeked (ended: the client shut its write side), and
+ * the decisions without one (ip-only, synthetic addresses) at accept. */
+void nmp_sniff(struct nmp_conn *c, bool ended);
+void nmp_decide_at_accept(struct nmp_conn *c);
+
+/* upstream.c: resolve the allowed name, connect, hand over to the relay. */
+void nmp_upstream_resolve(struct nmp_conn *c, const char *name);
+void nmp_upstream_connect(struct nmp_conn *c);
+void nmp_upstream_event(struct nmp_conn *c, uint32_t ev);
+void nmp_conn_resolved(struct nmp_conn *c, const struct nmp_addrs *a);
 
 /* relay.c */
-int nmp_relay_start(struct nmp_conn *c);
-/* Which directions an event concerns (NMP_DIR_UP | NMP_DIR_DOWN). */
-#define NMP_DIR_UP   1
-#define NMP_DIR_DOWN 2
-unsigned nmp_relay_dirs(bool upstream, uint32_t ev);
-/* Move bytes in the directions dirs; returns 1 when more is left to do now
- * (the caller queues the connection as ready), 0 when they wait for the
- * sockets, -1 when the connection is over (closed by it). */
-int nmp_relay_pump(struct nmp_conn *c, unsigned dirs);
+#define NMP_DIR_UP   1  /* client -> upstream */
+#define NMP_DIR_DOWN 2  /* upstream -> client */
+void nmp_relay_init(struct nmp_conn *c);
+/* Connected: relay, first the directions dirs (NMP_DIR_UP | NMP_DIR_DOWN). */
+void nmp_relay_start(struct nmp_conn *c, unsigned dirs);
+/* An event on one of the sockets (ev 0: look at both directions). */
+void nmp_relay_event(struct nmp_conn *c, bool upstream, uint32_t ev);
+/* From the ready list: go on in the directions that had more to do. */
+void nmp_relay_resume(struct nmp_conn *c);
 void nmp_relay_free(struct nmp_conn *c);
+void nmp_pipes_free(struct nmp_proxy *px);
 
 #endif
