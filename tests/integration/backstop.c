@@ -228,26 +228,10 @@ static int bs_child(void *arg)
 
 static bool bs_run(const char *rel, enum bs_kind kind, const char *addr, struct bs_res *r)
 {
-	char cgp[PATH_MAX], buf[sizeof(*r) + 1];
 	struct bs_probe p = { kind, addr, -1 };
-	int pfd[2];
-	pid_t kid;
-	bool ok;
 
 	memset(r, 0, sizeof(*r));
-	nmt_cg_path(rel, cgp, sizeof(cgp));
-	if (pipe(pfd))
-		return false;
-	p.fd = pfd[1];
-	kid = nmt_spawn(cgp, nmt_h.topo.cns, bs_child, &p);
-	close(pfd[1]);
-	ok = kid > 0 && nmt_read_all(pfd[0], buf, sizeof(buf), 5000) >= sizeof(*r);
-	if (kid > 0)
-		nmt_wait(kid, 5000);
-	close(pfd[0]);
-	if (ok)
-		memcpy(r, buf, sizeof(*r));
-	return ok;
+	return nmt_child_result(rel, bs_child, &p, &p.fd, r, sizeof(*r));
 }
 
 static const char *bs_str(const struct bs_res *r, char *buf, size_t len)

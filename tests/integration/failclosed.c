@@ -72,25 +72,9 @@ static int fc_child(void *p)
 
 static bool fc_run(const char *rel, enum fc_kind kind, struct fc_res *r)
 {
-	char cgp[PATH_MAX], buf[sizeof(*r) + 1];
-	int pfd[2];
 	struct fc_arg a = { kind, -1 };
-	pid_t kid;
-	bool ok;
 
-	nmt_cg_path(rel, cgp, sizeof(cgp));
-	if (pipe(pfd))
-		return false;
-	a.fd = pfd[1];
-	kid = nmt_spawn(cgp, nmt_h.topo.cns, fc_child, &a);
-	close(pfd[1]);
-	ok = kid > 0 && nmt_read_all(pfd[0], buf, sizeof(buf), 5000) >= sizeof(*r);
-	if (kid > 0)
-		nmt_wait(kid, 5000);
-	close(pfd[0]);
-	if (ok)
-		memcpy(r, buf, sizeof(*r));
-	return ok;
+	return nmt_child_result(rel, fc_child, &a, &a.fd, r, sizeof(*r));
 }
 
 struct fc_counts {

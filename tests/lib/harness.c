@@ -424,3 +424,27 @@ int nmt_sh(const char *rel, char *out, size_t len, int timeout_ms, const char *f
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+
+bool nmt_child_result(const char *rel, int (*fn)(void *), void *arg, int *wfd, void *out, size_t len)
+{
+	char cgp[PATH_MAX], buf[512];
+	int pfd[2];
+	pid_t kid;
+	bool ok;
+
+	if (len >= sizeof(buf))
+		return false;
+	nmt_cg_path(rel, cgp, sizeof(cgp));
+	if (pipe(pfd))
+		return false;
+	*wfd = pfd[1];
+	kid = nmt_spawn(cgp, nmt_h.topo.cns, fn, arg);
+	close(pfd[1]);
+	ok = kid > 0 && nmt_read_all(pfd[0], buf, len + 1, 5000) >= len;
+	if (kid > 0)
+		nmt_wait(kid, 5000);
+	close(pfd[0]);
+	if (ok)
+		memcpy(out, buf, len);
+	return ok;
+}

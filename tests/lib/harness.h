@@ -159,6 +159,11 @@ unsigned long long nmt_cg_id(const char *rel);
 int nmt_progs_attached(const char *abs, char *detail, size_t len);
 
 /* ---- commands in the namespaces ---------------------------------------- */
+/* Run fn(arg) in a child in cgroup rel (under the test base) and the client
+ * netns; fn writes its result (len bytes) on the descriptor stored in *wfd
+ * before the child starts.  True when it did within 5 s (out filled). */
+bool nmt_child_result(const char *rel, int (*fn)(void *), void *arg, int *wfd, void *out, size_t len);
+
 /* For nmt_exec_child (with nmt_spawn): exec argv, stdout and stderr on the
  * write end out. */
 struct nmt_exec {
