@@ -92,6 +92,13 @@ static __always_inline void nm_pkt4(struct __sk_buff *skb, struct nm_pkt *p)
 	p->ok = true;
 }
 
+/* The IPv6 extension headers the walk steps over. */
+static __always_inline bool nm_ipv6_ext(__u8 next)
+{
+	return next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_FRAGMENT ||
+	       next == IPPROTO_AH || next == IPPROTO_DSTOPTS;
+}
+
 static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
 {
 	__u8 h[40];
@@ -109,8 +116,7 @@ static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
 	for (int n = 0; n < NM_IPV6_EXT_MAX; n++) {
 		__u8 x[8];
 
-		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_FRAGMENT &&
-		    next != IPPROTO_AH && next != IPPROTO_DSTOPTS)
+		if (!nm_ipv6_ext(next))
 			break;
 		if (bpf_skb_load_bytes(skb, off, x, sizeof(x)))
 			return;
@@ -127,6 +133,10 @@ static __always_inline void nm_pkt6(struct __sk_buff *skb, struct nm_pkt *p)
 		}
 		next = x[0];
 	}
+	/* A chain longer than the walk could hide a routing header past it:
+	 * it is dropped as one would be (no socket sends such a chain). */
+	if (nm_ipv6_ext(next))
+		p->routed = true;
 	p->rq.proto = next;
 	if (first && (next == IPPROTO_TCP || next == IPPROTO_UDP))
 		nm_pkt_ports(skb, off, p);
