@@ -71,6 +71,7 @@ struct row {
 	double med_us[BM__MAX], p90_us[BM__MAX];
 	double round_us[BM__MAX][MAX_ROUNDS];
 	uint64_t allows, allows_want;
+	struct bench_progstats progs; /* rows with a floor target */
 };
 
 struct bench {
@@ -425,6 +426,8 @@ static int row_v4(struct bench *b, struct row *row)
 		return err;
 	}
 	err = measure(b, row, id);
+	if (!err && row->tgt_floor)
+		err = bench_progstats_run(b->pin_dir, &b->cl[BM_NOMOAT], b->cycles, &row->progs);
 	drop_policy(b, name, true);
 	return err;
 }
@@ -768,6 +771,8 @@ static void print_results(const struct bench *b)
 			printf("note: %zu prefixes: the policy counted %llu allows for %llu nomoat cycles\n", r->n,
 			       (unsigned long long)r->allows, (unsigned long long)r->allows_want);
 	}
+	for (size_t i = 0; i < b->nrows; i++)
+		bench_progstats_print(&b->rows[i].progs, b->rows[i].n);
 	if (b->nev)
 		print_events(b);
 	bench_reload_print(&b->reload);
@@ -778,6 +783,8 @@ static void print_results(const struct bench *b)
 	printf("\n");
 	for (size_t i = 0; i < b->nrows; i++)
 		print_summary(b, &b->rows[i]);
+	for (size_t i = 0; i < b->nrows; i++)
+		bench_progstats_summary(&b->rows[i].progs, b->rows[i].n);
 	bench_reload_summary(&b->reload);
 	bench_daemon_summary(&b->dmn);
 	bench_backstop_summary(&b->bs);

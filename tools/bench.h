@@ -11,6 +11,7 @@
  *   bench_daemon.c  nomoatd: events per second to JSON clients, drops
  *   bench_proxy.c   the egress proxy: direct, nomoat-proxy, Squid
  *   bench_dns.c     the resolver: direct, nomoat-dns, dnsmasq as a filter
+ *   bench_progstats.c  runs and run time of each program per cycle
  *   bench.c         set-up, the measurements, the tables, tear-down
  *
  * Everything the benchmark makes (pin dir, cgroups, netns, files, children)
@@ -257,6 +258,24 @@ uint32_t bench_pct(const uint32_t *sorted, size_t n, double q);
 int bench_cmp_u32(const void *a, const void *b);
 /* Median of v[0..n) (sorts v in place); 0 for none. */
 double bench_median(double *v, int n);
+
+/* ---- bench_progstats.c ------------------------------------------------- */
+
+#define BENCH_PROGS 16 /* >= NM_PROG__MAX (user/lib/progs.h) */
+
+struct bench_progstats {
+	bool measured;
+	uint64_t cycles;
+	uint64_t runs[BENCH_PROGS], ns[BENCH_PROGS]; /* by enum nm_prog_id */
+};
+
+/* Run cycles more cycles with client cl while the kernel's BPF run-time
+ * statistics are on, and take each program pinned under pin_dir's progs/
+ * runs and run time over them.  0 or -errno (reported). */
+int bench_progstats_run(const char *pin_dir, struct bench_client *cl, uint32_t cycles,
+			struct bench_progstats *out);
+void bench_progstats_print(const struct bench_progstats *s, size_t prefixes);
+void bench_progstats_summary(const struct bench_progstats *s, size_t prefixes);
 
 /* ---- bench_reload.c ---------------------------------------------------- */
 
