@@ -124,6 +124,11 @@ int bench_netpair_up(const char *tag, char *ns_c, size_t ns_c_len, char *ns_w, s
  * failures reported; the flags cleared. */
 void bench_netpair_down(const char *ns_c, bool *c_made, const char *ns_w, bool *w_made);
 
+/* One figure with a target of issue 11, as summary keys: " name=v
+ * name_target=TARGET name_met=yes|no", TARGET as "<=1.03" (op "<=", "<",
+ * ">=" or ">", then a number); v printed with prec decimals. */
+void bench_print_target(const char *name, double v, int prec, const char *target);
+
 /* ---- bench_rules.c ----------------------------------------------------- */
 
 struct bench_rng {
