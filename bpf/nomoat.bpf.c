@@ -74,10 +74,9 @@ static __always_inline int nm_finish6(struct bpf_sock_addr *ctx, int ret, const 
 
 /* A TCP connect allowed or redirected under epoch: the packet backstop need
  * not judge the flow again until something changes (bpf/lib/backstop.h). */
-static __always_inline void nm_bs_mark(struct nm_sk *st, __u64 epoch)
+static __always_inline void nm_bs_mark(struct bpf_sock_addr *ctx, __u64 epoch)
 {
-	st->bs_epoch = epoch;
-	st->flags |= NM_SK_BS_OK;
+	nm_judged_mark(bpf_get_socket_cookie(ctx), epoch, NULL, 0);
 }
 
 /* Remember what the redirect changed; false when no storage could be had. */
@@ -89,7 +88,7 @@ static __always_inline bool nm_remember(struct bpf_sock_addr *ctx, const struct 
 	if (!st)
 		return false;
 	if (rq->proto == IPPROTO_TCP && (rq->hook == NM_HOOK_CONNECT4 || rq->hook == NM_HOOK_CONNECT6))
-		nm_bs_mark(st, epoch);
+		nm_bs_mark(ctx, epoch);
 	__builtin_memcpy(st->orig.addr, rq->addr, 16);
 	st->orig.port = rq->port;
 	st->orig.family = rq->family;
@@ -159,12 +158,8 @@ static __always_inline int nm_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, st
 		nm_remember(ctx, &rq, &d, policy_id, cgid, epoch);
 		return 1;
 	}
-	if (d.action == NM_ACT_ALLOW && tcp_connect) {
-		struct nm_sk *st = bpf_sk_storage_get(&nm_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-
-		if (st)
-			nm_bs_mark(st, epoch);
-	}
+	if (d.action == NM_ACT_ALLOW && tcp_connect)
+		nm_bs_mark(ctx, epoch);
 	if (pol->mode == NM_MODE_AUDIT || d.action == NM_ACT_ALLOW)
 		return 1;
 	if (d.action != NM_ACT_REDIRECT)

@@ -61,6 +61,7 @@
 #define NM_MAX_BINDINGS      65536      /* cgroup -> policy */
 #define NM_MAX_FLOWS         65536      /* live redirected TCP flows */
 #define NM_MAX_DNSQ          16384      /* UDP DNS queries remembered (LRU) */
+#define NM_JUDGED_SLOTS      (1u << 17) /* the backstop's judged-socket marks (a power of 2) */
 #define NM_MAX_REASONS       65536      /* free-text rule reasons (user only) */
 #define NM_MAX_CGROUP_DEPTH  64         /* ancestor levels searched */
 #define NM_POLICY_NAME_LEN   32

@@ -11,6 +11,7 @@
  *   bench_daemon.c  nomoatd: events per second to JSON clients, drops
  *   bench_proxy.c   the egress proxy: direct, nomoat-proxy, Squid
  *   bench_dns.c     the resolver: direct, nomoat-dns, dnsmasq as a filter
+ *   bench_progstats.c  runs and run time of each program per cycle
  *   bench.c         set-up, the measurements, the tables, tear-down
  *
  * Everything the benchmark makes (pin dir, cgroups, netns, files, children)
@@ -122,6 +123,11 @@ int bench_netpair_up(const char *tag, char *ns_c, size_t ns_c_len, char *ns_w, s
 /* Delete the namespaces whose flag is set (the veth pair goes with them),
  * failures reported; the flags cleared. */
 void bench_netpair_down(const char *ns_c, bool *c_made, const char *ns_w, bool *w_made);
+
+/* One figure with a target of issue 11, as summary keys: " name=v
+ * name_target=TARGET name_met=yes|no", TARGET as "<=1.03" (op "<=", "<",
+ * ">=" or ">", then a number); v printed with prec decimals. */
+void bench_print_target(const char *name, double v, int prec, const char *target);
 
 /* ---- bench_rules.c ----------------------------------------------------- */
 
@@ -258,6 +264,24 @@ uint32_t bench_pct(const uint32_t *sorted, size_t n, double q);
 int bench_cmp_u32(const void *a, const void *b);
 /* Median of v[0..n) (sorts v in place); 0 for none. */
 double bench_median(double *v, int n);
+
+/* ---- bench_progstats.c ------------------------------------------------- */
+
+#define BENCH_PROGS 16 /* >= NM_PROG__MAX (user/lib/progs.h) */
+
+struct bench_progstats {
+	bool measured;
+	uint64_t cycles;
+	uint64_t runs[BENCH_PROGS], ns[BENCH_PROGS]; /* by enum nm_prog_id */
+};
+
+/* Run cycles more cycles with client cl while the kernel's BPF run-time
+ * statistics are on, and take each program pinned under pin_dir's progs/
+ * runs and run time over them.  0 or -errno (reported). */
+int bench_progstats_run(const char *pin_dir, struct bench_client *cl, uint32_t cycles,
+			struct bench_progstats *out);
+void bench_progstats_print(const struct bench_progstats *s, size_t prefixes);
+void bench_progstats_summary(const struct bench_progstats *s, size_t prefixes);
 
 /* ---- bench_reload.c ---------------------------------------------------- */
 

@@ -469,3 +469,20 @@ void bench_netpair_down(const char *ns_c, bool *c_made, const char *ns_w, bool *
 		bench_err("cleanup: cannot delete netns %s", ns_w);
 	*w_made = false;
 }
+
+void bench_print_target(const char *name, double v, int prec, const char *target)
+{
+	size_t oplen = strspn(target, "<>=");
+	double t = strtod(target + oplen, NULL);
+	bool met;
+
+	if (oplen == 2 && target[0] == '<')
+		met = v <= t;
+	else if (oplen == 2)
+		met = v >= t;
+	else if (target[0] == '<')
+		met = v < t;
+	else
+		met = v > t;
+	printf(" %s=%.*f %s_target=%s %s_met=%s", name, prec, v, name, target, name, met ? "yes" : "no");
+}

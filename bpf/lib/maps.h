@@ -8,12 +8,14 @@
 #include "common.h"
 
 /* Per-socket state: what a redirect changed, so that sockops can record the
- * flow for the proxy and recvmsg can restore a DNS reply's source. */
+ * flow for the proxy and recvmsg can restore a DNS reply's source, and the
+ * accepted sockets the backstop leaves alone.  Made only where one of these
+ * needs it: creating it (and freeing it with the socket) is most of what an
+ * allowed connect would otherwise cost (nm_judged is cheaper). */
 #define NM_SK_REDIRECTED 0x1 /* TCP sent to the proxy, flow not yet stored */
 #define NM_SK_FLOW       0x2 /* nm_flows holds .flow for this socket */
 #define NM_SK_DNS        0x4 /* UDP sent to the DNS endpoint */
 #define NM_SK_INBOUND    0x8 /* TCP accepted from a listener (the backstop lets it be) */
-#define NM_SK_BS_OK      0x10 /* judged to pass at .bs_epoch (backstop cache) */
 #define NM_SK_ORIG       0x20 /* TCP redirected: .orig is where it is really going */
 
 struct nm_sk {
@@ -25,10 +27,6 @@ struct nm_sk {
 	__u8  flags;
 	__u8  _pad;
 	struct nm_flow_key flow;
-	__u64 bs_epoch;    /* nm_epoch when NM_SK_BS_OK was set */
-	__u32 bs_addr[4];  /* UDP: the destination judged then (TCP: its peer, */
-	__u16 bs_port;     /*      which never changes, is not compared) */
-	__u16 _pad2;
 };
 
 /* policy id -> record.  An update replaces the element, so a connect finds
@@ -169,6 +167,75 @@ static __always_inline __u64 nm_epoch_now(void)
 	__u64 *e = bpf_map_lookup_elem(&nm_epoch, &zero);
 
 	return e ? *e : 0;
+}
+
+/*
+ * The backstop's marks: sockets judged to pass, and under which epoch.  The
+ * connect hook marks the TCP connects it lets through, the backstop what it
+ * judged to pass.  A mark is one 64-bit tag, a keyed hash of the socket's
+ * cookie (never reused), the epoch and, for UDP, the destination judged, in
+ * the slot the cookie picks: written and read with one store and one load,
+ * no lock, no allocation, nothing to free when the socket goes.  A packet
+ * passes unjudged only when its slot holds exactly the tag of its socket,
+ * the current epoch (and its destination): a tag written under an older
+ * epoch, or for another socket, another destination, never matches (short
+ * of a 64-bit collision of a hash keyed with a secret of the load).  Two
+ * live sockets sharing a slot overwrite each other's mark and are judged
+ * again at their next packet, with the same decision: a lost mark costs a
+ * decision, never a verdict.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NM_JUDGED_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} nm_judged SEC(".maps");
+
+/* Set by the loader from getrandom(): the key of the marks' hash. */
+const volatile __u64 nm_judged_key = 0;
+
+/* The finalizer of MurmurHash3: every input bit moves every output bit. */
+static __always_inline __u64 nm_mix64(__u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* The tag of a socket judged under epoch; a UDP socket's names its
+ * destination too (dst NULL for TCP, whose peer never changes).  Never 0,
+ * which an unwritten slot holds. */
+static __always_inline __u64 nm_judged_tag(__u64 cookie, __u64 epoch, const __u32 *dst, __u16 port)
+{
+	__u64 h = nm_mix64(nm_mix64(cookie ^ nm_judged_key) ^ epoch);
+
+	if (dst) {
+		h = nm_mix64(h ^ ((__u64)dst[0] << 32 | dst[1]));
+		h = nm_mix64(h ^ ((__u64)dst[2] << 32 | dst[3]));
+		h = nm_mix64(h ^ port ^ (1ull << 32));
+	}
+	return h | 1;
+}
+
+static __always_inline void nm_judged_mark(__u64 cookie, __u64 epoch, const __u32 *dst, __u16 port)
+{
+	__u32 slot = (__u32)cookie & (NM_JUDGED_SLOTS - 1);
+	__u64 *v = bpf_map_lookup_elem(&nm_judged, &slot);
+
+	if (v)
+		*v = nm_judged_tag(cookie, epoch, dst, port);
+}
+
+/* Whether the socket's mark says judged to pass under epoch (and for dst). */
+static __always_inline bool nm_judged_ok(__u64 cookie, __u64 epoch, const __u32 *dst, __u16 port)
+{
+	__u32 slot = (__u32)cookie & (NM_JUDGED_SLOTS - 1);
+	__u64 *v = bpf_map_lookup_elem(&nm_judged, &slot);
+
+	return v && *v == nm_judged_tag(cookie, epoch, dst, port);
 }
 
 /* The backstop's event budget, per CPU: the current second and the events

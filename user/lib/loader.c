@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -86,6 +87,12 @@ int nm_load_flows(const char *dir, bool *adopted, bool verbose, unsigned max_flo
 	}
 	skel->rodata->nm_have_pid_helper = fs.f[NM_F_HELPER_PID].present;
 	skel->rodata->nm_have_comm_helper = fs.f[NM_F_HELPER_COMM].present;
+	/* The key of the backstop's judged-socket marks (bpf/lib/maps.h). */
+	if (getrandom((void *)&skel->rodata->nm_judged_key, sizeof(skel->rodata->nm_judged_key), 0) !=
+	    sizeof(skel->rodata->nm_judged_key)) {
+		err = nm_fail(NM_E_RUNTIME, -errno, "getrandom: %s", strerror(errno));
+		goto fail;
+	}
 	if (max_flows) {
 		skel->rodata->nm_max_flows = max_flows;
 		bpf_map__set_max_entries(skel->maps.nm_flows, max_flows);
