@@ -76,7 +76,7 @@ static __always_inline int nm_finish6(struct bpf_sock_addr *ctx, int ret, const 
  * not judge the flow again until something changes (bpf/lib/backstop.h). */
 static __always_inline void nm_bs_mark(struct bpf_sock_addr *ctx, __u64 epoch)
 {
-	nm_judged_mark(bpf_get_socket_cookie(ctx), epoch, NULL, 0);
+	nm_judged_mark(bpf_get_socket_cookie(ctx), epoch);
 }
 
 /* Remember what the redirect changed; false when no storage could be had. */

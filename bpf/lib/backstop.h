@@ -28,9 +28,9 @@
  * user space after every change of a record, table or binding): the connect
  * hook marks what it let through, the backstop marks what it judged, both
  * in nm_judged (by socket cookie, bpf/lib/maps.h), so that the packet of an
- * allowed, judged flow costs one lookup and a compare.  A UDP socket's mark
- * keeps the last destination it was judged for, so connected UDP (QUIC) is
- * judged once per epoch too.  Raw and ping packets, and UDP to a
+ * allowed, judged flow costs one lookup and a compare.  A UDP socket keeps
+ * the last destination it was judged for in its socket storage, compared
+ * exactly, so connected UDP (QUIC) is judged once per epoch too.  Raw and ping packets, and UDP to a
  * new destination each time, are judged one by one.
  *
  * A policed cgroup whose policy cannot be read drops (fail closed).  Audit
@@ -162,7 +162,7 @@ static __always_inline bool nm_bs_tcp_pass(struct bpf_sock *sk, __u64 cookie, __
 	if (state == BPF_TCP_LISTEN || state == BPF_TCP_SYN_RECV || state == BPF_TCP_NEW_SYN_RECV ||
 	    state == BPF_TCP_SYN_SENT)
 		return true;
-	if (nm_judged_ok(cookie, epoch, NULL, 0))
+	if (nm_judged_ok(cookie, epoch))
 		return true;
 	st = bpf_sk_storage_get(&nm_sk, sk, 0, 0);
 	if (!st)
@@ -232,8 +232,8 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 	if (!sk)
 		return 1;
 	epoch = nm_epoch_now(); /* before the decision, as in the hooks */
-	cookie = bpf_get_socket_cookie(skb);
 	tcp = sk->type == SOCK_STREAM && sk->protocol == IPPROTO_TCP;
+	cookie = tcp ? bpf_get_socket_cookie(skb) : 0;
 	if (tcp && nm_bs_tcp_pass(sk, cookie, epoch, &orig, &redirected))
 		return 1;
 	if (skb->protocol == bpf_htons(ETH_P_IP))
@@ -260,7 +260,8 @@ static __always_inline int nm_backstop(struct __sk_buff *skb)
 		if (st && (st->flags & NM_SK_DNS) && st->new_port == p.rq.port && nm_addr_eq(st->new_addr, p.rq.addr))
 			nm_dnsq_note(&p, st);
 		/* A UDP socket sending on to the destination it was judged for. */
-		if (nm_judged_ok(cookie, epoch, p.rq.addr, p.rq.port))
+		if (st && (st->flags & NM_SK_BS_OK) && st->bs_epoch == epoch && st->bs_port == p.rq.port &&
+		    nm_addr_eq(st->bs_addr, p.rq.addr))
 			return 1;
 	}
 
@@ -300,10 +301,18 @@ drop:
 pass:
 	/* A TCP flow (its peer is fixed) is not judged again this epoch, nor
 	 * is a UDP socket's next datagram to the same destination. */
-	if (tcp)
-		nm_judged_mark(cookie, epoch, NULL, 0);
-	else if (udp)
-		nm_judged_mark(cookie, epoch, p.rq.addr, p.rq.port);
+	if (tcp) {
+		nm_judged_mark(cookie, epoch);
+	} else if (udp) {
+		struct nm_sk *st = bpf_sk_storage_get(&nm_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+
+		if (st) {
+			st->bs_epoch = epoch;
+			st->flags |= NM_SK_BS_OK;
+			__builtin_memcpy(st->bs_addr, p.rq.addr, 16);
+			st->bs_port = p.rq.port;
+		}
+	}
 	return 1;
 }
 

@@ -16,6 +16,7 @@
 #define NM_SK_FLOW       0x2 /* nm_flows holds .flow for this socket */
 #define NM_SK_DNS        0x4 /* UDP sent to the DNS endpoint */
 #define NM_SK_INBOUND    0x8 /* TCP accepted from a listener (the backstop lets it be) */
+#define NM_SK_BS_OK      0x10 /* UDP: judged to pass at .bs_epoch for .bs_addr/.bs_port */
 #define NM_SK_ORIG       0x20 /* TCP redirected: .orig is where it is really going */
 
 struct nm_sk {
@@ -27,6 +28,10 @@ struct nm_sk {
 	__u8  flags;
 	__u8  _pad;
 	struct nm_flow_key flow;
+	__u64 bs_epoch;    /* NM_SK_BS_OK: the epoch of the backstop's UDP judgement */
+	__u32 bs_addr[4];  /*   and the destination it judged */
+	__u16 bs_port;
+	__u16 _pad2;
 };
 
 /* policy id -> record.  An update replaces the element, so a connect finds
@@ -170,19 +175,23 @@ static __always_inline __u64 nm_epoch_now(void)
 }
 
 /*
- * The backstop's marks: sockets judged to pass, and under which epoch.  The
- * connect hook marks the TCP connects it lets through, the backstop what it
- * judged to pass.  A mark is one 64-bit tag, a keyed hash of the socket's
- * cookie (never reused), the epoch and, for UDP, the destination judged, in
- * the slot the cookie picks: written and read with one store and one load,
- * no lock, no allocation, nothing to free when the socket goes.  A packet
- * passes unjudged only when its slot holds exactly the tag of its socket,
- * the current epoch (and its destination): a tag written under an older
- * epoch, or for another socket, another destination, never matches (short
- * of a 64-bit collision of a hash keyed with a secret of the load).  Two
- * live sockets sharing a slot overwrite each other's mark and are judged
- * again at their next packet, with the same decision: a lost mark costs a
- * decision, never a verdict.
+ * The backstop's marks for TCP: sockets judged to pass, and under which
+ * epoch.  The connect hook marks the TCP connects it lets through, the
+ * backstop the TCP flows it judged to pass.  A mark is one 64-bit tag of the
+ * socket's cookie (never reused) and the epoch, in the slot the cookie
+ * picks: written and read with one store and one load, no lock, no
+ * allocation, nothing to free when the socket goes.  The tag is exact, not a
+ * hash that could collide: for one epoch it is a bijection of the cookie
+ * (every step of nm_mix64 is invertible), so no other socket has the same
+ * tag under the current epoch, and a tag 0 (what an unwritten slot holds) is
+ * never taken as a mark.  A tag left by another socket under an older epoch
+ * matches only if two keyed mixes differ by exactly the two epochs' xor, a
+ * 2^-64 chance the sandbox can neither see nor steer (the key is a secret
+ * of the load).  Two live sockets sharing a slot overwrite each other's
+ * mark and are judged again at their next packet, with the same decision: a
+ * lost mark costs a decision, never a verdict.  UDP, whose destination
+ * varies and is the sandbox's to choose, keeps the destination it was
+ * judged for in its socket storage and compares it exactly.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -191,10 +200,11 @@ struct {
 	__type(value, __u64);
 } nm_judged SEC(".maps");
 
-/* Set by the loader from getrandom(): the key of the marks' hash. */
+/* Set by the loader from getrandom(): the key of the marks. */
 const volatile __u64 nm_judged_key = 0;
 
-/* The finalizer of MurmurHash3: every input bit moves every output bit. */
+/* The finalizer of MurmurHash3: a bijection of 64-bit words in which every
+ * input bit moves every output bit. */
 static __always_inline __u64 nm_mix64(__u64 x)
 {
 	x ^= x >> 33;
@@ -205,37 +215,28 @@ static __always_inline __u64 nm_mix64(__u64 x)
 	return x;
 }
 
-/* The tag of a socket judged under epoch; a UDP socket's names its
- * destination too (dst NULL for TCP, whose peer never changes).  Never 0,
- * which an unwritten slot holds. */
-static __always_inline __u64 nm_judged_tag(__u64 cookie, __u64 epoch, const __u32 *dst, __u16 port)
+static __always_inline __u64 nm_judged_tag(__u64 cookie, __u64 epoch)
 {
-	__u64 h = nm_mix64(nm_mix64(cookie ^ nm_judged_key) ^ epoch);
-
-	if (dst) {
-		h = nm_mix64(h ^ ((__u64)dst[0] << 32 | dst[1]));
-		h = nm_mix64(h ^ ((__u64)dst[2] << 32 | dst[3]));
-		h = nm_mix64(h ^ port ^ (1ull << 32));
-	}
-	return h | 1;
+	return nm_mix64(nm_mix64(cookie ^ nm_judged_key) ^ epoch);
 }
 
-static __always_inline void nm_judged_mark(__u64 cookie, __u64 epoch, const __u32 *dst, __u16 port)
+static __always_inline void nm_judged_mark(__u64 cookie, __u64 epoch)
 {
 	__u32 slot = (__u32)cookie & (NM_JUDGED_SLOTS - 1);
 	__u64 *v = bpf_map_lookup_elem(&nm_judged, &slot);
 
 	if (v)
-		*v = nm_judged_tag(cookie, epoch, dst, port);
+		*v = nm_judged_tag(cookie, epoch);
 }
 
-/* Whether the socket's mark says judged to pass under epoch (and for dst). */
-static __always_inline bool nm_judged_ok(__u64 cookie, __u64 epoch, const __u32 *dst, __u16 port)
+/* Whether the TCP socket's mark says judged to pass under epoch. */
+static __always_inline bool nm_judged_ok(__u64 cookie, __u64 epoch)
 {
 	__u32 slot = (__u32)cookie & (NM_JUDGED_SLOTS - 1);
 	__u64 *v = bpf_map_lookup_elem(&nm_judged, &slot);
+	__u64 t = nm_judged_tag(cookie, epoch);
 
-	return v && *v == nm_judged_tag(cookie, epoch, dst, port);
+	return t && v && *v == t;
 }
 
 /* The backstop's event budget, per CPU: the current second and the events
