@@ -128,6 +128,8 @@ void bench_netpair_down(const char *ns_c, bool *c_made, const char *ns_w, bool *
  * name_target=TARGET name_met=yes|no", TARGET as "<=1.03" (op "<=", "<",
  * ">=" or ">", then a number); v printed with prec decimals. */
 void bench_print_target(const char *name, double v, int prec, const char *target);
+/* The same with the target as ">=limit" (at_least) or "<=limit". */
+void bench_print_limit(const char *name, double v, int prec, bool at_least, double limit);
 
 /* ---- bench_rules.c ----------------------------------------------------- */
 

@@ -910,12 +910,6 @@ void bench_daemon_print(const struct bench_daemon *d)
 	}
 }
 
-/* name=V name_target=>=T name_met=yes|no */
-static void figure(const char *name, double v, double target)
-{
-	printf(" %s=%.0f %s_target=>=%.0f %s_met=%s", name, v, name, target, name, v >= target ? "yes" : "no");
-}
-
 void bench_daemon_summary(const struct bench_daemon *d)
 {
 	double eps1, eps4, cpu1, cpu4;
@@ -926,12 +920,12 @@ void bench_daemon_summary(const struct bench_daemon *d)
 	eps1 = best_lossless(d, 1, DMN_TARGET_1, &cpu1, &at1);
 	eps4 = best_lossless(d, BENCH_DMN_CLIENTS, DMN_TARGET_4, &cpu4, &at4);
 	printf("summary daemon");
-	figure("daemon_1_eps", eps1 > 0 ? eps1 : 0, DMN_TARGET_1);
-	figure("daemon_4_min_eps", eps4 > 0 ? eps4 : 0, DMN_TARGET_4);
+	bench_print_limit("daemon_1_eps", eps1 > 0 ? eps1 : 0, 0, true, DMN_TARGET_1);
+	bench_print_limit("daemon_4_min_eps", eps4 > 0 ? eps4 : 0, 0, true, DMN_TARGET_4);
 	printf(" lossless=%s", at1 && at4 ? "yes" : "no");
 	/* what one core of daemon time carries, at the measured cost */
 	printf(" daemon_1_cpu_ns_per_event=%.0f daemon_4_cpu_ns_per_event=%.0f", cpu1, cpu4);
-	figure("daemon_1_cpu_eps", cpu1 > 0 ? 1e9 / cpu1 : 0, DMN_TARGET_1);
-	figure("daemon_4_cpu_eps", cpu4 > 0 ? 1e9 / cpu4 : 0, DMN_TARGET_4);
+	bench_print_limit("daemon_1_cpu_eps", cpu1 > 0 ? 1e9 / cpu1 : 0, 0, true, DMN_TARGET_1);
+	bench_print_limit("daemon_4_cpu_eps", cpu4 > 0 ? 1e9 / cpu4 : 0, 0, true, DMN_TARGET_4);
 	printf(" runs=%d\n", d->nruns);
 }

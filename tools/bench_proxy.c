@@ -657,15 +657,6 @@ void bench_proxy_print(const struct bench_proxy *r)
 		       IDLE_N, r->idle_reps);
 }
 
-/* One figure with its target: name=value name_target=OPlimit name_met=yes|no. */
-static void target(const char *name, const char *fmt, double v, bool at_least, double limit)
-{
-	printf(" %s=", name);
-	printf(fmt, v);
-	printf(" %s_target=%s%g %s_met=%s", name, at_least ? ">=" : "<=", limit, name,
-	       (at_least ? v >= limit : v <= limit) ? "yes" : "no");
-}
-
 void bench_proxy_summary(const struct bench_proxy *r)
 {
 	static const char *const key[BENCH_PX_FIGS] = { "bulk1", "bulk64", "rr", "newconn" };
@@ -689,17 +680,17 @@ void bench_proxy_summary(const struct bench_proxy *r)
 
 		snprintf(name, sizeof(name), "%s_nmp_ratio", key[f]);
 		if (bulkf)
-			target(name, "%.4f", ratio, true, BULK_RATIO_MIN);
+			bench_print_limit(name, ratio, 4, true, BULK_RATIO_MIN);
 		else
 			printf(" %s=%.4f", name, ratio);
 		if (!bulkf) {
 			snprintf(name, sizeof(name), "%s_nmp_added_us", key[f]);
-			target(name, "%.2f", r->med_us[f][BENCH_PX_NMP] - r->med_us[f][BENCH_PX_DIRECT], false,
-			       f == BENCH_PX_RR ? RR_ADDED_MAX : NC_ADDED_MAX);
+			bench_print_limit(name, r->med_us[f][BENCH_PX_NMP] - r->med_us[f][BENCH_PX_DIRECT], 2, false,
+					  f == BENCH_PX_RR ? RR_ADDED_MAX : NC_ADDED_MAX);
 		}
 		if (r->nmodes == BENCH_PX_MODES) {
 			snprintf(name, sizeof(name), "%s_nmp_squid_x", key[f]);
-			target(name, "%.3f", r->rate[f][BENCH_PX_NMP] / r->rate[f][BENCH_PX_SQUID], true, SQUID_X_MIN);
+			bench_print_limit(name, r->rate[f][BENCH_PX_NMP] / r->rate[f][BENCH_PX_SQUID], 3, true, SQUID_X_MIN);
 		}
 		for (int m = 1; m < r->nmodes; m++)
 			printf(" %s_%s_cpu_us%s=%.2f", key[f], mk[m], bulkf ? "_per_mb" : "", r->cpu_us[f][m]);
@@ -707,7 +698,7 @@ void bench_proxy_summary(const struct bench_proxy *r)
 	if (r->idle_reps) {
 		printf(" idle_conns=%d idle_direct_kib=%.2f idle_nmp_kib=%.2f", IDLE_N, r->idle_direct_b / 1024,
 		       r->idle_nmp_b / 1024);
-		target("idle_conn_kib", "%.2f", (r->idle_nmp_b - r->idle_direct_b) / 1024, false, IDLE_KIB_MAX);
+		bench_print_limit("idle_conn_kib", (r->idle_nmp_b - r->idle_direct_b) / 1024, 2, false, IDLE_KIB_MAX);
 		for (int m = 0; m < 2; m++) {
 			printf(" idle_%s_reps_kib=", m ? "nmp" : "direct");
 			for (int i = 0; i < r->idle_reps; i++)

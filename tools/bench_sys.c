@@ -486,3 +486,11 @@ void bench_print_target(const char *name, double v, int prec, const char *target
 		met = v > t;
 	printf(" %s=%.*f %s_target=%s %s_met=%s", name, prec, v, name, target, name, met ? "yes" : "no");
 }
+
+void bench_print_limit(const char *name, double v, int prec, bool at_least, double limit)
+{
+	char t[48];
+
+	snprintf(t, sizeof(t), "%s%g", at_least ? ">=" : "<=", limit);
+	bench_print_target(name, v, prec, t);
+}
