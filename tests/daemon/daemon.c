@@ -1265,10 +1265,10 @@ static bool events_quiet(int timeout_ms)
 	return false;
 }
 
-/* 7. Two `nomoat events --socket` clients both get the one deny. */
+/* 7. Two `nomoat events --socket` clients both get the deny. */
 static void case_events(void)
 {
-	const char *desc = "events: two `nomoat events --socket` clients both receive the one deny, with its fields";
+	const char *desc = "events: two `nomoat events --socket` clients both receive the deny, with its fields";
 	char why[1024] = "", cg[PATH_MAX], args[512], got[256], pid_s[32];
 	static char out[2][65536];
 	char err[2][4096];
@@ -1292,7 +1292,10 @@ static void case_events(void)
 		nmt_verdict(false, desc, "the daemon's event count did not settle within 3 s");
 		return;
 	}
-	snprintf(args, sizeof(args), "events --socket %s --count 1 --timeout 5", F.evsock);
+	/* Two denies, two lines each client: a late event of an earlier case's
+	 * flow (its backstop drop can come after the count settled) may take
+	 * one place, never both. */
+	snprintf(args, sizeof(args), "events --socket %s --count 2 --timeout 5", F.evsock);
 	for (int i = 0; i < 2; i++) {
 		pid[i] = nmt_cli_bg(&fd[i], &efd[i], args);
 		if (pid[i] < 0) {
@@ -1316,6 +1319,13 @@ static void case_events(void)
 	if (!is_eperm(&r))
 		nmt_why_set(why, sizeof(why), "tcp4 169.254.169.254:80: expected EPERM, got %s", got);
 	snprintf(pid_s, sizeof(pid_s), "%d", (int)r.pid);
+	{
+		struct nmt_probe_res r2;
+
+		probe(cg, NMT_META4, 80, &r2, got, sizeof(got));
+		if (!is_eperm(&r2))
+			nmt_why_set(why, sizeof(why), "second tcp4 169.254.169.254:80: expected EPERM, got %s", got);
+	}
 	for (int i = 0; i < 2; i++) {
 		const struct nmt_want_field w[] = {
 			{ "verdict", "deny" }, { "dst", "169.254.169.254:80" }, { "policy", "agents" },
@@ -1330,15 +1340,22 @@ static void case_events(void)
 				nmt_oneline(out[i]), err[i]);
 			continue;
 		}
-		for (char *l = strtok(out[i], "\n"); l && !line; l = strtok(NULL, "\n"))
-			if (strstr(l, "\"type\":\"decision\""))
+		/* The first probe's deny, with every field; the first decision
+		 * line's mismatch is what is reported when there is none. */
+		*fwhy = 0;
+		for (char *l = strtok(out[i], "\n"); l && !line; l = strtok(NULL, "\n")) {
+			char lwhy[1024];
+
+			if (!strstr(l, "\"type\":\"decision\""))
+				continue;
+			if (nmt_check_fields(l, w, lwhy, sizeof(lwhy)))
 				line = l;
-		if (!line) {
-			nmt_why_set(why, sizeof(why), "client %d printed no decision line: '%s'", i + 1, nmt_oneline(out[i]));
-			continue;
+			else if (!*fwhy)
+				snprintf(fwhy, sizeof(fwhy), "%s", lwhy);
 		}
-		if (!nmt_check_fields(line, w, fwhy, sizeof(fwhy)))
-			nmt_why_set(why, sizeof(why), "client %d: %s", i + 1, fwhy);
+		if (!line)
+			nmt_why_set(why, sizeof(why), "client %d: no decision line of the deny (%s)", i + 1,
+				*fwhy ? fwhy : "no decision line at all");
 	}
 	nmt_verdict(!*why, desc, "%s", why);
 }
