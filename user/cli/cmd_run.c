@@ -32,7 +32,7 @@ int nm_cmd_run(struct nm_cli *c, int argc, char **argv)
 		{ "cgroup-parent", &parent, NULL },
 		{ NULL, NULL, NULL },
 	};
-	char want[PATH_MAX], cg[PATH_MAX + 64], **cmd;
+	char want[PATH_MAX], parent_abs[PATH_MAX], cg[PATH_MAX + 64], **cmd;
 	struct sigaction sa = { .sa_handler = forward }, old[3];
 	int n, ncmd, ret, status = 0, pipefd[2], child_err = 0;
 	struct nm_maps m;
@@ -45,6 +45,9 @@ int nm_cmd_run(struct nm_cli *c, int argc, char **argv)
 		return ret;
 	if (!cmd || ncmd < 1)
 		return nm_usage("run needs a command after '--' (nomoat run --policy P -- CMD ARGS...)");
+	/* A wrong path is said before anything is opened. */
+	if (parent && (ret = nm_runpoint_parent(parent, parent_abs, sizeof(parent_abs))))
+		return ret;
 	ret = nm_cli_maps(c, &m);
 	if (ret)
 		return ret;
@@ -52,7 +55,8 @@ int nm_cmd_run(struct nm_cli *c, int argc, char **argv)
 	 * ancestor's policy applies (or, with none, it fails closed). */
 	if (policy && (ret = nm_policy_lookup(&m, policy, &id, NULL)))
 		goto out;
-	ret = nm_runpoint_choose(c->pin_dir, &m, parent, policy ? id : 0, want, sizeof(want));
+	ret = nm_runpoint_choose(c->pin_dir, &m, parent, parent ? parent_abs : NULL, policy ? id : 0, want,
+				 sizeof(want));
 	if (ret)
 		goto out;
 	snprintf(cg, sizeof(cg), "%s/nomoat-run-%d", want, (int)getpid());

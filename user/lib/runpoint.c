@@ -91,26 +91,29 @@ static int gather_cb(const struct nm_attachment *a, void *arg)
 	return 0;
 }
 
-int nm_runpoint_choose(const char *pin_dir, const struct nm_maps *m, const char *parent, __u32 policy_id,
-		       char *out, size_t len)
+int nm_runpoint_parent(const char *parent, char *abs, size_t len)
+{
+	int ret = nm_cgroup_resolve(parent, abs, len);
+
+	if (ret)
+		return nm_fail(NM_E_INPUT, ret, "cgroup '%s': %s", parent,
+			       ret == -ENOENT ? "no such cgroup" : strerror(-ret));
+	return 0;
+}
+
+int nm_runpoint_choose(const char *pin_dir, const struct nm_maps *m, const char *parent, const char *parent_abs,
+		       __u32 policy_id, char *out, size_t len)
 {
 	struct gather g = { .m = m };
-	char want[PATH_MAX];
 	int ret;
 
-	if (parent) {
-		ret = nm_cgroup_resolve(parent, want, sizeof(want));
-		if (ret)
-			return nm_fail(NM_E_INPUT, ret, "cgroup '%s': %s", parent,
-				       ret == -ENOENT ? "no such cgroup" : strerror(-ret));
-	}
 	nm_attach_foreach(pin_dir, gather_cb, &g);
 	ret = g.err;
 	if (!ret) {
 		/* the paths moved while the arrays grew: point at them now */
 		for (size_t i = 0; i < g.n; i++)
 			g.v[i].path = g.paths[i];
-		ret = nm_runpoint_pick(g.v, g.n, parent, parent ? want : NULL, policy_id, out, len);
+		ret = nm_runpoint_pick(g.v, g.n, parent, parent_abs, policy_id, out, len);
 	}
 	free(g.v);
 	free(g.paths);

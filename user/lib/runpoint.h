@@ -32,9 +32,12 @@ struct nm_runpoint {
 int nm_runpoint_pick(const struct nm_runpoint *v, size_t n, const char *parent, const char *parent_abs,
 		     __u32 policy_id, char *out, size_t len);
 
-/* The same over what is attached at pin_dir (and bound in m), resolving
- * parent (NULL: none) first. */
-int nm_runpoint_choose(const char *pin_dir, const struct nm_maps *m, const char *parent, __u32 policy_id,
-		       char *out, size_t len);
+/* parent (--cgroup-parent) resolved into abs, or the error said (NM_E_INPUT). */
+int nm_runpoint_parent(const char *parent, char *abs, size_t len);
+
+/* The same choice over what is attached at pin_dir (and bound in m);
+ * parent and parent_abs as for nm_runpoint_pick. */
+int nm_runpoint_choose(const char *pin_dir, const struct nm_maps *m, const char *parent, const char *parent_abs,
+		       __u32 policy_id, char *out, size_t len);
 
 #endif
