@@ -13,13 +13,10 @@
 
 static int resolve(const char *user, char *abs, size_t len, __u64 *id)
 {
-	int err = nm_cgroup_resolve(user, abs, len);
+	int err = nm_cgroup_find(user, abs, len, "no such cgroup");
 
-	if (err == -ENOENT && nm_cgroup2_mount(abs, len))
-		return nm_fail(NM_E_RUNTIME, -ENOENT, "no cgroup v2 mount found (nomoat needs cgroup v2)");
 	if (err)
-		return nm_fail(NM_E_INPUT, err, "cgroup '%s': %s", user,
-			       err == -ENOENT ? "no such cgroup" : err == -EINVAL ? "not on a cgroup v2 mount" : strerror(-err));
+		return err;
 	err = id ? nm_cgroup_id(abs, id) : 0;
 	if (err)
 		return nm_fail(NM_E_RUNTIME, err, "cgroup '%s': cannot read its id: %s", user, strerror(-err));

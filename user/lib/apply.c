@@ -19,12 +19,7 @@
 
 int nm_apply_cgroup_abs(const char *cfg_path, char *abs, size_t len)
 {
-	int err = nm_cgroup_resolve(cfg_path, abs, len);
-
-	if (err)
-		return nm_fail(NM_E_INPUT, err, "cgroup '%s': %s", cfg_path,
-			       err == -ENOENT ? "no such cgroup (create it first)" : strerror(-err));
-	return 0;
+	return nm_cgroup_find(cfg_path, abs, len, "no such cgroup (create it first)");
 }
 
 /* An attach point that does not exist yet is made (with its parents), so

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "cgroup.h"
+#include "err.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -233,4 +234,16 @@ int nm_cgroup_destroy(const char *abs_path)
 		nanosleep(&ts, NULL);
 	}
 	return -EBUSY;
+}
+
+int nm_cgroup_find(const char *user_path, char *abs, size_t len, const char *missing)
+{
+	int err = nm_cgroup_resolve(user_path, abs, len);
+
+	if (err == -ENOENT && nm_cgroup2_mount(abs, len))
+		return nm_fail(NM_E_RUNTIME, -ENOENT, "no cgroup v2 mount found (nomoat needs cgroup v2)");
+	if (err)
+		return nm_fail(NM_E_INPUT, err, "cgroup '%s': %s", user_path,
+			       err == -ENOENT ? missing : err == -EINVAL ? "not on a cgroup v2 mount" : strerror(-err));
+	return 0;
 }

@@ -16,6 +16,12 @@ int nm_cgroup2_mount(char *buf, size_t len);
  * -ENOTDIR / -EINVAL when it is not a cgroup2 directory. */
 int nm_cgroup_resolve(const char *user_path, char *abs, size_t len);
 
+/* nm_cgroup_resolve with the failure said (nm_fail): "cgroup 'P': " and
+ * missing (ENOENT, the reason given), "not on a cgroup v2 mount" (EINVAL) or
+ * the errno's text; NM_E_INPUT, or NM_E_RUNTIME when there is no cgroup v2
+ * mount at all. */
+int nm_cgroup_find(const char *user_path, char *abs, size_t len, const char *missing);
+
 /* The cgroup id (what bpf_get_current_cgroup_id returns): the inode of the
  * directory, via name_to_handle_at.  0 and -errno on failure. */
 int nm_cgroup_id(const char *abs_path, __u64 *id);

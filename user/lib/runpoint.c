@@ -93,12 +93,7 @@ static int gather_cb(const struct nm_attachment *a, void *arg)
 
 int nm_runpoint_parent(const char *parent, char *abs, size_t len)
 {
-	int ret = nm_cgroup_resolve(parent, abs, len);
-
-	if (ret)
-		return nm_fail(NM_E_INPUT, ret, "cgroup '%s': %s", parent,
-			       ret == -ENOENT ? "no such cgroup" : strerror(-ret));
-	return 0;
+	return nm_cgroup_find(parent, abs, len, "no such cgroup");
 }
 
 int nm_runpoint_choose(const char *pin_dir, const struct nm_maps *m, const char *parent, const char *parent_abs,
